@@ -1,0 +1,181 @@
+"""The ``evidencekit`` command.
+
+Exit codes (DESIGN.md): 0 success, 1 findings (validation errors; audit findings with ``--strict``),
+2 bad usage or unreadable input. A user's mistake never ends in a traceback: every
+:class:`~evidencekit.errors.InputError` is printed as ``file:line [field]: message``.
+
+Each subcommand lives in a ``_cmd_<name>`` function that returns an exit code; the parsers are built
+in ``_build_parser``. Heavy modules are imported inside the subcommand that needs them, so
+``evidencekit --help`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import InputError
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on bad usage already; this keeps its message on stderr, prefixed."""
+
+    def error(self, message: str) -> None:  # pragma: no cover - argparse path
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"evidencekit: error: {message}\n")
+
+
+def print_json(payload: Any) -> None:
+    """Print ``payload`` as stable, sorted-key JSON (no NaN: those become null)."""
+    print(json.dumps(_jsonable(payload), indent=2, sort_keys=False, allow_nan=False))
+
+
+def _jsonable(value: Any) -> Any:
+    import math
+
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _jsonable(value.item())
+    return value
+
+
+def _add_format(p: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "json")) -> None:
+    p.add_argument("--format", choices=choices, default="text",
+                   help="output format (default: text, for people; json for scripts)")
+
+
+def _add_evidence(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--evidence", metavar="DIR", default=None,
+                   help="evidence folder with references.bib, studies/ and questions.yaml "
+                        "(default: ./evidence)")
+
+
+def _evidence_dir(args: argparse.Namespace, positional: str | None = None) -> Path:
+    chosen = positional or getattr(args, "evidence", None) or "evidence"
+    return Path(chosen)
+
+
+# ---------------------------------------------------------------------------------------------
+# subcommands
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .library import validate_evidence
+
+    report = validate_evidence(_evidence_dir(args, args.evidence_dir))
+    if args.format == "json":
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
+    return EXIT_OK if report.ok else EXIT_FINDINGS
+
+
+def _cmd_studies(args: argparse.Namespace) -> int:
+    from .library import load_library
+
+    library = load_library(_evidence_dir(args))
+    frame = library.studies_frame()
+    if args.format == "json":
+        print_json({"studies": frame.reset_index().to_dict(orient="records")})
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_colwidth", 40,
+                               "display.max_columns", 20):
+            print(frame.to_string())
+    return EXIT_OK
+
+
+def _cmd_pool(args: argparse.Namespace) -> int:
+    raise InputError("`evidencekit pool` is not available yet")
+
+
+def _cmd_claims(args: argparse.Namespace) -> int:
+    raise InputError("`evidencekit claims` is not available yet")
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    raise InputError("`evidencekit build` is not available yet")
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    raise InputError("`evidencekit audit` is not available yet")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="evidencekit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("validate", help="load and check the evidence folder")
+    p.add_argument("evidence_dir", nargs="?", default=None, metavar="EVIDENCE_DIR",
+                   help="evidence folder (default: --evidence or ./evidence)")
+    _add_evidence(p)
+    _add_format(p)
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("studies", help="print the study table")
+    _add_evidence(p)
+    _add_format(p)
+    p.set_defaults(func=_cmd_studies)
+
+    p = sub.add_parser("pool", help="meta-analyse a CSV of study data (metafor column names)")
+    p.add_argument("csv", metavar="FILE.csv")
+    p.add_argument("--measure", required=True,
+                   help="MD, SMD, SMCR, SMCC, RR, OR, ROM or GEN (yi, vi given)")
+    p.add_argument("--method", default="REML",
+                   help="tau² estimator: REML (default), DL, PM, ML, HS, SJ, HE, EB, or FE")
+    p.add_argument("--ci", choices=("wald", "hksj"), default="wald",
+                   help="interval for the pooled estimate (default: wald)")
+    _add_format(p)
+    p.set_defaults(func=_cmd_pool)
+
+    p = sub.add_parser("claims", help="the claims and caveats patient material may carry")
+    _add_evidence(p)
+    _add_format(p)
+    p.set_defaults(func=_cmd_claims)
+
+    p = sub.add_parser("build", help="write the leaflet, citation summary, claims.json and figures")
+    _add_evidence(p)
+    p.add_argument("--out", default="build", metavar="DIR", help="output folder (default: build/)")
+    _add_format(p)
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("audit", help="check an existing patient page sentence by sentence")
+    p.add_argument("file", metavar="FILE")
+    _add_evidence(p)
+    _add_format(p, ("text", "json", "html"))
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when any finding is not 'supported'")
+    p.set_defaults(func=_cmd_audit)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return handler(args)
+    except InputError as exc:
+        print(f"evidencekit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `evidencekit studies | head`
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
