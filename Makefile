@@ -18,10 +18,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly
+	$(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 notebooks: $(STAMP)
-	$(BIN)/python -m evidencekit.notebooks
+	$(BIN)/python scripts/execute_notebooks.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pool_many.py
