@@ -73,7 +73,17 @@ def _evidence_dir(args: argparse.Namespace, positional: str | None = None) -> Pa
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .library import validate_evidence
 
-    report = validate_evidence(_evidence_dir(args, args.evidence_dir))
+    try:
+        report = validate_evidence(_evidence_dir(args, args.evidence_dir))
+    except InputError as exc:
+        # The folder itself is missing or unreadable (exit 2). Scripts asking for JSON still get
+        # JSON, in the same shape as a report.
+        if args.format != "json":
+            raise
+        print_json({"ok": False, "studies": 0, "study_ids": [], "numbers": 0,
+                    "numbers_with_provenance": 0, "errors": [exc.as_message().to_dict()],
+                    "warnings": []})
+        return EXIT_USAGE
     if args.format == "json":
         print_json(report.to_dict())
     else:
@@ -87,26 +97,83 @@ def _cmd_studies(args: argparse.Namespace) -> int:
     library = load_library(_evidence_dir(args))
     frame = library.studies_frame()
     if args.format == "json":
-        print_json({"studies": frame.reset_index().to_dict(orient="records")})
+        # pd.NA is not JSON; missing values become null.
+        rows = frame.reset_index().astype(object)
+        rows = rows.where(rows.notna(), None)
+        print_json({"studies": rows.to_dict(orient="records")})
     else:
         import pandas as pd
 
+        table = frame[["short_title", "design", "n", "population", "follow_up", "risk_of_bias",
+                       "results"]].astype(object)
+        table = table.where(table.notna(), "")
         with pd.option_context("display.width", 200, "display.max_colwidth", 40,
                                "display.max_columns", 20):
-            print(frame.to_string())
+            print(table.to_string())
     return EXIT_OK
 
 
 def _cmd_pool(args: argparse.Namespace) -> int:
-    raise InputError("`evidencekit pool` is not available yet")
+    import warnings
+
+    import pandas as pd
+
+    from .effects import effect_sizes_from_frame
+    from .pooling import pool
+
+    path = Path(args.csv)
+    try:
+        # every column as text first, so a non-number is reported with its column and line
+        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+    except FileNotFoundError:
+        raise InputError("file not found; give the path to a CSV with metafor's column names",
+                         file=str(path)) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"cannot read as CSV: {exc}", file=str(path)) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    label = next((c for c in ("study", "label", "slab", "author") if c in frame.columns), None)
+    es = effect_sizes_from_frame(frame, args.measure, label_column=label, source=str(path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = pool(es, method=args.method, ci=args.ci)
+    for w in caught:  # e.g. rows with missing values left out: say so, on stderr
+        print(f"evidencekit: {path}: warning: {w.message}", file=sys.stderr)
+    if args.format == "json":
+        print_json(result.to_dict())
+    else:
+        for note in es.assumptions:
+            print(f"assumption: {note}")
+        print(result.summary())
+    return EXIT_OK
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
-    raise InputError("`evidencekit claims` is not available yet")
+    from .claims import make_claims
+    from .library import load_library
+
+    library = load_library(_evidence_dir(args))
+    claims = make_claims(library)
+    if args.format == "json":
+        print_json(claims.to_dict())
+    else:
+        print(claims.summary())
+    return EXIT_OK
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    raise InputError("`evidencekit build` is not available yet")
+    from .render import build
+
+    report = build(_evidence_dir(args), Path(args.out))
+    if args.format == "json":
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
+    if not report.ok:
+        # Also on stderr, so `make run` shows why it stopped even when stdout goes to a file.
+        for problem in report.problems:
+            print(f"evidencekit: build failed: {problem}", file=sys.stderr)
+        return EXIT_FINDINGS
+    return EXIT_OK
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:

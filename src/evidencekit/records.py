@@ -355,6 +355,9 @@ class ImportantEffect(_Record):
     source: str | None = Field(None, description="where the threshold comes from")
     author_judgement: bool = Field(
         False, description="true when no published source is given: our own judgement")
+    smd: float | None = Field(
+        None, gt=0, description="the same threshold as a standardised mean difference, for "
+                                "results reported as SMDs (same source or judgement)")
 
     @model_validator(mode="after")
     def _needs_source_or_flag(self) -> "ImportantEffect":

@@ -1,0 +1,134 @@
+"""Execute the review notebooks from their jupytext sources and write stable .ipynb files.
+
+``make notebooks`` runs this. For each ``notebooks/NN-*.py`` (py:percent, the file reviewers diff):
+
+1. read it with jupytext;
+2. execute it top to bottom in a fresh ``python3`` kernel (nbclient) with cwd ``notebooks/``,
+   the same kernel and cwd that ``pytest --nbval`` uses, so the stored outputs are the ones nbval
+   compares against;
+3. write ``notebooks/NN-*.ipynb`` with stable metadata: cell ids ``cell-01``, ``cell-02``, ...,
+   no timing metadata, a fixed ``language_info`` without the interpreter's patch version, so that
+   re-running with no change gives byte-identical files.
+
+A notebook whose execution fails is not written: the error is printed and the exit status is 1.
+
+Usage::
+
+    python scripts/execute_notebooks.py              # all notebooks
+    python scripts/execute_notebooks.py 05 01-evidence-library   # a selection (prefix or stem)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+KERNEL_NAME = "python3"
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": KERNEL_NAME}
+# What the ipykernel reports minus "version": the patch version differs between machines and would
+# make the committed files churn; JupyterLab needs only the name and the lexer.
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+}
+JUPYTEXT_METADATA = {"formats": "ipynb,py:percent"}
+# Per-cell metadata written by front ends or executors that records when/how, not what.
+VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
+TIMEOUT_SECONDS = 600
+
+
+def sources(selection: list[str] | None = None) -> list[Path]:
+    """The paired ``NN-*.py`` sources, sorted, optionally filtered by number prefix or stem."""
+    found = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]-*.py"))
+    if not selection:
+        return found
+    chosen = [p for p in found if any(p.stem == s or p.stem.startswith(s) for s in selection)]
+    missing = [s for s in selection if not any(p.stem == s or p.stem.startswith(s) for p in found)]
+    if missing:
+        raise SystemExit(f"no notebook source matches {', '.join(missing)} in {NOTEBOOKS}")
+    return chosen
+
+
+def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Fix the metadata and cell ids so the written file depends only on sources and outputs."""
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    nb.metadata = nbformat.from_dict(
+        {"jupytext": JUPYTEXT_METADATA, "kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO}
+    )
+    for number, cell in enumerate(nb.cells, start=1):
+        cell.id = f"cell-{number:02d}"
+        for key in VOLATILE_CELL_METADATA:
+            cell.metadata.pop(key, None)
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                # nbclient does not record these with record_timing=False, but a notebook saved
+                # from JupyterLab might; they are never compared by nbval.
+                output.get("metadata", {}).pop("execution", None)
+    return nb
+
+
+def execute(source: Path) -> nbformat.NotebookNode:
+    """Read a py:percent source and execute it in a fresh kernel with cwd ``notebooks/``."""
+    nb = normalise(jupytext.read(source))
+    client = NotebookClient(
+        nb,
+        kernel_name=KERNEL_NAME,
+        timeout=TIMEOUT_SECONDS,
+        record_timing=False,
+        resources={"metadata": {"path": str(source.parent)}},
+    )
+    client.execute()
+    nb = normalise(nb)
+    nbformat.validate(nb)
+    return nb
+
+
+def write(nb: nbformat.NotebookNode, target: Path) -> bool:
+    """Write ``nb`` as nbformat does (indent 1, sorted keys, final newline); True if it changed."""
+    text = nbformat.writes(nb)
+    if not text.endswith("\n"):
+        text += "\n"
+    if target.exists() and target.read_text(encoding="utf-8") == text:
+        return False
+    target.write_text(text, encoding="utf-8")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", help="number prefixes or stems (default: all)")
+    args = parser.parse_args(argv)
+    failed = []
+    for source in sources(args.notebooks):
+        target = source.with_suffix(".ipynb")
+        started = time.perf_counter()
+        try:
+            nb = execute(source)
+        except CellExecutionError as error:
+            failed.append(source.name)
+            print(f"FAILED {source.relative_to(ROOT)}: not written\n{error}", file=sys.stderr)
+            continue
+        changed = write(nb, target)
+        elapsed = time.perf_counter() - started
+        state = "written" if changed else "unchanged"
+        print(f"{target.relative_to(ROOT)}: {state} ({elapsed:.1f} s)")
+    if failed:
+        print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

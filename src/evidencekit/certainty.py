@@ -1,0 +1,895 @@
+"""GRADE-style certainty of the evidence for one review question, with every step recorded.
+
+A question's body of evidence is the set of study results its ``evidence`` list points to. The
+rating starts at *high* when randomised comparisons (or a review's pooled result of trials) inform
+it and at *low* otherwise, then each GRADE domain moves it down (risk of bias, inconsistency,
+indirectness, imprecision, publication bias) or, for non-randomised bodies only, up (large effect,
+dose-response). Each move is a :class:`CertaintyStep` with its reason, so a clinician sees why and
+can override a domain with a recorded reason of their own.
+
+Where the results are p-values or words only there is nothing to pool; the direction of effect is
+synthesised by vote counting as the SWiM guideline describes, and that caps the certainty at *low*.
+
+Notes
+-----
+Sources: GRADE Handbook (Schünemann et al. 2013), sections 5.1 (start), 5.2.1-5.2.5 (rating down),
+5.3 (rating up); Guyatt et al. 2011, J Clin Epidemiol 64: GRADE 3 (rating quality), 4 (risk of bias),
+6 (imprecision), 7 (inconsistency), 8 (indirectness), 5 (publication bias), 9 (rating up); Cochrane
+Handbook v6.4 ch. 14 (completing summary of findings tables and grading certainty) and 12.2.2.1
+(vote counting based on direction of effect); Campbell et al. 2020, BMJ 368:l6890 (SWiM).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Mapping, NamedTuple
+
+from .errors import InputError
+from .records import (
+    RANDOMISED_DESIGNS, ArmSummaryResult, EffectEstimate, NarrativeResult, PValueResult, Question,
+    Study,
+)
+
+__all__ = [
+    "CERTAINTY_LEVELS", "DOMAINS", "OPTIMAL_INFORMATION_SIZE", "CertaintyRating", "CertaintyStep",
+    "EffectSummary", "EvidenceItem", "level_index", "rate_certainty", "rate_all",
+]
+
+#: GRADE's four levels, weakest first, so that the index is the strength (0..3).
+CERTAINTY_LEVELS = ("very low", "low", "moderate", "high")
+
+#: Domains a step can belong to. "start" and "synthesis" are rules, not judgements; the rest are
+#: GRADE's five reasons to rate down and the two upgrades that can apply here.
+DOMAINS = ("risk-of-bias", "inconsistency", "indirectness", "imprecision", "publication-bias",
+           "large-effect", "dose-response", "synthesis")
+
+#: Domains a clinician may override (GRADE judgements). The start and the synthesis cap are rules
+#: that follow from the study designs and from what was reported, so they are not overridable.
+OVERRIDABLE = DOMAINS[:-1]
+
+#: Total participants below which a continuous outcome fails the optimal information size rule of
+#: thumb (Guyatt 2011, GRADE 6, section 5: "a total of 400 patients" for continuous outcomes,
+#: roughly what a single adequately powered trial for a small-to-moderate SMD of 0.2-0.3 needs).
+OPTIMAL_INFORMATION_SIZE = 400
+
+#: Share of the body's weight that must carry a concern before a domain is rated down: GRADE rates
+#: down when the concern applies to the studies that provide most of the information (Guyatt 2011,
+#: GRADE 4 section 6 and GRADE 8 section 3), not when a minority is affected.
+MAJORITY = 0.5
+
+#: I² above which pooled results are called inconsistent (Cochrane Handbook 10.10.2: 50-90 %
+#: "may represent substantial heterogeneity"; GRADE 7 uses the same reading).
+I2_SUBSTANTIAL = 50.0
+
+#: Share of studies that must agree in direction for a body to count as consistent. GRADE 7 asks
+#: whether results vary more than chance and the chosen comparators explain; with direction-only
+#: data, our rule of thumb is that fewer than two in three pointing the same way is inconsistent.
+CONSISTENT_SHARE = 2 / 3
+
+#: Number of studies below which funnel-plot tests lack power (Cochrane Handbook 13.3.5.4).
+MIN_STUDIES_FOR_SMALL_STUDY_TESTS = 10
+
+#: Ratio thresholds for a large effect (Guyatt 2011, GRADE 9: RR > 2 or < 0.5 up one level,
+#: RR > 5 or < 0.2 up two levels).
+LARGE_RATIO, VERY_LARGE_RATIO = 2.0, 5.0
+
+_RATIO_MEASURES = frozenset({"RR", "OR", "HR", "ROM"})
+
+
+def level_index(level: str) -> int:
+    """Index of a certainty level in :data:`CERTAINTY_LEVELS` (0 = very low ... 3 = high)."""
+    try:
+        return CERTAINTY_LEVELS.index(level)
+    except ValueError:
+        raise InputError(f"unknown certainty level {level!r}; use one of "
+                         f"{', '.join(CERTAINTY_LEVELS)}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# result types
+
+
+@dataclass(frozen=True)
+class CertaintyStep:
+    """One move of the rating: a domain, a change in levels (0 = considered, no change), why."""
+
+    domain: str
+    change: int
+    reason: str
+    override: bool = False
+
+    def __post_init__(self) -> None:
+        if self.domain not in DOMAINS:
+            raise InputError(f"unknown certainty domain {self.domain!r}; use one of "
+                             f"{', '.join(DOMAINS)}")
+        if not self.reason or not self.reason.strip():
+            raise InputError(f"a certainty step ({self.domain}) needs a reason")
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One study result (or a whole study) as it enters a question's body of evidence.
+
+    ``role`` says how it is used: ``estimate`` (an effect with a CI), ``direction`` (a p-value or
+    words: direction only), ``within-group`` (change inside one group: not evidence of an effect),
+    ``no-data`` (a study without usable results, e.g. a protocol or a narrative review).
+    ``benefit`` and its CI are on the "benefit" scale: positive means better for the patient.
+    """
+
+    study: str
+    result: str | None
+    design: str
+    role: str
+    direction: str
+    contrast: str | None = None
+    measure: str | None = None
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    benefit: float | None = None
+    benefit_low: float | None = None
+    benefit_high: float | None = None
+    n: int | None = None
+    k: int | None = None
+    scale: str | None = None
+    instrument: str | None = None
+    domain: str | None = None
+    time_point: str | None = None
+    indirect: str | None = None
+    clinically_important: bool | None = None
+    risk_of_bias: str | None = None
+    result_n: int | None = None  # participants in this result itself (not the whole study)
+
+    @property
+    def record(self) -> str:
+        """``study#result``, or ``study`` for study-level evidence."""
+        return f"{self.study}#{self.result}" if self.result else self.study
+
+    @property
+    def supports_benefit(self) -> bool:
+        """True when this item, read honestly, points to a worthwhile benefit.
+
+        A statistically significant result that its authors (or the question) judge not clinically
+        important is not support for a benefit.
+        """
+        return (self.role in ("estimate", "direction") and self.direction == "benefit"
+                and self.clinically_important is not False)
+
+
+class EffectSummary(NamedTuple):
+    """The estimate a question's claim rests on, on the benefit scale (positive = better)."""
+
+    measure: str
+    estimate: float
+    ci_low: float | None
+    ci_high: float | None
+    benefit: float
+    benefit_low: float | None
+    benefit_high: float | None
+    threshold: float | None
+    source: str  # "review-pooled", "meta-analysis" or "single-study"
+    records: tuple[str, ...]
+    k: int | None
+    n: int | None
+    scale: str | None
+    instrument: str | None
+    domain: str | None
+    i2: float | None = None
+
+
+@dataclass(frozen=True)
+class CertaintyRating:
+    """GRADE-style rating of one question's body of evidence.
+
+    Attributes
+    ----------
+    question, title
+        The question's id and title.
+    start, level
+        Starting level (from the study designs) and final level, both in :data:`CERTAINTY_LEVELS`.
+    steps
+        Every move from start to level, in order, each with its reason.
+    direction
+        ``benefit``, ``no-difference``, ``harm``, ``unclear`` or ``no-evidence``.
+    synthesis
+        How the body was synthesised: ``review-pooled``, ``meta-analysis``, ``single-study``,
+        ``vote-counting`` or ``none``.
+    main
+        The estimate the claim rests on (``None`` without one).
+    items
+        The body of evidence, one item per result.
+    notes
+        What else a reader should know (double counting avoided, studies left out and why).
+    """
+
+    question: str
+    title: str
+    kind: str
+    start: str
+    level: str
+    steps: tuple[CertaintyStep, ...]
+    direction: str
+    synthesis: str
+    main: EffectSummary | None = None
+    items: tuple[EvidenceItem, ...] = ()
+    notes: tuple[str, ...] = ()
+    votes: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def index(self) -> int:
+        """Strength of the level, 0 (very low) to 3 (high)."""
+        return level_index(self.level)
+
+    def used_items(self) -> tuple[EvidenceItem, ...]:
+        """Items that inform the direction or size of the effect."""
+        return tuple(i for i in self.items if i.role in ("estimate", "direction"))
+
+    def total_n(self) -> int | None:
+        """Participants in the body, counting each study once (largest n it reports)."""
+        per_study: dict[str, int] = {}
+        for item in self.used_items():
+            if item.n:
+                per_study[item.study] = max(per_study.get(item.study, 0), item.n)
+        return sum(per_study.values()) if per_study else None
+
+    def n_complete(self) -> bool:
+        """True when every study in the body reports its number of participants."""
+        used = self.used_items()
+        return bool(used) and all(
+            any(i.n for i in used if i.study == s) for s in {i.study for i in used})
+
+    def reasons(self) -> list[str]:
+        """The steps as short strings, e.g. ``'imprecision -1: ...'``."""
+        return [f"{s.domain} {s.change:+d}{' (override)' if s.override else ''}: {s.reason}"
+                for s in self.steps]
+
+    def summary(self) -> str:
+        """A few lines for people."""
+        lines = [f"{self.question}: {self.level} (start {self.start}; direction {self.direction}; "
+                 f"synthesis {self.synthesis})"]
+        if self.main is not None:
+            m = self.main
+            ci = ("" if m.ci_low is None else f" ({m.ci_low:g} to {m.ci_high:g})")
+            lines.append(f"  main estimate: {m.measure} {m.estimate:g}{ci} [{m.source}; "
+                         f"{', '.join(m.records)}]")
+        lines += [f"  {r}" for r in self.reasons()]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def to_frame(self):
+        """One row per step: domain, change, reason, override (plus the question and level)."""
+        import pandas as pd
+
+        rows = [{"question": self.question, "domain": "start", "change": 0,
+                 "reason": f"start at {self.start}", "override": False, "level": self.level}]
+        rows += [{"question": self.question, "domain": s.domain, "change": s.change,
+                  "reason": s.reason, "override": s.override, "level": self.level}
+                 for s in self.steps]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question, "start": self.start, "level": self.level,
+            "direction": self.direction, "synthesis": self.synthesis,
+            "steps": [{"domain": s.domain, "change": s.change, "reason": s.reason,
+                       "override": s.override} for s in self.steps],
+            "main": None if self.main is None else self.main._asdict(),
+            "notes": list(self.notes),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# gathering the body of evidence
+
+
+def _results_for(question: Question, study: Study, wanted: tuple[str, ...]) -> list:
+    if wanted:
+        return [study.result(r) for r in wanted]
+    if question.outcome_domains:
+        return [r for r in study.results
+                if study.outcome(r.outcome).domain in question.outcome_domains]
+    return list(study.results)
+
+
+def _range_top(scale: str | None) -> float | None:
+    """Top of a '0-100' style range in a scale description (None when there is none)."""
+    if not scale:
+        return None
+    m = re.search(r"\b0\s*[-–to]+\s*(\d+(?:\.\d+)?)\b", scale)
+    return float(m.group(1)) if m else None
+
+
+def _benefit_sign(better: str | None, direction: str, estimate: float) -> int:
+    """+1 when a larger estimate is better for the patient, -1 when smaller is."""
+    if better == "lower":
+        return -1
+    if better == "higher":
+        return 1
+    # No stated direction: trust the recorded reading of the result.
+    if direction == "benefit":
+        return 1 if estimate >= 0 else -1
+    if direction == "harm":
+        return -1 if estimate >= 0 else 1
+    return 1
+
+
+def _arm_md(result: ArmSummaryResult, study: Study) -> tuple[float, float, int] | None:
+    """Mean difference (intervention - comparator) and its variance from arm summaries.
+
+    Cochrane Handbook 6.5.1.1: MD = m1 - m2, Var = sd1²/n1 + sd2²/n2. Returns None unless there
+    is exactly one intervention and one comparator arm with mean, SD and n.
+    """
+    roles = {a.id: a.role for a in study.arms}
+    inter = [s for s in result.arms if roles.get(s.arm) == "intervention"]
+    comp = [s for s in result.arms if roles.get(s.arm) in ("comparator", "control-side")]
+    if len(inter) != 1 or len(comp) != 1:
+        return None
+    a, b = inter[0], comp[0]
+    if not (a.sd and b.sd and a.n and b.n):
+        return None
+    return a.mean - b.mean, a.sd ** 2 / a.n + b.sd ** 2 / b.n, a.n + b.n
+
+
+def _item_from_result(result, study: Study, indirect: str | None) -> EvidenceItem:
+    outcome = study.outcome(result.outcome)
+    base = dict(study=study.id, result=result.id, design=study.design, direction=result.direction,
+                contrast=result.contrast, scale=outcome.scale, instrument=outcome.instrument,
+                domain=outcome.domain, time_point=result.time_point, indirect=indirect,
+                clinically_important=result.clinically_important,
+                risk_of_bias=study.risk_of_bias.overall, n=study.n)
+    if result.contrast == "within-group":
+        return EvidenceItem(role="within-group", **base)
+    if isinstance(result, EffectEstimate) and result.ci_low is not None:
+        sign = _benefit_sign(outcome.better, result.direction, result.estimate)
+        lo, hi = result.ci_low * sign, result.ci_high * sign
+        if result.measure in _RATIO_MEASURES:  # benefit on the log scale for ratios
+            lo, hi = sorted((sign * math.log(result.ci_low), sign * math.log(result.ci_high)))
+            benefit = sign * math.log(result.estimate)
+        else:
+            lo, hi = sorted((lo, hi))
+            benefit = result.estimate * sign
+        base["n"] = result.n_participants or study.n
+        return EvidenceItem(role="estimate", result_n=result.n_participants, measure=result.measure, estimate=result.estimate,
+                            ci_low=result.ci_low, ci_high=result.ci_high, benefit=benefit,
+                            benefit_low=lo, benefit_high=hi, k=result.k_studies, **base)
+    if isinstance(result, ArmSummaryResult) and result.contrast != "within-group":
+        md = _arm_md(result, study)
+        if md is not None:
+            est, var, n = md
+            half = 1.959963984540054 * math.sqrt(var)
+            sign = _benefit_sign(outcome.better, result.direction, est)
+            lo, hi = sorted(((est - half) * sign, (est + half) * sign))
+            base["n"] = n
+            return EvidenceItem(role="estimate", measure="MD", estimate=est, ci_low=est - half,
+                                ci_high=est + half, benefit=est * sign, benefit_low=lo,
+                                benefit_high=hi, **base)
+    if isinstance(result, (PValueResult, NarrativeResult, EffectEstimate, ArmSummaryResult)):
+        return EvidenceItem(role="direction", **base)
+    return EvidenceItem(role="direction", **base)  # pragma: no cover - all kinds handled above
+
+
+def _gather(question: Question, library) -> tuple[list[EvidenceItem], list[str]]:
+    items: list[EvidenceItem] = []
+    notes: list[str] = []
+    for ev in question.evidence:
+        study = library.study(ev.study)
+        indirect = ev.indirect
+        if study.design == "animal-study" and not indirect:
+            indirect = "animal study, not people"
+        if study.design in ("narrative-review", "protocol"):
+            # Expert opinion and plans are not evidence of an effect (GRADE Handbook 5.1 rates
+            # bodies of study results; opinion is not rated). They are still cited and their
+            # caveats carried.
+            items.append(EvidenceItem(study=study.id, result=None, design=study.design,
+                                      role="no-data", direction="unclear",
+                                      risk_of_bias=study.risk_of_bias.overall))
+            continue
+        results = _results_for(question, study, ev.results)
+        if not results:
+            items.append(EvidenceItem(study=study.id, result=None, design=study.design,
+                                      role="no-data", direction="unclear",
+                                      risk_of_bias=study.risk_of_bias.overall))
+            notes.append(f"{study.id}: no result for this question's outcomes")
+            continue
+        for result in results:
+            ind = indirect
+            if result.contrast == "treated-vs-untreated-side" and not ind:
+                ind = "the untreated opposite side served as control"
+            items.append(_item_from_result(result, study, ind))
+    return items, notes
+
+
+def _study_links(library) -> dict[str, set[str]]:
+    """Review -> included trials, from both ends of the ``includes``/``included-in`` links."""
+    included: dict[str, set[str]] = {}
+    for sid, study in library.studies.items():
+        for link in study.links:
+            if link.relation == "includes":
+                included.setdefault(sid, set()).add(link.target)
+            elif link.relation == "included-in":
+                included.setdefault(link.target, set()).add(sid)
+    return included
+
+
+# ---------------------------------------------------------------------------------------------
+# the main estimate
+
+
+def _threshold_for(question: Question, item: EvidenceItem) -> float | None:
+    """The important-effect threshold on the item's scale, or None when scales do not match."""
+    ie = question.important_effect
+    if ie is None or item.measure is None:
+        return None
+    if item.measure == "SMD":
+        if ie.smd is not None:
+            return ie.smd
+        return ie.value if "SMD" in ie.scale.upper() else None
+    if item.measure in _RATIO_MEASURES or "SMD" in ie.scale.upper():
+        return None
+    top_q, top_i = _range_top(ie.scale), _range_top(item.scale)
+    if top_q and top_i:  # same instrument family on another range: rescale (0-10 vs 0-100)
+        return ie.value * top_i / top_q
+    # The record gives no range (review abstracts print "MD -2.31" bare): the threshold's own
+    # scale is assumed, and rate_certainty says so in its notes.
+    return ie.value
+
+
+def _choose_main(question: Question, items: list[EvidenceItem], library,
+                 notes: list[str]) -> EffectSummary | None:
+    estimates = [i for i in items if i.role == "estimate"]
+    if not estimates:
+        return None
+    reviews = [i for i in estimates if i.contrast == "review-pooled"]
+    if reviews:
+        # Overlapping reviews share trials, so they are never pooled with each other or with
+        # their trials (double counting). The most informative one carries the estimate: most
+        # studies pooled for that result, then most participants in it; on a tie (abstracts often
+        # give neither) the one the question lists first, which questions.yaml puts first because
+        # its comparator matches the question best.
+        order = {i.record: n for n, i in enumerate(reviews)}
+        best = max(reviews, key=lambda i: (i.k or 0, i.result_n or 0, -order[i.record]))
+        others = [r.record for r in reviews if r is not best]
+        if others:
+            notes.append(f"review results not pooled with each other (overlapping trials, double "
+                         f"counting); {best.record} carries the estimate, "
+                         f"{', '.join(others)} checked for consistency")
+        trials = [i.record for i in estimates if i.contrast != "review-pooled"]
+        if trials:
+            notes.append(f"trial results ({', '.join(trials)}) not pooled with review results "
+                         f"(a review's pooled estimate may include them: double counting)")
+        return _summary(best, "review-pooled", question)
+    # Trial-level estimates: pool those on one measure and scale when there are two or more.
+    groups: dict[tuple, list[EvidenceItem]] = {}
+    for i in estimates:
+        groups.setdefault((i.measure, i.domain, i.scale), []).append(i)
+    best_group = max(groups.values(), key=lambda g: (len({i.study for i in g}), sum(i.n or 0 for i in g)))
+    per_study: dict[str, EvidenceItem] = {}
+    for i in best_group:  # one result per study: the first listed (the question's chosen one)
+        per_study.setdefault(i.study, i)
+    chosen = list(per_study.values())
+    if len(chosen) >= 2 and chosen[0].measure not in _RATIO_MEASURES:
+        pooled = _pool(chosen, question, notes)
+        if pooled is not None:
+            return pooled
+    return _summary(max(chosen, key=lambda i: i.n or 0), "single-study", question)
+
+
+def _summary(item: EvidenceItem, source: str, question: Question) -> EffectSummary:
+    return EffectSummary(measure=item.measure, estimate=item.estimate, ci_low=item.ci_low,
+                         ci_high=item.ci_high, benefit=item.benefit, benefit_low=item.benefit_low,
+                         benefit_high=item.benefit_high,
+                         threshold=_threshold_for(question, item), source=source,
+                         records=(item.record,), k=item.k or 1, n=item.n, scale=item.scale,
+                         instrument=item.instrument, domain=item.domain)
+
+
+def _pool(chosen: list[EvidenceItem], question: Question, notes: list[str]) -> EffectSummary | None:
+    try:  # imported lazily: the engine is heavy and certainty works without it
+        from .pooling import pool
+    except ImportError:
+        notes.append("pooling engine not available; the largest study carries the estimate")
+        return None
+    z = 1.959963984540054
+    yi = [i.benefit for i in chosen]
+    vi = [((i.benefit_high - i.benefit_low) / (2 * z)) ** 2 for i in chosen]
+    res = pool(yi, vi, method="REML", ci="wald")
+    first = chosen[0]
+    sign = 1 if (first.benefit or 0) * (first.estimate or 0) >= 0 else -1
+    est, lo, hi = float(res.estimate), float(res.ci_low), float(res.ci_high)
+    notes.append(f"{len(chosen)} trials pooled (REML, Wald CI): {', '.join(i.record for i in chosen)}")
+    return EffectSummary(measure=first.measure, estimate=est * sign,
+                         ci_low=min(lo * sign, hi * sign), ci_high=max(lo * sign, hi * sign),
+                         benefit=est, benefit_low=lo, benefit_high=hi,
+                         threshold=_threshold_for(question, first), source="meta-analysis",
+                         records=tuple(i.record for i in chosen), k=len(chosen),
+                         n=sum(i.n or 0 for i in chosen) or None, scale=first.scale,
+                         instrument=first.instrument, domain=first.domain,
+                         i2=float(getattr(res, "i2", float("nan"))))
+
+
+# ---------------------------------------------------------------------------------------------
+# the domains
+
+
+def _weights(items: Iterable[EvidenceItem]) -> dict[str, float]:
+    """Weight per study: its participants, so big studies count for more.
+
+    When any study's n is unknown (review abstracts often omit it) every study weighs the same:
+    giving an unknown n a weight of 1 would let a 14-person trial outweigh a review.
+    """
+    n: dict[str, int | None] = {}
+    for i in items:
+        n[i.study] = max(n.get(i.study) or 0, i.n or 0) or None
+    if any(v is None for v in n.values()):
+        return {s: 1.0 for s in n}
+    return {s: float(v) for s, v in n.items()}
+
+
+def _share(items: list[EvidenceItem], pred) -> float:
+    w = _weights(items)
+    total = sum(w.values())
+    hit = sum(w[s] for s in {i.study for i in items if pred(i)})
+    return hit / total if total else 0.0
+
+
+def _risk_of_bias(body: list[EvidenceItem]) -> CertaintyStep:
+    by_study = {i.study: i.risk_of_bias for i in body}
+    concerns = {s: r for s, r in by_study.items()
+                if r in ("high", "not-assessable", "not-applicable")}
+    share = _share(body, lambda i: i.study in concerns)
+    listing = ", ".join(f"{s} ({r})" for s, r in sorted(concerns.items()))
+    if by_study and all(r == "high" for r in by_study.values()):
+        return CertaintyStep("risk-of-bias", -2, f"every study is at high risk of bias ({listing}); "
+                             "GRADE 4: very serious limitations")
+    if share > MAJORITY:
+        return CertaintyStep("risk-of-bias", -1, f"studies giving {share:.0%} of the information are "
+                             f"at high or unclear risk of bias: {listing} (GRADE 4)")
+    some = sorted(s for s, r in by_study.items() if r == "some-concerns")
+    if some:
+        # RoB 2 "some concerns" is not by itself a serious limitation (GRADE 4 rates down for
+        # serious limitations); it is named so a clinician can override.
+        return CertaintyStep("risk-of-bias", 0, f"some concerns ({', '.join(some)}), not judged "
+                             "serious" + (f"; high or unclear: {listing}" if listing else "")
+                             + " (GRADE 4)")
+    return CertaintyStep("risk-of-bias", 0, "most of the information comes from studies at low risk "
+                         "of bias" + (f"; concerns about {listing}" if listing else ""))
+
+
+def _study_direction(items: list[EvidenceItem]) -> str:
+    """One vote per study: benefit, harm, or neither (SWiM: one direction per study)."""
+    dirs = {("benefit" if i.supports_benefit else
+             "harm" if i.direction == "harm" else "none") for i in items}
+    if dirs == {"benefit"}:
+        return "benefit"
+    if dirs == {"harm"}:
+        return "harm"
+    if dirs == {"none"}:
+        return "none"
+    # A study whose results for one question disagree (e.g. better than one comparator, not
+    # another) casts no clear vote either way.
+    return "mixed"
+
+
+def _votes(body: list[EvidenceItem], excluded: set[str]) -> dict[str, int]:
+    by_study: dict[str, list[EvidenceItem]] = {}
+    for i in body:
+        if i.study not in excluded:
+            by_study.setdefault(i.study, []).append(i)
+    votes = {"benefit": 0, "harm": 0, "none": 0, "mixed": 0}
+    for items in by_study.values():
+        votes[_study_direction(items)] += 1
+    return votes
+
+
+def _sign_test_p(benefit: int, harm: int) -> float | None:
+    """Two-sided binomial (sign) test of benefit vs harm votes (Cochrane Handbook 12.4.2.3)."""
+    n = benefit + harm
+    if n == 0:
+        return None
+    k = min(benefit, harm)
+    tail = sum(math.comb(n, j) for j in range(k + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def _inconsistency(body: list[EvidenceItem], main: EffectSummary | None,
+                   votes: dict[str, int]) -> CertaintyStep:
+    n_studies = len({i.study for i in body})
+    if n_studies <= 1:
+        return CertaintyStep("inconsistency", 0, "a single study: consistency cannot be judged, "
+                             "so the domain is not rated down (GRADE Handbook 5.2.2)")
+    if main is not None and main.i2 is not None and not math.isnan(main.i2) \
+            and main.i2 >= I2_SUBSTANTIAL:
+        return CertaintyStep("inconsistency", -1, f"I² = {main.i2:.0f}% across the pooled trials "
+                             f"(substantial; Cochrane Handbook 10.10.2, GRADE 7)")
+    agree, disagree = votes["benefit"], votes["none"] + votes["harm"] + votes["mixed"]
+    if agree and disagree and agree < CONSISTENT_SHARE * (agree + disagree):
+        return CertaintyStep("inconsistency", -1, f"studies disagree: {agree} found a benefit, "
+                             f"{disagree} found none, a mixed result or the opposite (GRADE 7)")
+    if agree and disagree:
+        return CertaintyStep("inconsistency", 0, f"most studies agree: {agree} found a benefit, "
+                             f"{disagree} did not (at least {CONSISTENT_SHARE:.0%} agree; GRADE 7)")
+    return CertaintyStep("inconsistency", 0, f"the {n_studies} studies point the same way")
+
+
+def _indirectness(body: list[EvidenceItem], question: Question) -> CertaintyStep:
+    indirect = [i for i in body if i.indirect]
+    if not indirect:
+        return CertaintyStep("indirectness", 0, "studies match the question's population, "
+                             "intervention, comparator and outcome")
+    share = _share(body, lambda i: bool(i.indirect))
+    reasons = "; ".join(sorted({f"{i.study}: {i.indirect}" for i in indirect}))
+    if question.kind == "mechanism" and all(i.design == "animal-study" for i in body):
+        return CertaintyStep("indirectness", -2, f"all data come from animals, while the claims are "
+                             f"about patients ({reasons}); GRADE 8: very serious indirectness")
+    if share > MAJORITY:
+        change = -2 if share >= 1 and len({i.indirect for i in indirect}) > 1 else -1
+        return CertaintyStep("indirectness", change, f"{share:.0%} of the information is indirect: "
+                             f"{reasons} (GRADE 8)")
+    return CertaintyStep("indirectness", 0, f"some evidence is indirect ({reasons}), but most of "
+                         "the information is direct (GRADE 8)")
+
+
+def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
+                 total_n: int | None, n_complete: bool = True) -> CertaintyStep:
+    if main is None or main.benefit_low is None:
+        # No CI: precision can only be judged from the number of participants.
+        if total_n is None:
+            return CertaintyStep("imprecision", -1, "no confidence interval and no participant "
+                                 "numbers: precision cannot be shown (GRADE 6)")
+        n_text = f"{total_n} participants" + ("" if n_complete else
+                                              " in the studies that report n")
+        if total_n < OPTIMAL_INFORMATION_SIZE:
+            return CertaintyStep("imprecision", -1, f"no confidence interval and {n_text}, below "
+                                 f"the optimal information size of ~{OPTIMAL_INFORMATION_SIZE} "
+                                 "(GRADE 6)")
+        return CertaintyStep("imprecision", 0, f"no confidence interval; {n_text}")
+    # With a CI, the optimal information size is judged on the participants behind the estimate.
+    n = main.n
+    n_text = f"{n} participants" if n else "participants not reported for this estimate"
+    small = n is not None and n < OPTIMAL_INFORMATION_SIZE
+    lo, hi, t = main.benefit_low, main.benefit_high, main.threshold
+    ci = f"CI {main.ci_low:.3g} to {main.ci_high:.3g}"
+    crosses_null = lo < 0 < hi
+    if crosses_null and t is not None and hi > t and lo < -t:
+        return CertaintyStep("imprecision", -2, f"the {ci} includes both an important benefit "
+                             f"and an important harm (threshold {t:g}; GRADE 6)")
+    if crosses_null:
+        change = -2 if small else -1
+        return CertaintyStep("imprecision", change, f"the {ci} includes no effect"
+                             + (f" and {n_text} is below the optimal information size "
+                                f"(~{OPTIMAL_INFORMATION_SIZE})" if small else "") + " (GRADE 6)")
+    if t is not None and lo < t < hi:
+        return CertaintyStep("imprecision", -1, f"the {ci} includes effects both above and below "
+                             f"the important threshold of {t:g} (GRADE 6)")
+    if small:
+        return CertaintyStep("imprecision", -1, f"{n_text}, below the optimal information size "
+                             f"of ~{OPTIMAL_INFORMATION_SIZE} (GRADE 6)")
+    if t is None:
+        return CertaintyStep("imprecision", 0, f"the {ci} excludes no effect; no important "
+                             f"threshold on this scale, so only no effect was judged; {n_text}")
+    return CertaintyStep("imprecision", 0, f"the {ci} lies on one side of the threshold ({t:g}); "
+                         f"{n_text}")
+
+
+def _publication_bias(body: list[EvidenceItem], main: EffectSummary | None) -> CertaintyStep:
+    k = max([main.k or 1] if main else [1])
+    k = max(k, len({i.study for i in body}))
+    if k < MIN_STUDIES_FOR_SMALL_STUDY_TESTS:
+        return CertaintyStep("publication-bias", 0, f"not assessable with {k} "
+                             f"{'study' if k == 1 else 'studies'}: funnel-plot "
+                             f"tests need {MIN_STUDIES_FOR_SMALL_STUDY_TESTS} or more (Cochrane "
+                             "Handbook 13.3.5.4); not rated down without other signs (GRADE 5)")
+    return CertaintyStep("publication-bias", 0, f"{k} studies; the study-level data needed for a "
+                         "funnel plot are not in the records, so no test was run (GRADE 5)")
+
+
+def _upgrades(start_index: int, main: EffectSummary | None,
+              down: list[CertaintyStep]) -> list[CertaintyStep]:
+    if start_index == CERTAINTY_LEVELS.index("high"):
+        return []  # GRADE 9: rating up applies to non-randomised evidence only
+    steps = []
+    change, reason = 0, "no ratio measure with a large effect (GRADE 9: RR > 2 or < 0.5)"
+    serious = any(s.change < 0 for s in down if s.domain in ("risk-of-bias", "imprecision"))
+    if main is not None and main.measure in _RATIO_MEASURES and main.benefit_low is not None:
+        rr = math.exp(abs(main.benefit))
+        low_end = math.exp(min(abs(main.benefit_low), abs(main.benefit_high)))
+        if serious:
+            reason = "not rated up: the body has serious risk of bias or imprecision (GRADE 9)"
+        elif main.benefit_low > 0 and rr >= VERY_LARGE_RATIO and low_end >= LARGE_RATIO:
+            change, reason = 2, f"very large effect (ratio {rr:.2g}; GRADE 9)"
+        elif main.benefit_low > 0 and rr >= LARGE_RATIO:
+            change, reason = 1, f"large effect (ratio {rr:.2g}; GRADE 9)"
+    steps.append(CertaintyStep("large-effect", change, reason))
+    steps.append(CertaintyStep("dose-response", 0, "the records hold no dose-response data "
+                               "(GRADE 9)"))
+    return steps
+
+
+def _direction(main: EffectSummary | None, votes: dict[str, int]) -> str:
+    if main is not None and main.benefit_low is not None:
+        t = main.threshold
+        if t is not None and abs(main.benefit) < t:
+            # GRADE 26: a point estimate below the important threshold is "little to no
+            # difference", whether or not the CI excludes zero.
+            return "no-difference"
+        if main.benefit_low > 0:
+            return "benefit"
+        if main.benefit_high < 0:
+            return "harm"
+        return "benefit" if (t is not None and main.benefit >= t) else "unclear"
+    cast = votes["benefit"] + votes["harm"] + votes["none"] + votes["mixed"]
+    if not cast:
+        return "no-evidence"
+    if votes["benefit"] * 2 > cast:
+        return "benefit"
+    if votes["harm"] * 2 > cast:
+        return "harm"
+    if votes["none"] * 2 > cast:
+        return "no-difference"
+    return "unclear"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _normalise_overrides(overrides: Mapping[str, Any] | None) -> dict[str, tuple[int, str]]:
+    out: dict[str, tuple[int, str]] = {}
+    for key, value in (overrides or {}).items():
+        domain = str(key).strip().lower().replace("_", "-").replace(" ", "-")
+        if domain not in OVERRIDABLE:
+            raise InputError(f"cannot override {key!r}: choose one of {', '.join(OVERRIDABLE)}")
+        try:
+            change, reason = value
+        except (TypeError, ValueError):
+            raise InputError(f"override for {key!r} must be (change, reason), e.g. "
+                             "(-1, 'CI is wide for patients')") from None
+        if not isinstance(change, int) or isinstance(change, bool) or not -2 <= change <= 2:
+            raise InputError(f"override for {key!r}: change must be an integer from -2 to 2")
+        if not isinstance(reason, str) or len(reason.strip()) < 3:
+            raise InputError(f"override for {key!r} needs a reason: say why the clinician "
+                             "disagrees")
+        out[domain] = (change, reason.strip())
+    return out
+
+
+def rate_certainty(question: Question, library, overrides: Mapping[str, Any] | None = None
+                   ) -> CertaintyRating:
+    """Rate the certainty of a question's body of evidence, GRADE style.
+
+    Parameters
+    ----------
+    question
+        The question (its ``evidence`` list points to studies and result ids).
+    library
+        Anything with ``.study(key)`` and ``.studies`` (a :class:`~evidencekit.library.Library`).
+    overrides
+        ``{domain: (change, reason)}``, a clinician's judgement replacing the computed step of a
+        domain (``"imprecision"``, ``"risk-of-bias"``, ...). The reason is required and recorded.
+
+    Returns
+    -------
+    CertaintyRating
+
+    Notes
+    -----
+    Rules, in order, with their sources:
+
+    1. Start high when randomised comparisons (randomised or within-subject trials, or a
+       review's pooled result of trials) inform the question, else low (GRADE Handbook 5.1;
+       Guyatt 2011 GRADE 3). Within-group changes are never evidence of an effect (they include
+       natural recovery, regression to the mean and placebo responses).
+    2. Risk of bias: down 1 when studies giving most of the information (by participants) are
+       at high or unclear risk, down 2 when every study is at high risk (GRADE 4).
+    3. Inconsistency: down 1 when I² >= 50 % in our pooling or when studies disagree in
+       direction (GRADE 7; Cochrane Handbook 10.10.2).
+    4. Indirectness: down 1 when most information is indirect (latent trigger points in
+       pain-free volunteers, elite athletes, an untreated opposite side as control), down 2 for
+       animal-only evidence on claims about patients (GRADE 8).
+    5. Imprecision: down 1 when the CI includes no effect or straddles the important threshold,
+       or the total is below the optimal information size (~400, continuous outcomes); down 2
+       when the CI includes important benefit and important harm, or includes no effect with a
+       small total (GRADE 6).
+    6. Publication bias: judged, not tested, with fewer than 10 studies (Cochrane Handbook
+       13.3.5.4; GRADE 5).
+    7. Rating up (large effect, dose-response) only for non-randomised bodies (GRADE 9).
+    8. Synthesis cap: p-values or narrative only means vote counting on the direction of effect
+       (SWiM, Campbell 2020; Cochrane Handbook 12.2.2.1), which cannot support more than low
+       certainty; mechanism questions answered by animal work and narrative reviews are very
+       low for claims about patients.
+    """
+    over = _normalise_overrides(overrides)
+    items, notes = _gather(question, library)
+    within = [i for i in items if i.role == "within-group"]
+    if within:
+        notes.append("within-group changes are not evidence of an effect (they include natural "
+                     f"recovery, regression to the mean and placebo): {', '.join(i.record for i in within)}")
+    body = [i for i in items if i.role in ("estimate", "direction")]
+    if not body:
+        reason = ("no study in the library reports a comparison for this question"
+                  + ("; only within-group changes were found" if within else ""))
+        return CertaintyRating(question=question.id, title=question.title, kind=question.kind,
+                               start="very low", level="very low",
+                               steps=(CertaintyStep("synthesis", 0, reason),),
+                               direction="no-evidence", synthesis="none", items=tuple(items),
+                               notes=tuple(notes))
+
+    main = _choose_main(question, items, library, notes)
+    if (main is not None and main.threshold is not None and main.measure == "MD"
+            and _range_top(main.scale) is None and question.important_effect is not None):
+        notes.append(f"{main.records[0]} gives no scale range; the threshold's scale "
+                     f"({question.important_effect.scale}) is assumed")
+    # Studies inside the chosen review are represented by it: do not count them twice.
+    included = _study_links(library)
+    inside: set[str] = set()
+    if main is not None and main.source == "review-pooled":
+        inside = included.get(main.records[0].split("#")[0], set())
+        twice = sorted({i.study for i in body} & inside)
+        if twice:
+            notes.append(f"{', '.join(twice)} included in {main.records[0].split('#')[0]}: "
+                         "counted once (through the review)")
+    votes = _votes(body, inside)
+
+    randomised = [i for i in body if i.design in RANDOMISED_DESIGNS or i.contrast == "review-pooled"]
+    start_index = 3 if randomised else 1
+    start_reason = (f"randomised evidence ({', '.join(sorted({i.study for i in randomised}))}): "
+                    "start high (GRADE Handbook 5.1)" if randomised else
+                    "no randomised comparison: start low (GRADE Handbook 5.1)")
+    notes.insert(0, start_reason)
+
+    counted = [i for i in body if i.study not in inside]
+    known = {i.study: i.n for i in counted if i.n}
+    total_n = sum(max(i.n for i in counted if i.study == s) for s in known) or None
+    n_complete = len(known) == len({i.study for i in counted})
+    if main is not None and main.n:
+        total_n = max(total_n or 0, main.n)
+    steps = [_risk_of_bias(body), _inconsistency(body, main, votes),
+             _indirectness(body, question), _imprecision(main, body, total_n, n_complete),
+             _publication_bias(body, main)]
+    steps += _upgrades(start_index, main, steps)
+
+    final: list[CertaintyStep] = []
+    for step in steps:
+        if step.domain in over:
+            change, reason = over[step.domain]
+            final.append(CertaintyStep(step.domain, change, f"clinician override: {reason} "
+                                       f"(computed {step.change:+d}: {step.reason})", override=True))
+        else:
+            final.append(step)
+
+    index = start_index + sum(s.change for s in final)
+    synthesis = (main.source if main is not None else "vote-counting")
+    cap, cap_reason = 3, None
+    if main is None:
+        p = _sign_test_p(votes["benefit"], votes["harm"])
+        cap, cap_reason = 1, (
+            f"p-values or words only: synthesised without meta-analysis by vote counting on the "
+            f"direction of effect (SWiM, Campbell 2020): {votes['benefit']} of "
+            f"{sum(votes.values())} studies favour dry needling"
+            + (f", sign test p = {p:.2g}" if p is not None else "")
+            + "; without effect sizes certainty cannot be above low")
+    if question.kind == "mechanism" and not any(
+            i.design in RANDOMISED_DESIGNS and not i.indirect for i in body):
+        cap, cap_reason = 0, ("mechanism claims rest on animal work and narrative reviews, not on "
+                              "measurements in patients: very low for claims about patients")
+    if cap_reason is not None:
+        change = min(0, cap - max(0, min(3, index)))
+        final.append(CertaintyStep("synthesis", change, cap_reason))
+        index = min(index, cap)
+    index = max(0, min(3, index))
+    return CertaintyRating(question=question.id, title=question.title, kind=question.kind,
+                           start=CERTAINTY_LEVELS[start_index], level=CERTAINTY_LEVELS[index],
+                           steps=tuple(final), direction=_direction(main, votes),
+                           synthesis=synthesis, main=main, items=tuple(items), notes=tuple(notes),
+                           votes=dict(votes))
+
+
+def rate_all(library, overrides: Mapping[str, Mapping[str, Any]] | None = None
+             ) -> dict[str, CertaintyRating]:
+    """Rate every question in ``library.questions``; ``overrides`` maps question id -> overrides."""
+    overrides = overrides or {}
+    unknown = set(overrides) - set(library.questions)
+    if unknown:
+        raise InputError(f"overrides name unknown question(s): {', '.join(sorted(unknown))}")
+    return {qid: rate_certainty(q, library, overrides.get(qid))
+            for qid, q in library.questions.items()}

@@ -1,0 +1,943 @@
+"""Patient material: the leaflet, the citation summary, claims.json and figures.
+
+:func:`build` is what ``evidencekit build`` (and ``make run``) runs. It loads the evidence folder,
+makes the claims, checks how hard their text is to read, and writes into the output folder:
+
+- ``leaflet.md`` and ``leaflet.html``: one section per review question with the claim exactly as
+  :mod:`evidencekit.claims` words it, how sure we are in words, every caveat, and numbered Vancouver
+  references; a plain summary of what is and is not known comes first;
+- ``leaflet.pdf``: the HTML printed by headless Chromium where it is installed;
+- ``citation-summary.md``: per study, the reference, design, n, what it found (with the source address
+  of each number) and its caveats;
+- ``claims.json``: the same JSON as ``evidencekit claims --format json``;
+- ``figures/``: a forest plot of reported effects per question that has them, an evidence map and a
+  risk-of-bias traffic-light plot, as PNG files.
+
+Promises (tested in ``tests/test_build.py``): every value in HTML is escaped; the same input gives
+byte-identical files; each file is written atomically, so a failed build leaves the previous files as
+they were; the evidence folder is never written to; the leaflet loads nothing from the network.
+
+This module imports from :mod:`evidencekit.claims` and below, never from the CLI.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .errors import InputError
+
+__all__ = [
+    "READABILITY_TARGET", "READABILITY_LIMIT", "CERTAINTY_WORDS", "LEAFLET_TITLE", "Readability",
+    "BuildReport", "reading_grade", "claim_readability", "render_leaflet",
+    "render_citation_summary", "claims_json", "render_figures", "find_chromium", "print_pdf",
+    "write_atomic", "build",
+]
+
+#: Claim and caveat text should read at US school grade 8 or below (Flesch-Kincaid). Health-literacy
+#: guidance for patient material (e.g. NIH/AMA plain-language advice) asks for grade 6-8.
+READABILITY_TARGET = 8.0
+#: Above this grade a question's text fails the build: text this hard loses many readers, so it is
+#: rewritten (in claims.py or the records), never shipped. Between target and limit: a warning.
+READABILITY_LIMIT = 10.0
+
+#: GRADE certainty levels in words (after the GRADE Working Group's definitions, BMJ 2004;328:1490,
+#: put in plain language). Printed with every claim so the wording's hedge has its reason beside it.
+CERTAINTY_WORDS: dict[str, tuple[str, str]] = {
+    "high": ("High", "further research is very unlikely to change this."),
+    "moderate": ("Moderate", "further research may change this."),
+    "low": ("Low", "further research is likely to change this."),
+    "very low": ("Very low", "we are very unsure about this. The true effect may be quite "
+                             "different."),
+}
+
+#: Default leaflet title; ``render_leaflet(title=...)`` and ``build(title=...)`` change it.
+LEAFLET_TITLE = "Trigger-point dry needling: what the research says"
+
+_TEMPLATES = Path(__file__).with_name("templates")
+
+#: Directions that say something about the effect. The rest ("unclear", "no-evidence") and every
+#: very-low-certainty claim go under "what is not known" in the summary.
+_INFORMATIVE = frozenset({"benefit", "harm", "no-difference"})
+
+_DESIGN_WORDS = {
+    "randomised-trial": "Randomised trial",
+    "within-subject-trial": "Within-person trial (one side treated, the other side as control)",
+    "non-randomised-comparison": "Non-randomised comparison",
+    "case-series": "Case series (no comparison group)",
+    "systematic-review": "Systematic review",
+    "narrative-review": "Narrative review (no new data)",
+    "animal-study": "Animal study",
+    "protocol": "Trial protocol (plan of a trial, no results)",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# readability
+
+
+class Readability(NamedTuple):
+    """How hard one question's claim and caveats are to read.
+
+    ``status`` is ``"ok"`` (grade <= target), ``"above target"`` (target < grade <= limit: a warning)
+    or ``"too hard"`` (grade > limit: the build fails).
+    """
+
+    question: str
+    title: str
+    grade: float
+    status: str
+
+    def to_dict(self) -> dict:
+        return self._asdict()
+
+
+_WORD_RE = re.compile(r"[^\w\s']")
+
+
+def reading_grade(text: str) -> float:
+    """US school grade needed to read ``text`` (Flesch-Kincaid), rounded to 0.1.
+
+    Parameters
+    ----------
+    text
+        Plain text, one or more sentences.
+
+    Returns
+    -------
+    float
+        The grade; 0.0 for text without words.
+
+    Notes
+    -----
+    Flesch-Kincaid grade = 0.39 (words / sentences) + 11.8 (syllables / words) - 15.59
+    (Kincaid JP et al., 1975, Research Branch Report 8-75, Naval Technical Training Command).
+
+    Sentences are counted by ``textstat.sentence_count``; words and syllables as textstat counts them
+    when it has no pronouncing dictionary: punctuation except apostrophes removed, syllables from the
+    pyphen en_US hyphenation dictionary (hyphenation points + 1). textstat >= 0.7.4's
+    ``flesch_kincaid_grade`` first tries to *download* NLTK's CMU dictionary at run time for English;
+    that is a network load during a build, fails offline, and gives different grades on machines
+    with and without the dictionary. Counting here keeps the grade offline and identical everywhere.
+    ``tests/test_render.py`` checks the result equals textstat's own formula on its pyphen path.
+    """
+    import pyphen
+    import textstat
+
+    words = _WORD_RE.sub("", text).lower().split()
+    if not words:
+        return 0.0
+    sentences = max(1, textstat.sentence_count(text))
+    dic = pyphen.Pyphen(lang="en_US")
+    syllables = sum(len(dic.positions(word)) + 1 for word in words)
+    grade = 0.39 * len(words) / sentences + 11.8 * syllables / len(words) - 15.59
+    return round(grade, 1)
+
+
+def _sentence(text: str) -> str:
+    # A caveat without a full stop would run into the next one and count as one long sentence.
+    text = " ".join(str(text).split())
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
+def claim_readability(claim: Any) -> Readability:
+    """Grade the text a reader sees for one question: the claim and all its caveats.
+
+    Parameters
+    ----------
+    claim
+        A :class:`evidencekit.claims.Claim` (``question``, ``title``, ``claim``, ``caveats``).
+    """
+    text = " ".join(_sentence(t) for t in (claim.claim, *claim.caveats) if str(t).strip())
+    grade = reading_grade(text)
+    if grade > READABILITY_LIMIT:
+        status = "too hard"
+    elif grade > READABILITY_TARGET:
+        status = "above target"
+    else:
+        status = "ok"
+    return Readability(claim.question, claim.title, grade, status)
+
+
+# ---------------------------------------------------------------------------------------------
+# the leaflet model: one plain structure that both templates (Markdown, HTML) render
+
+
+class _Segment(NamedTuple):
+    text: str
+    href: str | None = None
+
+
+class _Reference(NamedTuple):
+    number: int
+    key: str
+    text: str
+    segments: tuple[_Segment, ...]
+
+
+class _Section(NamedTuple):
+    question: str
+    anchor: str
+    title: str
+    claim: str
+    certainty: str
+    certainty_label: str
+    certainty_meaning: str
+    direction: str
+    caveats: tuple[str, ...]
+    citations: tuple[int, ...]
+    contrary: tuple[int, ...]
+    heading: str
+
+
+# URLs and DOIs inside a formatted reference become links: the source of a claim is one click away.
+_LINK_RE = re.compile(r"(https?://[^\s<>\"]+|doi:\s*10\.[^\s<>\"]+)", re.IGNORECASE)
+_SAFE_URL_RE = re.compile(r"^https?://[^\s<>\"'`\\]+$")
+
+
+def _segments(text: str, ref: Any) -> tuple[_Segment, ...]:
+    out: list[_Segment] = []
+    pos = 0
+    for match in _LINK_RE.finditer(text):
+        raw = match.group(0)
+        trail = ""
+        while raw and raw[-1] in ".,;)":  # sentence punctuation after a link is not part of it
+            trail = raw[-1] + trail
+            raw = raw[:-1]
+        if raw.lower().startswith("doi:"):
+            href = "https://doi.org/" + raw[4:].strip()
+        else:
+            href = raw
+        if not _SAFE_URL_RE.match(href):
+            continue
+        out.append(_Segment(text[pos:match.start()]))
+        out.append(_Segment(raw, href))
+        pos = match.start() + len(raw)
+    out.append(_Segment(text[pos:]))
+    segs = [s for s in out if s.text]
+    linked = any(s.href for s in segs)
+    # A reference whose text carries no address still gets one where the record has it.
+    if not linked:
+        doi = getattr(ref, "doi", None)
+        url = getattr(ref, "url", None)
+        pmid = getattr(ref, "pmid", None)
+        href = (f"https://doi.org/{doi}" if doi else url if url else
+                f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else None)
+        if href and _SAFE_URL_RE.match(href):
+            segs.append(_Segment(" "))
+            segs.append(_Segment(href, href))
+    return tuple(segs)
+
+
+def _with_stop(text: str) -> str:
+    # The summary runs a title into a sentence: "Pain after one session." (no "?." after a question)
+    text = " ".join(str(text).split())
+    return text if not text or text[-1] in ".!?:" else text + "."
+
+
+def _claims_of(claims: Any) -> tuple[Any, ...]:
+    return tuple(getattr(claims, "claims", claims))
+
+
+def _anchor(qid: str) -> str:
+    return "q-" + re.sub(r"[^a-z0-9-]+", "-", str(qid).lower()).strip("-")
+
+
+def _number_references(claims: Sequence[Any], references: Mapping[str, Any]) -> dict[str, int]:
+    """Vancouver numbers references in the order they are first cited."""
+    numbers: dict[str, int] = {}
+    for claim in claims:
+        for key in (*claim.citations, *getattr(claim, "contrary_citations", ())):
+            if key not in references:
+                raise InputError(f"claim for question '{claim.question}' cites '{key}', which is not "
+                                 "in references.bib; add the entry or correct the key",
+                                 file="references.bib", field=f"{claim.question}.citations")
+            numbers.setdefault(key, len(numbers) + 1)
+    return numbers
+
+
+def _reference_list(numbers: Mapping[str, int], references: Mapping[str, Any],
+                    style: str = "vancouver") -> tuple[_Reference, ...]:
+    from .bibliography import format_references
+
+    keys = sorted(numbers, key=numbers.__getitem__)
+    refs = [references[k] for k in keys]
+    texts = format_references(refs, style=style) if refs else []
+    if len(texts) != len(refs):  # pragma: no cover - format_references promises one per reference
+        raise RuntimeError("format_references returned a different number of entries")
+    return tuple(_Reference(numbers[k], k, t, _segments(t, references[k]))
+                 for k, t in zip(keys, texts))
+
+
+def _leaflet_model(claims: Any, library: Any, *, title: str) -> dict[str, Any]:
+    items = _claims_of(claims)
+    numbers = _number_references(items, library.references)
+    sections = []
+    for claim in items:
+        if claim.certainty not in CERTAINTY_WORDS:
+            raise InputError(f"claim for question '{claim.question}' has certainty "
+                             f"{claim.certainty!r}; expected one of {', '.join(CERTAINTY_WORDS)}")
+        label, meaning = CERTAINTY_WORDS[claim.certainty]
+        sections.append(_Section(
+            question=claim.question, anchor=_anchor(claim.question), title=claim.title,
+            claim=claim.claim, certainty=claim.certainty, certainty_label=label,
+            certainty_meaning=meaning, direction=claim.direction,
+            # Every caveat is printed, in the order claims.py gives them: none is dropped to
+            # shorten the page or improve its grade.
+            caveats=tuple(claim.caveats),
+            citations=tuple(sorted({numbers[k] for k in claim.citations})),
+            # Studies that found no worthwhile benefit are linked apart, never as support.
+            contrary=tuple(sorted({numbers[k] for k in getattr(claim, "contrary_citations", ())})),
+            heading=_with_stop(claim.title)))
+    known = tuple(s for s in sections if s.direction in _INFORMATIVE and s.certainty != "very low")
+    unknown = tuple(s for s in sections if s not in known)
+    return {
+        "title": title,
+        "sections": tuple(sections),
+        "known": known,
+        "unknown": unknown,
+        "references": _reference_list(numbers, library.references),
+        "certainty_words": CERTAINTY_WORDS,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# templates
+
+
+class MdSafe(str):
+    """Markdown that the renderer built itself (e.g. an autolink); not escaped again."""
+
+
+# Characters that would start emphasis, a link, code, raw HTML or an escape in Markdown.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
+
+
+def md_escape(value: Any) -> str:
+    """Escape a value for Markdown: text stays text whatever renders the file.
+
+    Whitespace (newlines too) collapses to single spaces, so a value cannot start a new block, and
+    Markdown's inline specials, including ``<`` (raw HTML), are backslash-escaped.
+    """
+    if isinstance(value, MdSafe):
+        return str(value)
+    if value is None:
+        return ""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def md_link(url: str | None) -> MdSafe:
+    """An autolink ``<https://...>`` for a plain address, or the escaped text when it is not one."""
+    if url and _SAFE_URL_RE.match(url):
+        return MdSafe(f"<{url}>")
+    return MdSafe(md_escape(url))
+
+
+def _md_env():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=False,
+        # Escaping by default: every {{ value }} in a Markdown template passes through md_escape.
+        finalize=md_escape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters["mdlink"] = md_link
+    return env
+
+
+def _html_env():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        # Every value in HTML is escaped (a <script> in a BibTeX title comes out as text).
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def render_leaflet(claims: Any, library: Any, fmt: str = "html", *,
+                   title: str = LEAFLET_TITLE) -> str:
+    """Render the patient leaflet.
+
+    Parameters
+    ----------
+    claims
+        A :class:`~evidencekit.claims.ClaimSet` (or a sequence of claims), in question order.
+    library
+        The :class:`~evidencekit.library.Library` the claims came from; its ``references`` give the
+        numbered reference list.
+    fmt
+        ``"html"`` (self-contained, escaped, no network loads) or ``"md"``.
+    title
+        The leaflet's heading.
+
+    Returns
+    -------
+    str
+        The document text.
+
+    Raises
+    ------
+    InputError
+        When a claim cites a key that is not in the references, or has an unknown certainty.
+    """
+    if fmt not in ("html", "md"):
+        raise ValueError(f"fmt must be 'html' or 'md', got {fmt!r}")
+    model = _leaflet_model(claims, library, title=title)
+    model["version"] = _version()
+    if fmt == "md":
+        return _md_env().get_template("leaflet.md.j2").render(**model)
+    return _html_env().get_template("leaflet.html.j2").render(**model)
+
+
+# ---------------------------------------------------------------------------------------------
+# citation summary
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return "not reported"
+    return f"{x:g}"
+
+
+def _result_lines(study: Any) -> list[dict[str, Any]]:
+    out = []
+    for r in study.results:
+        try:
+            outcome = study.outcome(r.outcome)
+            what = outcome.instrument or outcome.domain
+            if outcome.scale:
+                what = f"{what} ({outcome.scale})"
+        except KeyError:  # pragma: no cover - records validate this
+            what = r.outcome
+        kind = getattr(r, "kind", "")
+        if kind == "effect-estimate":
+            text = f"{r.measure} {_num(r.estimate)}"
+            if r.ci_low is not None and r.ci_high is not None:
+                text += (f" ({r.ci_level * 100:g}% CI {_num(r.ci_low)} to {_num(r.ci_high)})")
+            elif r.se is not None:
+                text += f" (SE {_num(r.se)})"
+            if r.p_value is not None:
+                text += f", P = {r.p_value:g}"
+            extras = []
+            if r.k_studies:
+                extras.append(f"{r.k_studies} studies")
+            if r.n_participants:
+                extras.append(f"{r.n_participants} participants")
+            if r.model:
+                extras.append(r.model)
+            if extras:
+                text += f" [{', '.join(extras)}]"
+        elif kind == "arm-summary":
+            parts = []
+            for a in r.arms:
+                s = f"{a.arm}: mean {_num(a.mean)}"
+                if a.sd is not None:
+                    s += f" (SD {_num(a.sd)})"
+                if a.n is not None:
+                    s += f", n = {a.n}"
+                if a.sd_imputed:
+                    s += f" (SD derived: {a.sd_imputed})"
+                parts.append(s)
+            text = "; ".join(parts)
+        elif kind == "p-value":
+            text = (f"{r.statement} ({r.p_text()})" if getattr(r, "statement", None)
+                    else r.p_text())
+        else:
+            text = getattr(r, "statement", "") or ""
+        text = text.strip().rstrip(".")  # the template ends the sentence
+        out.append({
+            "id": r.id, "what": what, "time_point": r.time_point, "contrast": r.contrast,
+            "comparison": r.comparison, "direction": r.direction, "text": text,
+            "clinically_important": r.clinically_important, "note": r.note,
+            "source": r.provenance.source, "quote": r.provenance.quote,
+            "secondary": r.provenance.secondary, "inference": r.provenance.inference,
+        })
+    return out
+
+
+def render_citation_summary(library: Any, claims: Any = None, *, style: str = "vancouver") -> str:
+    """Per study: reference, design, n, what it found (with sources) and its caveats, as Markdown.
+
+    Parameters
+    ----------
+    library
+        The evidence library.
+    claims
+        Optional claims; when given, each study lists the questions whose claim cites it.
+    style
+        Citation style for the reference line (``"vancouver"`` or ``"ama"``).
+
+    Returns
+    -------
+    str
+        Markdown meant to be pasted into a review; every value is Markdown-escaped, every address
+        is a link.
+    """
+    from .bibliography import format_references
+
+    studies = list(library.studies.values())
+    refs = [library.references[s.id] for s in studies if s.id in library.references]
+    formatted = dict(zip((r.key for r in refs), format_references(refs, style=style))) if refs \
+        else {}
+    cited_by: dict[str, list[str]] = {}
+    for claim in _claims_of(claims) if claims is not None else ():
+        for key in claim.citations:
+            cited_by.setdefault(key, []).append(claim.title)
+    questions_of: dict[str, list[str]] = {}
+    for q in library.questions.values():
+        for ev in q.evidence:
+            questions_of.setdefault(ev.study, [])
+            if q.title not in questions_of[ev.study]:
+                questions_of[ev.study].append(q.title)
+    entries = []
+    for s in studies:
+        entries.append({
+            "study": s,
+            "reference": formatted.get(s.id, "not in references.bib"),
+            "design": _DESIGN_WORDS.get(s.design, s.design)
+            + (", randomised" if s.randomised and s.design != "randomised-trial" else ""),
+            "n": s.population.n,
+            "n_source": s.population.provenance.source if s.population.provenance else None,
+            "results": _result_lines(s),
+            "questions": questions_of.get(s.id, []),
+            "cited_by": cited_by.get(s.id, []),
+        })
+    return _md_env().get_template("citation-summary.md.j2").render(
+        entries=entries, version=_version())
+
+
+# ---------------------------------------------------------------------------------------------
+# claims.json
+
+
+def _jsonable(value: Any) -> Any:
+    # Same conversion as the CLI's print_json (render may not import the CLI), so claims.json is
+    # byte-for-byte what `evidencekit claims --format json` prints.
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return _jsonable(value.item())
+    return value
+
+
+def claims_json(claims: Any) -> str:
+    """The claims as JSON text, identical to ``evidencekit claims --format json`` (newline-ended)."""
+    return json.dumps(_jsonable(claims.to_dict()), indent=2, sort_keys=False,
+                      allow_nan=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# figures
+
+#: savefig options that make PNG bytes depend only on the figure: no "Software" text chunk with
+#: the matplotlib version, a fixed resolution.
+PNG_OPTIONS = {"format": "png", "dpi": 150, "metadata": {"Software": None}}
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, **PNG_OPTIONS)
+    try:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    except Exception:  # noqa: BLE001 - a Figure made without pyplot needs no closing
+        pass
+    return buf.getvalue()
+
+
+def _reported_effects(question: Any, library: Any) -> list[dict[str, Any]]:
+    """Reported effect estimates with a CI that a question's evidence lists."""
+    rows = []
+    for ev in question.evidence:
+        study = library.studies.get(ev.study)
+        if study is None:
+            continue
+        wanted = set(ev.results)
+        for r in study.results:
+            if wanted and r.id not in wanted:
+                continue
+            if getattr(r, "kind", None) != "effect-estimate" or r.ci_low is None:
+                continue
+            try:
+                outcome = study.outcome(r.outcome)
+                what = outcome.instrument or outcome.domain
+            except KeyError:  # pragma: no cover
+                what = r.outcome
+            ref = library.references.get(study.id)
+            who = ref.short_citation() if ref is not None and hasattr(ref, "short_citation") \
+                else study.short_title
+            rows.append({"label": f"{who}: {r.time_point}", "estimate": r.estimate,
+                         "ci_low": r.ci_low, "ci_high": r.ci_high, "measure": r.measure,
+                         "outcome": what, "study": study.id, "result": r.id})
+    return rows
+
+
+def _forest_figure(question: Any, rows: list[dict[str, Any]]) -> Any:
+    """A forest of reported effects: one panel per (measure, outcome), CIs as printed."""
+    from . import plots
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["measure"], row["outcome"]), []).append(row)
+    return plots.reported_forest(groups, title=question.title)
+
+
+def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
+    """All figures as PNG bytes by file name (``figures/`` relative names, sorted).
+
+    ``forest-<question>.png`` for each question whose evidence includes reported effect estimates
+    with confidence intervals; ``evidence-map.png``; ``risk-of-bias.png``.
+    """
+    from . import plots
+
+    out: dict[str, bytes] = {}
+    certainty = {c.question: c.certainty for c in _claims_of(claims)} if claims is not None else {}
+    for qid, question in library.questions.items():
+        rows = _reported_effects(question, library)
+        if rows and hasattr(plots, "reported_forest"):
+            out[f"forest-{qid}.png"] = _png(_forest_figure(question, rows))
+    out["evidence-map.png"] = _png(plots.evidence_map(library, certainty=certainty))
+    out["risk-of-bias.png"] = _png(plots.risk_of_bias_plot(library.studies.values()))
+    return dict(sorted(out.items()))
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    The bytes go to a temporary file in the same folder (same filesystem, so the rename is atomic),
+    are flushed to disk, and replace ``path`` with :func:`os.replace`. On any error the temporary
+    file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp makes 0600 files; outputs are ordinary documents.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF
+
+
+#: Chromium flags for printing: headless, no network chatter of its own, a throwaway profile.
+#: --no-pdf-header-footer keeps the date and the file path out of the page margins (both would
+#: make two builds differ and leak a local path); --print-to-pdf-no-header is its older name.
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+    "--disable-dev-shm-usage", "--no-pdf-header-footer", "--print-to-pdf-no-header",
+)
+#: Seconds Chromium may take to print before the build gives up on the PDF.
+CHROMIUM_TIMEOUT = 120
+
+# Skia writes the print time into the PDF's Info dictionary; these become a fixed date of the same
+# length, so byte offsets in the cross-reference table stay valid and two builds are identical.
+_PDF_DATE_RE = re.compile(rb"/(CreationDate|ModDate) \(D:(\d{14})")
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium executable (``/usr/bin/chromium`` or ``chromium`` on PATH), or None."""
+    for candidate in ("/usr/bin/chromium",):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _normalise_pdf(data: bytes) -> bytes:
+    return _PDF_DATE_RE.sub(lambda m: b"/" + m.group(1) + b" (D:20000101000000", data)
+
+
+def print_pdf(html_path: str | Path, pdf_path: str | Path, *, chromium: str | None = None,
+              timeout: float = CHROMIUM_TIMEOUT) -> tuple[str, str]:
+    """Print an HTML file to PDF with headless Chromium, atomically.
+
+    Parameters
+    ----------
+    html_path, pdf_path
+        The page to print and where the PDF goes.
+    chromium
+        The executable; found with :func:`find_chromium` when not given.
+
+    Returns
+    -------
+    (status, message)
+        ``status`` is ``"written"``, ``"skipped"`` (no Chromium) or ``"failed"``; the message says
+        what happened and, when skipped or failed, what to do.
+    """
+    chromium = chromium or find_chromium()
+    if chromium is None:
+        return ("skipped", "leaflet.pdf not written: Chromium is not installed. Install it "
+                           "(Debian/Ubuntu: apt-get install chromium) and run the build again, or "
+                           "print leaflet.html from a browser.")
+    html_path = Path(html_path).resolve()
+    pdf_path = Path(pdf_path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{pdf_path.name}.", suffix=".tmp", dir=pdf_path.parent)
+    os.close(fd)
+    try:
+        with tempfile.TemporaryDirectory(prefix="evidencekit-chromium-") as profile:
+            cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                   f"--print-to-pdf={tmp}", html_path.as_uri()]
+            try:
+                proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, timeout=timeout, check=False)
+            except subprocess.TimeoutExpired:
+                return ("failed", f"leaflet.pdf not written: Chromium did not finish within "
+                                  f"{timeout:g} s; leaflet.html is complete, print it from a browser.")
+            except OSError as exc:
+                return ("failed", f"leaflet.pdf not written: could not start {chromium} "
+                                  f"({exc.strerror}).")
+        data = Path(tmp).read_bytes()
+        if proc.returncode != 0 or not data.startswith(b"%PDF"):
+            tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+            return ("failed", f"leaflet.pdf not written: Chromium exited with code "
+                              f"{proc.returncode} ({tail[0][:200]}).")
+        write_atomic(pdf_path, _normalise_pdf(data))
+        return ("written", f"leaflet.pdf written with {Path(chromium).name}.")
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
+# build
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What :func:`build` did.
+
+    Attributes
+    ----------
+    evidence, out
+        The folders, as given.
+    written
+        Files written, relative to ``out`` (POSIX paths, in writing order).
+    readability
+        One :class:`Readability` per question.
+    pdf, pdf_message
+        ``"written"``, ``"skipped"`` (no Chromium: not a failure), ``"failed"`` (a warning: the
+        HTML is complete) or ``"not attempted"`` (the build stopped earlier, or PDF was turned off).
+    problems
+        Why the build failed; empty when it succeeded.
+    notes
+        Other things worth knowing (stale files removed, readability warnings).
+    """
+
+    evidence: str
+    out: str
+    written: tuple[str, ...] = ()
+    readability: tuple[Readability, ...] = ()
+    pdf: str = "not attempted"
+    pdf_message: str = ""
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "evidence": self.evidence,
+            "out": self.out,
+            "written": list(self.written),
+            "readability": [r.to_dict() for r in self.readability],
+            "readability_target": READABILITY_TARGET,
+            "readability_limit": READABILITY_LIMIT,
+            "pdf": {"status": self.pdf, "message": self.pdf_message},
+            "problems": list(self.problems),
+            "notes": list(self.notes),
+        }
+
+    def summary(self) -> str:
+        lines = []
+        if self.ok:
+            lines.append(f"Built patient material from {self.evidence} into {self.out}/:")
+        else:
+            lines.append(f"Build FAILED ({self.evidence} -> {self.out}/); nothing was written.")
+            lines.extend(f"  - {p}" for p in self.problems)
+        for name in self.written:
+            lines.append(f"  wrote {name}")
+        if self.readability:
+            lines.append(f"Readability (Flesch-Kincaid grade of claim + caveats; target <= "
+                         f"{READABILITY_TARGET:g}, fails above {READABILITY_LIMIT:g}):")
+            width = max(len(r.question) for r in self.readability)
+            for r in self.readability:
+                lines.append(f"  {r.question:<{width}}  grade {r.grade:4.1f}  {r.status}")
+        if self.pdf_message:
+            lines.append(f"PDF: {self.pdf_message}")
+        lines.extend(f"Note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+def _tree_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(path.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(path).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _check_folders(evidence: Path, out: Path) -> None:
+    ev, o = evidence.resolve(), out.resolve()
+    if o == ev or ev in o.parents:
+        raise InputError("the output folder is the evidence folder or inside it; build never "
+                         "writes into its inputs: choose another --out (e.g. build/)",
+                         file=str(out))
+    if o in ev.parents:
+        raise InputError("the output folder contains the evidence folder; choose an --out that "
+                         "does not hold the evidence (e.g. build/)", file=str(out))
+    if o.exists() and not o.is_dir():
+        raise InputError("the output path exists and is not a folder; choose another --out",
+                         file=str(out))
+
+
+def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", *,
+          pdf: bool = True, chromium: str | None = None, title: str = LEAFLET_TITLE) -> BuildReport:
+    """Write the patient material for an evidence folder.
+
+    Parameters
+    ----------
+    evidence_dir
+        Folder with ``references.bib``, ``studies/`` and ``questions.yaml``. Only read.
+    out_dir
+        Output folder (made if missing). Must not be, or lie inside, the evidence folder.
+    pdf
+        Print ``leaflet.pdf`` with Chromium when it is installed.
+    chromium
+        A Chromium executable to use instead of the one found on the machine.
+    title
+        The leaflet's heading.
+
+    Returns
+    -------
+    BuildReport
+        ``ok`` is False when a question's text reads above grade :data:`READABILITY_LIMIT`; then
+        nothing is written, so the previous leaflet stays as it was.
+
+    Raises
+    ------
+    InputError
+        Unreadable or invalid evidence (see :func:`evidencekit.library.load_library`), a citation
+        that does not resolve, or an output folder that cannot be used.
+
+    Notes
+    -----
+    Everything is rendered in memory first and written only when all of it succeeded; each file is
+    then written with :func:`write_atomic`. A failure part-way through writing leaves every file
+    either as it was or complete.
+    """
+    from .claims import make_claims
+    from .library import load_library
+
+    evidence = Path(evidence_dir)
+    out = Path(out_dir)
+    _check_folders(evidence, out)
+    library = load_library(evidence)
+    claims = make_claims(library)
+    items = _claims_of(claims)
+
+    grades = tuple(claim_readability(c) for c in items)
+    problems = tuple(
+        f"question '{r.question}' ({r.title}) reads at US grade {r.grade:.1f}, above the limit of "
+        f"{READABILITY_LIMIT:g}: shorten its sentences and use shorter words in the claim or caveat "
+        "text (claims.py or the study records); caveats may not be dropped to pass"
+        for r in grades if r.status == "too hard")
+    notes = [f"question '{r.question}' reads at grade {r.grade:.1f}, above the target of "
+             f"{READABILITY_TARGET:g}" for r in grades if r.status == "above target"]
+    if problems:
+        return BuildReport(str(evidence), str(out), readability=grades, problems=problems,
+                           notes=tuple(notes))
+
+    files: dict[str, bytes | str] = {
+        "leaflet.md": render_leaflet(claims, library, "md", title=title),
+        "leaflet.html": render_leaflet(claims, library, "html", title=title),
+        "citation-summary.md": render_citation_summary(library, claims),
+        "claims.json": claims_json(claims),
+    }
+    for name, data in render_figures(library, claims).items():
+        files[f"figures/{name}"] = data
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            write_atomic(out / name, data)
+    except OSError as exc:
+        raise InputError(f"cannot write the output ({exc.strerror or exc}); check that the folder "
+                         "is writable", file=str(out)) from None
+
+    # Figures of questions that no longer have any would otherwise linger beside the new ones.
+    figures = out / "figures"
+    for stale in sorted(figures.glob("forest-*.png")):
+        if f"figures/{stale.name}" not in files:
+            stale.unlink()
+            notes.append(f"removed figures/{stale.name} (its question has no reported effects now)")
+
+    written = list(files)
+    pdf_status, pdf_message = "not attempted", "leaflet.pdf not requested."
+    if pdf:
+        pdf_status, pdf_message = print_pdf(out / "leaflet.html", out / "leaflet.pdf",
+                                            chromium=chromium)
+        if pdf_status == "written":
+            written.append("leaflet.pdf")
+        elif (out / "leaflet.pdf").exists():
+            # A PDF from an earlier build would disagree with the new HTML: a reader must not
+            # get old claims.
+            (out / "leaflet.pdf").unlink()
+            notes.append("removed leaflet.pdf from an earlier build (it no longer matches "
+                         "leaflet.html)")
+    return BuildReport(str(evidence), str(out), written=tuple(written), readability=grades,
+                       pdf=pdf_status, pdf_message=pdf_message, notes=tuple(notes))

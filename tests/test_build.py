@@ -1,0 +1,312 @@
+"""``evidencekit build``: what it writes, and its promises (issue 4 and issue 7).
+
+- every value in HTML is escaped (a ``<script>`` in a BibTeX title or a study field is text);
+- two builds of the same input are byte-identical, file by file;
+- each file is written atomically: a build that fails part-way leaves the previous leaflet intact;
+- build never modifies its inputs;
+- readability: a question whose text reads above grade 10 fails the build, naming the question;
+- every claim has caveats, and citations that resolve in references.bib; its wording is printed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import markupsafe
+import pytest
+
+from evidence_fixture import make_evidence
+from evidencekit import render
+from evidencekit.cli import main
+from evidencekit.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = "<script>alert(1)</script>"
+EXPECTED = {"leaflet.md", "leaflet.html", "citation-summary.md", "claims.json",
+            "figures/evidence-map.png", "figures/risk-of-bias.png"}
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    for name, data in _tree(path).items():
+        h.update(name.encode() + b"\0" + data + b"\0")
+    # permissions and modification times too: "never modifies" means not even a touch
+    for p in sorted(path.rglob("*")):
+        st = p.stat()
+        h.update(f"{p.relative_to(path)}:{st.st_mode}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+@pytest.fixture
+def evidence(tmp_path: Path) -> Path:
+    return make_evidence(tmp_path)
+
+
+@pytest.fixture
+def no_pdf(monkeypatch):
+    """Most tests do not need Chromium; these run the same with and without it."""
+    monkeypatch.setattr(render, "find_chromium", lambda: None)
+
+
+# ---------------------------------------------------------------------------------------------
+# what build writes
+
+
+def test_build_writes_every_output(evidence, tmp_path, no_pdf):
+    report = render.build(evidence, tmp_path / "out")
+    assert report.ok, report.summary()
+    files = set(_tree(tmp_path / "out"))
+    assert EXPECTED <= files
+    assert any(f.startswith("figures/forest-") for f in files), "a forest plot for neck-pain"
+    assert set(report.written) == files
+    for name in files:
+        if name.endswith(".png"):
+            assert (tmp_path / "out" / name).read_bytes().startswith(b"\x89PNG")
+    assert report.pdf == "skipped"
+    assert "Chromium is not installed" in report.pdf_message
+    d = report.to_dict()
+    assert d["ok"] is True and d["pdf"]["status"] == "skipped"
+    assert {r["question"] for r in d["readability"]} == {"neck-pain", "athletes"}
+    assert json.dumps(d)  # plain JSON
+
+
+def test_claims_json_is_the_claims_command_output(evidence, tmp_path, no_pdf, capsys):
+    render.build(evidence, tmp_path / "out")
+    capsys.readouterr()
+    try:
+        rc = main(["claims", "--evidence", str(evidence), "--format", "json"])
+    except InputError as exc:  # pragma: no cover - until the claims command lands
+        pytest.skip(f"`evidencekit claims` is not available yet: {exc}")
+    printed = capsys.readouterr().out
+    if rc == 2 and not printed:  # pragma: no cover
+        pytest.skip("`evidencekit claims` is not available yet")
+    assert (tmp_path / "out" / "claims.json").read_text(encoding="utf-8") == printed
+
+
+def test_each_claim_is_printed_with_its_wording_caveats_and_resolving_citations(
+        evidence, tmp_path, no_pdf):
+    from evidencekit.bibliography import load_bibtex
+
+    render.build(evidence, tmp_path / "out")
+    out = tmp_path / "out"
+    claims = json.loads((out / "claims.json").read_text())["claims"]
+    bib = load_bibtex(evidence / "references.bib")
+    md = (out / "leaflet.md").read_text()
+    html = (out / "leaflet.html").read_text()
+    for c in claims:
+        assert c["caveats"], f"{c['question']} has no caveats"
+        assert all(k in bib for k in c["citations"]), c["citations"]
+        words = render.CERTAINTY_WORDS[c["certainty"]]
+        for doc in (md, html):
+            assert c["claim"] in doc
+            assert f"{words[0]}: {words[1]}" in doc
+        for caveat in c["caveats"]:
+            assert render.md_escape(caveat) in md
+            assert str(markupsafe.escape(caveat)) in html
+
+
+def test_citation_summary_gives_reference_design_n_findings_sources_and_caveats(
+        evidence, tmp_path, no_pdf):
+    render.build(evidence, tmp_path / "out")
+    text = (tmp_path / "out" / "citation-summary.md").read_text()
+    assert "Smith AB, Jones C. Dry needling versus sham needling" in text
+    assert "Randomised trial" in text and "Case series" in text
+    assert "n = 60" in text and "n = 4" in text
+    assert "MD -1 (95% CI -2 to 0)" in text
+    assert "<https://example.org/trial2020>" in text
+    assert '"mean difference -1.0 (95% CI -2.0 to 0.0)"' in text
+    assert "Only 60 people took part in this trial." in text
+    assert "side effects" in text  # not reported, kept visible
+
+
+# ---------------------------------------------------------------------------------------------
+# escaping
+
+
+def test_script_in_bibtex_title_and_study_fields_comes_out_as_text(tmp_path, no_pdf):
+    evidence = make_evidence(tmp_path, inject=SCRIPT)
+    report = render.build(evidence, tmp_path / "out")
+    assert report.ok, report.summary()
+    html = (tmp_path / "out" / "leaflet.html").read_text()
+    assert "<script" not in html.lower()
+    # the question title, a caveat and the BibTeX title all reach the leaflet, escaped
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3
+    for name in ("leaflet.md", "citation-summary.md"):
+        text = (tmp_path / "out" / name).read_text()
+        assert not re.search(r"(?<!\\)<script", text, re.I), name
+        assert "\\<script\\>alert(1)\\</script\\>" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# determinism, atomicity, inputs
+
+
+def test_two_builds_are_byte_identical(evidence, tmp_path):
+    # With Chromium present this covers leaflet.pdf too.
+    first = render.build(evidence, tmp_path / "one")
+    second = render.build(evidence, tmp_path / "two")
+    assert first.written == second.written
+    a, b = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    assert a.keys() == b.keys()
+    different = [name for name in a if a[name] != b[name]]
+    assert not different, f"differ between builds: {different}"
+    # and rebuilding in place changes nothing
+    render.build(evidence, tmp_path / "one")
+    assert _tree(tmp_path / "one") == a
+
+
+def test_build_never_modifies_its_inputs(evidence, tmp_path, no_pdf):
+    before = _digest(evidence)
+    render.build(evidence, tmp_path / "out")
+    assert _digest(evidence) == before
+
+
+def test_output_inside_the_evidence_folder_is_refused(evidence, no_pdf):
+    before = _digest(evidence)
+    for out in (evidence, evidence / "build", evidence.parent):
+        with pytest.raises(InputError, match="output folder"):
+            render.build(evidence, out)
+    assert _digest(evidence) == before
+
+
+def test_a_failing_later_step_leaves_the_previous_leaflet_intact(evidence, tmp_path, no_pdf,
+                                                                 monkeypatch):
+    out = tmp_path / "out"
+    render.build(evidence, out)
+    old = _tree(out)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("figure drawing failed")
+
+    monkeypatch.setattr(render, "render_figures", broken)
+    (evidence / "studies" / "trial2020.yaml").write_text(
+        (evidence / "studies" / "trial2020.yaml").read_text().replace(
+            "Only 60 people took part", "Just 60 people took part"))
+    with pytest.raises(RuntimeError):
+        render.build(evidence, out)
+    assert _tree(out) == old
+
+
+def test_a_failure_while_writing_leaves_each_file_old_or_new_never_partial(
+        evidence, tmp_path, no_pdf, monkeypatch):
+    out = tmp_path / "out"
+    render.build(evidence, out)
+    old = _tree(out)
+    (evidence / "studies" / "trial2020.yaml").write_text(
+        (evidence / "studies" / "trial2020.yaml").read_text().replace(
+            "Only 60 people took part", "Just 60 people took part"))
+    real_replace = render.os.replace
+
+    def replace_then_fail(src, dst):
+        if Path(dst).name == "citation-summary.md":  # the third file written
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(render.os, "replace", replace_then_fail)
+    with pytest.raises(InputError, match="cannot write"):
+        render.build(evidence, out)
+    now = _tree(out)
+    assert now.keys() == old.keys(), "no temporary files left behind"
+    assert now["citation-summary.md"] == old["citation-summary.md"]
+    assert b"Just 60 people" in now["leaflet.html"]  # written before the failure, complete
+    assert now["leaflet.html"].rstrip().endswith(b"</html>")
+
+
+# ---------------------------------------------------------------------------------------------
+# readability
+
+
+def _hard_caveat(evidence: Path) -> None:
+    path = evidence / "studies" / "trial2020.yaml"
+    hard = ("Methodological heterogeneity, unexplained inconsistency, considerable imprecision, "
+            "questionable generalisability and inadequately characterised allocation concealment "
+            "substantially undermine the interpretability of aggregated standardised differences "
+            "reported by contemporaneous systematic investigations of myofascial interventions")
+    path.write_text(path.read_text().replace(
+        "    text: People were followed for only four weeks.", f"    text: {hard}"))
+
+
+def test_text_above_grade_10_fails_the_build_and_writes_nothing(evidence, tmp_path, no_pdf):
+    out = tmp_path / "out"
+    render.build(evidence, out)
+    old = _tree(out)
+    _hard_caveat(evidence)
+    report = render.build(evidence, out)
+    assert not report.ok
+    assert len(report.problems) == 1
+    problem = report.problems[0]
+    assert "neck-pain" in problem and "grade" in problem and "above the limit of 10" in problem
+    assert "caveats may not be dropped" in problem
+    assert _tree(out) == old
+
+
+def test_cli_build_exits_1_naming_the_question_and_its_grade(evidence, tmp_path, no_pdf, capsys):
+    _hard_caveat(evidence)
+    rc = main(["build", "--evidence", str(evidence), "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert re.search(r"question 'neck-pain' .* reads at US grade \d+\.\d, above the limit of 10",
+                     captured.err)
+    assert "FAILED" in captured.out
+
+
+def test_cli_build_text_and_json(evidence, tmp_path, no_pdf, capsys):
+    rc = main(["build", "--evidence", str(evidence), "--out", str(tmp_path / "out")])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "wrote leaflet.html" in text
+    assert re.search(r"neck-pain\s+grade\s+\d+\.\d\s+ok", text)
+    assert "PDF: leaflet.pdf not written: Chromium is not installed" in text
+    rc = main(["build", "--evidence", str(evidence), "--out", str(tmp_path / "out"),
+               "--format", "json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert payload["ok"] is True
+    assert set(payload) >= {"ok", "written", "readability", "pdf", "problems"}
+
+
+def test_cli_build_bad_evidence_folder_exits_2(tmp_path, capsys):
+    rc = main(["build", "--evidence", str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
+    assert rc == 2
+    assert "evidence folder not found" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_stale_pdf_is_removed_when_chromium_is_absent(evidence, tmp_path, no_pdf):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "leaflet.pdf").write_bytes(b"%PDF old")
+    report = render.build(evidence, out)
+    assert not (out / "leaflet.pdf").exists()
+    assert any("removed leaflet.pdf" in n for n in report.notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# the bundled evidence (`make run`)
+
+
+def test_bundled_evidence_builds(tmp_path, no_pdf):
+    report = render.build(ROOT / "evidence", tmp_path / "out")
+    assert report.ok, report.summary()
+    claims = json.loads((tmp_path / "out" / "claims.json").read_text())["claims"]
+    from evidencekit.bibliography import load_bibtex
+
+    bib = load_bibtex(ROOT / "evidence" / "references.bib")
+    html = (tmp_path / "out" / "leaflet.html").read_text()
+    for c in claims:
+        assert c["caveats"], f"{c['question']}: no caveats"
+        if c["direction"] != "no-evidence":
+            assert c["citations"], f"{c['question']}: no citations"
+        for key in (*c["citations"], *c.get("contrary_citations", [])):
+            assert key in bib, f"{c['question']} cites {key}, not in references.bib"
+        assert render.md_escape(c["claim"]) in (tmp_path / "out" / "leaflet.md").read_text()
+    for r in report.readability:
+        assert r.grade <= render.READABILITY_LIMIT
+    assert html.count('<section class="question"') == len(claims)
