@@ -26,11 +26,13 @@
 # %%
 import pandas as pd
 
-from evidencekit import load_library, review, validate_evidence
+from evidencekit import load_library, plots, review, validate_evidence
 
 pd.set_option("display.max_colwidth", 90)
+pd.set_option("display.max_rows", 250)
 library = load_library("../evidence")
-print(library.summary())
+print(f"{len(library.studies)} studies, {len(library.questions)} questions, "
+      f"{len(library.references)} references")
 
 # %% [markdown]
 # ## 1. The studies
@@ -50,12 +52,14 @@ pd.crosstab(studies["design"], studies["risk_of_bias"], margins=True, margins_na
 # ## 2. Risk of bias
 #
 # Each record states the tool used (RoB 2 for trials, a review-level appraisal for systematic
-# reviews, none for case reports and narrative reviews) and a reason for every judgement. The table
-# lists the studies judged domain by domain; the overall judgement of every study is in the table
-# above.
+# reviews, none for case reports and narrative reviews) and a reason for every judgement, domain by
+# domain where the sources allow it, and overall.
 
 # %%
-review.risk_of_bias_table(library, with_domains=True)
+review.show(plots.risk_of_bias_plot(library))
+
+# %%
+review.risk_of_bias_domains(library)
 
 # %% [markdown]
 # ## 3. What was measured

@@ -26,7 +26,7 @@
 #    a few studies, which is the situation of every question in this review.
 
 # %%
-from evidencekit import pool, review
+from evidencekit import plots, pool, review
 
 reference = review.load_metafor_reference("../tests/data/metafor-reference.json")
 print("reference computed with", reference["source"])
@@ -42,6 +42,11 @@ for case in reference["cases"]:
 # %%
 bcg = reference["cases"][0]
 print(pool(bcg["yi"], bcg["vi"], method="REML", measure=bcg["measure"]).summary())
+
+# %%
+bcg_fit = pool(bcg["yi"], bcg["vi"], method="REML", measure=bcg["measure"],
+               labels=reference["cases"][0]["inputs"]["author"])
+review.show(plots.forest_plot(bcg_fit, title="BCG vaccine trials: risk of tuberculosis"))
 
 # %%
 agreement = review.metafor_agreement(reference)
@@ -91,7 +96,7 @@ coverage.round({"coverage": 2, "mc_se": 2, "mean_width": 3, "median_tau2": 3})
 coverage.pivot_table(index=["tau2", "k"], columns="ci", values="coverage", sort=False).round(1)
 
 # %%
-ax = review.plot_coverage(coverage);
+review.show(review.plot_coverage(coverage))
 
 # %% [markdown]
 # **Reading the simulation.** With three to five studies the Wald interval misses the true effect

@@ -54,6 +54,7 @@ def test_ladder_is_monotonic_and_matches_levels():
     assert strength_of("Dry needling probably reduces pain.") == 2
     assert strength_of("Dry needling may reduce pain.") == 1
     assert strength_of("The evidence is very uncertain about the effect of dry needling.") == 0
+    assert strength_of("We do not know if dry needling reduces pain.") == 0
 
 
 def test_unknown_level_is_refused():

@@ -437,7 +437,7 @@ def test_unsafe_yaml_tag_is_refused_without_running_it(tmp_path, monkeypatch):
     sentinel = tmp_path / "pwned"
     _check(tmp_path, [(SMITH, "funding: university grant",
                        f"funding: !!python/object/apply:os.system ['touch {sentinel}']")],
-           SMITH, "funding: !!python", None, ["!!python/object/apply:os.system", "not allowed"])
+           SMITH, "funding: !!python", "funding", ["!!python/object/apply:os.system", "not allowed"])
     assert calls == [] and not sentinel.exists()
 
 

@@ -231,3 +231,23 @@ def test_pdf_dates_are_normalised_without_moving_bytes():
     out = render._normalise_pdf(pdf)
     assert len(out) == len(pdf)
     assert b"D:2026" not in out and out.count(b"D:20000101000000") == 2
+
+
+def test_grouping_caveats_by_study_keeps_every_caveat_once_in_order():
+    study = SimpleNamespace(id="a2020", short_title="Neck trial",
+                            caveats=(SimpleNamespace(text="Only 20 people took part."),
+                                     SimpleNamespace(text="No fake needling.")))
+    question = SimpleNamespace(evidence=(SimpleNamespace(study="a2020"),))
+    lib = SimpleNamespace(references={"a2020": _ref("a2020")}, studies={"a2020": study},
+                          questions={"pain": question})
+    caveats = ("The studies were small.", "Only 20 people took part.", "No fake needling.",
+               "Results were measured right after treatment.")
+    claim = _claim(caveats=caveats)
+    model = render._leaflet_model([claim], lib, title="t")
+    section = model["sections"][0]
+    assert section.general == ("The studies were small.",
+                               "Results were measured right after treatment.")
+    assert section.by_study == (("Neck trial", 1, ("Only 20 people took part.", "No fake needling.")),)
+    html = render.render_leaflet([claim], lib, "html")
+    for c in caveats:
+        assert html.count(f"<li>{c}</li>") == 1

@@ -248,27 +248,89 @@ reason and a rewrite the evidence allows.</p>
 
 
 class _Phrases:
-    """A list of lexicon phrases compiled into one case-insensitive alternation."""
+    """One lexicon section: its phrases, each compiled on its own (see :class:`_Index`)."""
 
     def __init__(self, phrases: Iterable[str], where: str, file: str | None):
-        # Longest first: the regex takes the first alternative that matches, and the cue shown
-        # should be "safe and effective", not "safe".
-        self.phrases = tuple(sorted(dict.fromkeys(p for p in phrases if p), key=len, reverse=True))
-        sources = []
+        self.where = where
+        self.phrases = tuple(dict.fromkeys(p for p in phrases if p))
+        self.entries: list[tuple[str, re.Pattern]] = []
         for i, p in enumerate(self.phrases):
             try:
-                src = _phrase_regex(p)
-                re.compile(src)
+                rx = re.compile(_phrase_regex(p), re.I)
             except (re.error, ValueError) as exc:
                 raise InputError(f"bad phrase {p!r}: {exc}", file=file, field=f"{where}[{i}]") from None
-            sources.append(src)
-        self.regex = re.compile("|".join(f"(?:{s})" for s in sources), re.I) if sources else None
-
-    def find(self, text: str) -> list[re.Match]:
-        return list(self.regex.finditer(text)) if self.regex else []
+            self.entries.append((p, rx))
+        alts = "|".join(f"(?:{rx.pattern})" for _, rx in
+                        sorted(self.entries, key=lambda e: len(e[0]), reverse=True))
+        # Used only on short strings (a few words); whole sentences go through _Index.
+        self.regex = re.compile(alts, re.I) if alts else None
 
     def search(self, text: str) -> re.Match | None:
         return self.regex.search(text) if self.regex else None
+
+
+_WORD = re.compile(r"\w+")
+
+
+class _Index:
+    """All phrases of all sections, indexed by their first word.
+
+    A regex alternation of a few hundred phrases costs (characters x phrases) in Python's engine:
+    minutes for a 10 MB page. Looking up each word of a sentence in a dict of first words, and trying
+    only the phrases that start with it, keeps the audit linear in the length of the page.
+    """
+
+    def __init__(self, groups: Iterable[_Phrases]):
+        self.exact: dict[str, list[tuple[_Phrases, re.Pattern]]] = {}
+        self.prefix: dict[str, list[tuple[_Phrases, re.Pattern]]] = {}
+        self.raw: list[tuple[_Phrases, re.Pattern]] = []
+        for g in groups:
+            for phrase, rx in g.entries:
+                first = phrase.split()[0] if not phrase.startswith("re:") else ""
+                lead = re.match(r"\w+", first.translate(_NORMALISE))
+                if phrase.startswith("re:") or not lead:
+                    self.raw.append((g, rx))
+                elif first.endswith("*") and lead.end() == len(first) - 1:
+                    self.prefix.setdefault(lead.group(0).lower(), []).append((g, rx))
+                else:
+                    self.exact.setdefault(lead.group(0).lower(), []).append((g, rx))
+        self.prefix_lens = sorted({len(k) for k in self.prefix})
+        # word -> phrases starting with it; most words start none, and pages repeat their words
+        self.memo: dict[str, tuple] = {}
+
+    def _candidates(self, word: str) -> tuple:
+        cands = list(self.exact.get(word, ()))
+        for k in self.prefix_lens:
+            if k > len(word):
+                break
+            cands += self.prefix.get(word[:k], ())
+        return tuple(cands)
+
+    def scan(self, text: str) -> dict[int, list[re.Match]]:
+        """Matches per section (keyed by ``id(section)``), non-overlapping, longest first."""
+        found: dict[int, list[re.Match]] = {}
+        memo = self.memo
+        for w in _WORD.finditer(text):
+            cands = memo.get(w.group(0))
+            if cands is None:
+                cands = memo[w.group(0)] = self._candidates(w.group(0).lower())
+            for g, rx in cands:
+                m = rx.match(text, w.start())
+                if m and m.end() > m.start():
+                    found.setdefault(id(g), []).append(m)
+        for g, rx in self.raw:
+            for m in rx.finditer(text):
+                if m.end() > m.start():
+                    found.setdefault(id(g), []).append(m)
+        for key, ms in found.items():
+            ms.sort(key=lambda m: (m.start(), -m.end()))
+            kept, last = [], -1
+            for m in ms:
+                if m.start() >= last:
+                    kept.append(m)
+                    last = m.end()
+            found[key] = kept
+        return found
 
 
 def _phrase_regex(phrase: str) -> str:
@@ -327,6 +389,14 @@ class Lexicon:
     mechanism_question: str
     verdict_order: tuple[str, ...]
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def groups(self) -> list[_Phrases]:
+        """Every phrase section, for :class:`_Index`."""
+        out = [self.benefit, self.safety_claims, self.harms, self.mechanism, self.sessions,
+               self.intensifiers, self.absolutes, self.absolutes_unhedged, self.procedure,
+               self.study_context, self.citation_lead_ins]
+        out += [g for _, g in self.assertions] + [g for _, g in self.hedges]
+        return out
 
 
 _LIST_KEYS = ("benefit", "safety_claims", "harms", "mechanism", "sessions", "intensifiers",
@@ -661,24 +731,22 @@ def _markdown_scan(text: str) -> str:
     return "".join(chars)
 
 
-def _mask_titles(scan: str, lex: Lexicon) -> str:
+_TITLE = re.compile(r"(?:the\s+)?[A-Z][\w'-]*(?:(?:\s+(?:of|and|&|in|for|the|on))*\s+[A-Z][\w'-]*)*")
+
+
+def _mask_titles(unit: str, lead_ins: list[re.Match]) -> str:
     """Blank journal names after "published in" and the like: "the Journal of Orthopaedic & Sports
     Physical Therapy" says nothing about sport or pain, but its words would match topics."""
-    if lex.citation_lead_ins.regex is None:
-        return scan
-    title = re.compile(r"(?:the\s+)?[A-Z][\w'-]*(?:(?:\s+(?:of|and|&|in|for|the|on))*\s+[A-Z][\w'-]*)*")
-    chars = None
-    for m in lex.citation_lead_ins.regex.finditer(scan):
+    chars = list(unit)
+    for m in lead_ins:
         j = m.end()
-        while j < len(scan) and scan[j] in " \t":
+        while j < len(unit) and unit[j] in " \t":
             j += 1
-        t = title.match(scan, j)
-        if t and t.end() > t.start():
-            chars = chars if chars is not None else list(scan)
+        t = _TITLE.match(unit, j)
+        if t:
             for k in range(t.start(), t.end()):
-                if chars[k] != "\n":
-                    chars[k] = " "
-    return "".join(chars) if chars is not None else scan
+                chars[k] = " "
+    return "".join(chars)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -832,19 +900,24 @@ def audit_text(text: str, claims: Any, *, lexicon: str | Path | Lexicon | None =
     if source_format == "html":
         text = html_to_text(text)
     scan = (_markdown_scan(text) if source_format == "markdown" else text).translate(_NORMALISE)
-    scan = _mask_titles(scan, lex)
     spans = _sentences(scan, lex)
     line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
     topics = _topic_matchers(cs, lex)
 
+    index = _Index(lex.groups() + list(topics.values()))
     findings = []
     recent_study: list[bool] = []
     for s, e in spans:
         unit_scan = scan[s:e]
-        has_study = lex.study_context.search(unit_scan) is not None
+        hits = index.scan(unit_scan)
+        lead_ins = hits.get(id(lex.citation_lead_ins))
+        if lead_ins:
+            unit_scan = _mask_titles(unit_scan, lead_ins)
+            hits = index.scan(unit_scan)
+        has_study = bool(hits.get(id(lex.study_context)))
         context_study = has_study or any(recent_study[-2:])
         recent_study.append(has_study)
-        judged = _judge(unit_scan, context_study, cs, lex, topics)
+        judged = _judge(unit_scan, hits, context_study, cs, lex, topics)
         if judged is None:
             continue
         verdict, reason, suggestion, evidence, qids, cues, strength, allowed = judged
@@ -882,27 +955,36 @@ def _is_past(scan: str, m: re.Match, lex: Lexicon) -> bool:
     return any(lex.past_markers.search(p) for p in prev)
 
 
-def _judge(unit: str, study_context: bool, cs: Any, lex: Lexicon, topic_rx: Mapping[str, _Phrases]):
+def _judge(unit: str, hits: Mapping[int, list[re.Match]], study_context: bool, cs: Any, lex: Lexicon,
+           topic_rx: Mapping[str, _Phrases]):
     stripped = unit.rstrip()
     if not stripped or (lex.skip_endings and stripped.endswith(lex.skip_endings)):
         return None
+
+    def find(group: _Phrases) -> list[re.Match]:
+        return hits.get(id(group), [])
+
+    # Most sentences have no claim cue at all: leave before the detailed reading.
+    signals = (lex.benefit, lex.safety_claims, lex.harms, lex.mechanism, lex.sessions)
+    if not any(find(g) for g in signals) and not any(find(g) for _, g in lex.assertions):
+        return None
     benefit, negated_benefit = [], []
-    for m in lex.benefit.find(unit):
+    for m in find(lex.benefit):
         (negated_benefit if lex.negation.search(unit[max(0, m.start() - 40):m.start()])
          else benefit).append(m)
-    safety = lex.safety_claims.find(unit)
-    harms = lex.harms.find(unit)
-    mech = lex.mechanism.find(unit)
-    sessions = lex.sessions.find(unit)
-    assertions = [(lvl, m) for lvl, ph in lex.assertions for m in ph.find(unit)]
-    hedges = [(lvl, m) for lvl, ph in lex.hedges for m in ph.find(unit)]
-    absolutes = lex.absolutes.find(unit) + [m for lvl, m in assertions if lvl >= 4]
+    safety = find(lex.safety_claims)
+    harms = find(lex.harms)
+    mech = find(lex.mechanism)
+    sessions = find(lex.sessions)
+    assertions = [(lvl, m) for lvl, ph in lex.assertions for m in find(ph)]
+    hedges = [(lvl, m) for lvl, ph in lex.hedges for m in find(ph)]
+    absolutes = find(lex.absolutes) + [m for lvl, m in assertions if lvl >= 4]
     if not hedges:
-        absolutes += lex.absolutes_unhedged.find(unit)
-    intens = lex.intensifiers.find(unit)
-    topics = {q: ms for q, rx in topic_rx.items() if (ms := rx.find(unit))}
+        absolutes = absolutes + find(lex.absolutes_unhedged)
+    intens = find(lex.intensifiers)
+    topics = {q: ms for q, rx in topic_rx.items() if (ms := find(rx))}
 
-    if lex.procedure.search(unit) and not absolutes and not mech:
+    if find(lex.procedure) and not absolutes and not mech:
         return None  # describes the procedure, the clinic or a study's design: not a claim
 
     mech_q, safety_q, sessions_q = lex.mechanism_question, lex.safety_question, lex.sessions_question

@@ -159,6 +159,9 @@ class BibtexParse:
 
     references: dict[str, Reference]
     messages: tuple[Message, ...] = ()
+    #: Keys of entries that are in the file but could not be read (already reported as errors),
+    #: so that a caller does not report them a second time as missing.
+    broken_keys: frozenset[str] = frozenset()
 
     @property
     def errors(self) -> tuple[Message, ...]:
@@ -324,6 +327,7 @@ def parse_bibtex(text: str, file: str | None = "references.bib") -> BibtexParse:
     from bibtexparser import model
 
     messages: list[Message] = []
+    broken: set[str] = set()
 
     def error(line: int | None, fieldname: str | None, msg: str) -> None:
         messages.append(Message(file, line, fieldname, msg))
@@ -351,14 +355,18 @@ def parse_bibtex(text: str, file: str | None = "references.bib") -> BibtexParse:
             keys = ", ".join(sorted(block.duplicate_keys))
             entry = block.ignore_error_block
             key = getattr(entry, "key", None)
+            if key:
+                broken.add(key)
             error(line, key, f"entry '{key}' gives field(s) {keys} more than once; keep one")
         else:
             exc = getattr(block, "error", None)
             reason = str(getattr(exc, "abort_reason", None) or getattr(exc, "message", None)
                          or exc or "").strip()
-            reason = reason.splitlines()[0] if reason else (
+            reason = reason.splitlines()[0].rstrip(".") if reason else (
                 type(exc).__name__ if exc is not None else "syntax error")
             raw_key = re.match(r"\s*@\w+\s*[{(]\s*([^,\s={}()]+)", block.raw or "")
+            if raw_key:
+                broken.add(raw_key.group(1))
             error(line, raw_key.group(1) if raw_key else None,
                   f"BibTeX block could not be parsed: {reason}. Check the braces, the "
                               "quotes, and the comma after the key and after each field")
@@ -431,7 +439,7 @@ def parse_bibtex(text: str, file: str | None = "references.bib") -> BibtexParse:
                                         "itself, e.g. 10.1016/j.math.2015.08.004")
         references[key] = ref
     messages.sort(key=lambda m: (m.line is None, m.line or 0))
-    return BibtexParse(references, tuple(messages))
+    return BibtexParse(references, tuple(messages), frozenset(broken))
 
 
 def load_bibtex(path: str | Path) -> dict[str, Reference]:

@@ -74,6 +74,10 @@ MIN_STUDIES_FOR_SMALL_STUDY_TESTS = 10
 #: RR > 5 or < 0.2 up two levels).
 LARGE_RATIO, VERY_LARGE_RATIO = 2.0, 5.0
 
+#: Appreciable relative effect for ratio measures when a question gives none (Guyatt 2011,
+#: GRADE 6, section 4: "a relative risk reduction or increase greater than 25 %").
+RATIO_APPRECIABLE = 1.25
+
 _RATIO_MEASURES = frozenset({"RR", "OR", "HR", "ROM"})
 
 
@@ -417,15 +421,23 @@ def _study_links(library) -> dict[str, set[str]]:
 
 
 def _threshold_for(question: Question, item: EvidenceItem) -> float | None:
-    """The important-effect threshold on the item's scale, or None when scales do not match."""
+    """The important-effect threshold on the item's scale, or None when scales do not match.
+
+    Ratios are compared on the log scale; without a question threshold GRADE 6's default of a
+    25 % relative change (RR 0.75 or 1.25) marks an appreciable benefit or harm.
+    """
     ie = question.important_effect
+    if item.measure in _RATIO_MEASURES:
+        return math.log(RATIO_APPRECIABLE)
     if ie is None or item.measure is None:
         return None
     if item.measure == "SMD":
         if ie.smd is not None:
             return ie.smd
         return ie.value if "SMD" in ie.scale.upper() else None
-    if item.measure in _RATIO_MEASURES or "SMD" in ie.scale.upper():
+    if item.measure in _RATIO_MEASURES:
+        return None
+    if "SMD" in ie.scale.upper():
         return None
     top_q, top_i = _range_top(ie.scale), _range_top(item.scale)
     if top_q and top_i:  # same instrument family on another range: rescale (0-10 vs 0-100)
@@ -448,7 +460,10 @@ def _choose_main(question: Question, items: list[EvidenceItem], library,
         # give neither) the one the question lists first, which questions.yaml puts first because
         # its comparator matches the question best.
         order = {i.record: n for n, i in enumerate(reviews)}
-        best = max(reviews, key=lambda i: (i.k or 0, i.result_n or 0, -order[i.record]))
+        if all(i.k for i in reviews):
+            best = max(reviews, key=lambda i: (i.k, i.result_n or 0, -order[i.record]))
+        else:  # an unreported k is not a small k: fall back to the question's order
+            best = reviews[0]
         others = [r.record for r in reviews if r is not best]
         if others:
             notes.append(f"review results not pooled with each other (overlapping trials, double "
@@ -650,10 +665,12 @@ def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
     small = n is not None and n < OPTIMAL_INFORMATION_SIZE
     lo, hi, t = main.benefit_low, main.benefit_high, main.threshold
     ci = f"CI {main.ci_low:.3g} to {main.ci_high:.3g}"
+    shown = (None if t is None else f"ratio {math.exp(t):.3g}" if main.measure in _RATIO_MEASURES
+             else f"{t:g}")
     crosses_null = lo < 0 < hi
     if crosses_null and t is not None and hi > t and lo < -t:
         return CertaintyStep("imprecision", -2, f"the {ci} includes both an important benefit "
-                             f"and an important harm (threshold {t:g}; GRADE 6)")
+                             f"and an important harm (threshold {shown}; GRADE 6)")
     if crosses_null:
         change = -2 if small else -1
         return CertaintyStep("imprecision", change, f"the {ci} includes no effect"
@@ -661,14 +678,14 @@ def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
                                 f"(~{OPTIMAL_INFORMATION_SIZE})" if small else "") + " (GRADE 6)")
     if t is not None and lo < t < hi:
         return CertaintyStep("imprecision", -1, f"the {ci} includes effects both above and below "
-                             f"the important threshold of {t:g} (GRADE 6)")
+                             f"the important threshold of {shown} (GRADE 6)")
     if small:
         return CertaintyStep("imprecision", -1, f"{n_text}, below the optimal information size "
                              f"of ~{OPTIMAL_INFORMATION_SIZE} (GRADE 6)")
     if t is None:
         return CertaintyStep("imprecision", 0, f"the {ci} excludes no effect; no important "
                              f"threshold on this scale, so only no effect was judged; {n_text}")
-    return CertaintyStep("imprecision", 0, f"the {ci} lies on one side of the threshold ({t:g}); "
+    return CertaintyStep("imprecision", 0, f"the {ci} lies on one side of the threshold ({shown}); "
                          f"{n_text}")
 
 

@@ -18,6 +18,7 @@ communicate the findings of systematic reviews of interventions. J Clin Epidemio
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
@@ -42,6 +43,7 @@ class Rung(NamedTuple):
     benefit: str
     no_difference: str
     harm: str
+    worse: str
     markers: tuple[str, ...]
 
 
@@ -50,26 +52,33 @@ class Rung(NamedTuple):
 #: ``markers`` are the phrases that give a sentence this strength; :func:`strength_of` reads them
 #: and the audit uses them to judge existing pages on the same scale.
 WORDING_LADDER: tuple[Rung, ...] = (
+    # GRADE 26 words very low as "The evidence is very uncertain about the effect of X on Y";
+    # the same message in two short sentences reads about three grades easier.
     Rung(0, "very low", "the evidence is very uncertain",
-         "The evidence is very uncertain about the effect of {i} on {O}.",
-         "The evidence is very uncertain about the effect of {i} on {O}.",
-         "The evidence is very uncertain about whether {i} {vs} {O}.",
+         "We do not know if {i} {vs} {O}. The evidence is very uncertain.",
+         "We do not know if {i} {vs} {O}. The evidence is very uncertain.",
+         "We do not know if {i} {vs} {O}. The evidence is very uncertain.",
+         "We do not know if {i} {vs} {O}. The evidence is very uncertain.",
          ("very uncertain", "not clear", "do not know", "no studies", "no study", "unknown",
+          "found no",
           "uncertain", "cannot show")),
     Rung(1, "low", "may",
          "{I} may {v} {O}.",
          "{I} may make little to no difference to {O}.",
          "{I} may {v} {O}.",
+         "{I} may make {O} worse.",
          ("may", "might", "could", "possibly")),
     Rung(2, "moderate", "probably",
          "{I} probably {vs} {O}.",
          "{I} probably makes little to no difference to {O}.",
          "{I} probably {vs} {O}.",
+         "{I} probably makes {O} worse.",
          ("probably", "likely")),
     Rung(3, "high", "",
          "{I} {vs} {O}.",
          "{I} makes little to no difference to {O}.",
          "{I} {vs} {O}.",
+         "{I} makes {O} worse.",
          ()),
 )
 
@@ -202,6 +211,8 @@ def _cap(text: str) -> str:
 def _verbs(question) -> tuple[str, str]:
     if question.kind == "harm":
         return "cause", "causes"
+    if question.kind == "mechanism":
+        return "change", "changes"
     lower_is_better = {"pain", "disability", "adverse-events"}
     if question.outcome_domains and question.outcome_domains[0] in lower_is_better:
         return "reduce", "reduces"
@@ -217,6 +228,7 @@ def _number(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
+_RATIOS = frozenset({"RR", "OR", "HR", "ROM"})
 _SMD_WORDS = ((0.8, "large"), (0.5, "moderate"), (0.2, "small"))
 
 
@@ -247,7 +259,9 @@ def _size_words(rating: CertaintyRating, question) -> tuple[str | None, str | No
     tech = (f"{m.measure} {m.estimate:.3g}"
             + (f" (95% CI {m.ci_low:.3g} to {m.ci_high:.3g})" if m.ci_low is not None else "")
             + f", {m.source}: {', '.join(m.records)}"
-            + (f"; important effect {m.threshold:g}" if m.threshold is not None else ""))
+            + ("" if m.threshold is None else
+               f"; important effect {math.exp(m.threshold):.3g}" if m.measure in _RATIOS else
+               f"; important effect {m.threshold:g}"))
     strength = max_strength(rating.level)
     if strength == 0:
         return None, tech
@@ -284,20 +298,21 @@ def _statement(rating: CertaintyRating, question, strength: int) -> str:
     d = rating.direction
     if d == "no-evidence":
         if any(i.role == "within-group" for i in rating.items):
-            return (f"No study compared {fill['i']} with other care for {outcome}. Reports of people "
-                    f"who got better cannot show that {fill['i']} helped.")
+            return (f"We found no study that compared {fill['i']} with other care for {outcome}. "
+                    f"Reports of people who got better cannot show that {fill['i']} helped.")
         if question.kind == "harm":
-            return f"We do not know how often {fill['i']} causes {outcome}. The studies did not report them."
+            return (f"We do not know how often {fill['i']} causes {outcome}, because the studies "
+                    f"did not report them.")
         return f"We found no studies on {outcome}."
     if d == "unclear":
+        if strength == 0:  # GRADE 26's very-low statement says the same, in its own words
+            return (rung.harm if question.kind == "harm" else rung.benefit).format(**fill)
         return f"It is not clear whether {fill['i']} {vs} {o}."
     if question.kind == "harm":
         template = rung.harm if d == "harm" else rung.no_difference if d == "no-difference" \
             else rung.no_difference
     else:
-        if d == "harm":
-            return f"It is not clear whether {fill['i']} {vs} {o}. Some results point the other way."
-        template = rung.benefit if d == "benefit" else rung.no_difference
+        template = {"benefit": rung.benefit, "harm": rung.worse}.get(d, rung.no_difference)
     return template.format(**fill)
 
 
@@ -404,6 +419,14 @@ def _claim_for(question, rating: CertaintyRating, library) -> Claim:
         records += [i.record for i in within]
     if question.kind == "mechanism":
         background = [i.study for i in rating.items if i.role == "no-data"]
+    if rating.direction != "benefit":
+        # Studies that only show change within a group were looked at and are named (their
+        # caveats are carried); under a benefit claim they would read as support, so not there.
+        only_within = [i.study for i in rating.items if i.role == "within-group"
+                       and i.study not in by_study]
+        background += only_within
+        records += [i.record for i in rating.items if i.role == "within-group"
+                    and i.study in only_within]
     records += [s for s in background if s not in records]
     cited = list(dict.fromkeys(support + background))
     citations = tuple(k for k in cited if refs is None or k in refs)

@@ -18,6 +18,7 @@ evidence folder (:func:`write_json_schema` writes only the path it is given).
 """
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import re
@@ -170,8 +171,33 @@ class ValidationReport:
 class Library:
     """The typed, cross-checked evidence: studies, questions and references.
 
-    The mappings are read-only views. ``studies`` is sorted by key; ``questions`` keeps the order of
-    questions.yaml; ``references`` keeps the order of references.bib.
+    Made by :func:`load_library`; every record in it has passed validation.
+
+    Attributes
+    ----------
+    root
+        The evidence folder (absolute).
+    studies
+        :class:`~evidencekit.records.Study` by BibTeX key, sorted by key.
+    questions
+        :class:`~evidencekit.records.Question` by id, in the order of questions.yaml (empty when
+        there is no questions.yaml).
+    references
+        :class:`~evidencekit.bibliography.Reference` by key, in the order of references.bib.
+    warnings
+        The validation warnings (suspicious but possible values), for display.
+
+    Notes
+    -----
+    The mappings are read-only views (``types.MappingProxyType``) and the records are frozen, so
+    one notebook cell cannot change the evidence another cell relies on.
+
+    Examples
+    --------
+    >>> lib = load_library("evidence")                       # doctest: +SKIP
+    >>> lib.study("sterling2015").result("ndi-md-6mo").ci_low  # doctest: +SKIP
+    -9.6
+    >>> lib.results_frame().query("kind == 'effect-estimate'")  # doctest: +SKIP
     """
 
     root: Path
@@ -419,9 +445,13 @@ def _read_text(path: Path, out: _Collector) -> str | None:
         out.error(shown, None, None, f"cannot be read ({exc.strerror or exc}); check that the file "
                                      "exists and that you may read it")
         return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        out.error(shown, None, None, "saved as UTF-16 text; evidence files are UTF-8: re-save it "
+                                     "with UTF-8 encoding")
+        return None
     if b"\x00" in data:
-        line = data[:data.index(b"\x00")].count(b"\n") + 1
-        out.error(shown, line, None, "binary file (it contains NUL bytes, or is UTF-16); evidence "
+        # A line number means nothing in a binary file, so none is given.
+        out.error(shown, None, None, "binary file (it contains NUL bytes, or is UTF-16); evidence "
                                      "files are UTF-8 text: re-save it as UTF-8 or remove it")
         return None
     try:
@@ -436,10 +466,16 @@ def _read_text(path: Path, out: _Collector) -> str | None:
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    mark = problem or context
     line = mark.line + 1 if mark is not None else None
     parts = [p for p in (getattr(exc, "context", None), getattr(exc, "problem", None)) if p]
     what = "; ".join(parts) if parts else str(exc).splitlines()[0]
+    if problem is not None and context is not None and context.line != problem.line:
+        # An unclosed quote or bracket is found only where the parser gives up; where the
+        # enclosing part started is usually nearer the typo.
+        what += f" (in the part that starts on line {context.line + 1})"
     return line, what
 
 
@@ -451,24 +487,33 @@ class _Cycle(Exception):
     pass
 
 
+def _join(path: str, part: str | int) -> str:
+    if isinstance(part, int):
+        return f"{path}[{part}]"
+    return f"{path}.{part}" if path else part
+
+
 def _check_nodes(node: yaml.Node, shown: str, out: _Collector) -> bool:
-    """Refuse unsafe tags, duplicate keys, cyclic aliases and alias bombs. True when the tree is usable."""
+    """Refuse unsafe tags, duplicate keys, cyclic aliases and alias bombs. True when usable.
+
+    Works on the composed node graph, before anything is constructed, so a refused tag never
+    reaches a constructor.
+    """
     ok = True
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
 
-    def visit(n: yaml.Node) -> int:
+    def visit(n: yaml.Node, path: str) -> int:
         nonlocal ok
         ident = id(n)
         if ident in sizes:
             return sizes[ident]
         if ident in on_path:
-            raise _Cycle(n)
+            raise _Cycle(n, path)
         on_path.add(ident)
-        line = n.start_mark.line + 1
         if n.tag not in _SAFE_TAGS:
             ok = False
-            out.error(shown, line, None,
+            out.error(shown, n.start_mark.line + 1, path or None,
                       f"the YAML tag '{n.tag.replace('tag:yaml.org,2002:', '!!')}' is not allowed: "
                       "evidence files hold plain data (text, numbers, true/false, null, lists, "
                       "mappings); remove the tag")
@@ -476,19 +521,20 @@ def _check_nodes(node: yaml.Node, shown: str, out: _Collector) -> bool:
         if isinstance(n, yaml.MappingNode):
             seen: dict[str, int] = {}
             for key, value in n.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else "?"
                 if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                     if key.value in seen:
                         ok = False
-                        out.error(shown, key.start_mark.line + 1, key.value,
+                        out.error(shown, key.start_mark.line + 1, _join(path, name),
                                   f"key '{key.value}' appears twice in this mapping (first on "
                                   f"line {seen[key.value]}); YAML would silently keep only the "
                                   "last value: delete one")
                     else:
                         seen[key.value] = key.start_mark.line + 1
-                size += visit(key) + visit(value)
+                size += visit(key, path) + visit(value, _join(path, name))
         elif isinstance(n, yaml.SequenceNode):
-            for item in n.value:
-                size += visit(item)
+            for i, item in enumerate(n.value):
+                size += visit(item, _join(path, i))
         if size > MAX_YAML_NODES:
             raise _TooBig()
         on_path.discard(ident)
@@ -496,9 +542,10 @@ def _check_nodes(node: yaml.Node, shown: str, out: _Collector) -> bool:
         return size
 
     try:
-        visit(node)
+        visit(node, "")
     except _Cycle as exc:
-        out.error(shown, exc.args[0].start_mark.line + 1, None,
+        cyclic, path = exc.args
+        out.error(shown, cyclic.start_mark.line + 1, path or None,
                   "an alias (*name) refers to the mapping or list that contains it; write the "
                   "values out instead of the self-reference")
         return False
@@ -539,9 +586,12 @@ def _load_yaml(path: Path, out: _Collector) -> tuple[yaml.Node, Any] | None:
     except yaml.reader.ReaderError as exc:
         position = getattr(exc, "position", None)
         line = text[:position].count("\n") + 1 if isinstance(position, int) else None
-        out.error(shown, line, None, f"YAML cannot contain the control character "
-                                     f"{getattr(exc, 'character', '?')!r}; delete it (it is "
-                                     "often pasted in from a PDF)")
+        char = getattr(exc, "character", None)
+        code = char if isinstance(char, int) else (ord(char) if isinstance(char, str) and char
+                                                   else None)
+        name = f" U+{code:04X}" if code is not None else ""
+        out.error(shown, line, None, f"YAML cannot contain the control character{name}; delete "
+                                     "it (it is often pasted in from a PDF or a web page)")
         return None
     except yaml.YAMLError as exc:
         out.error(shown, None, None, f"YAML error: {exc}; check the file's syntax")
@@ -610,7 +660,7 @@ def _locate(root_model: type[BaseModel], root: yaml.Node, loc: tuple) -> _Where:
             # pydantic puts the discriminator value in the location; it is not a YAML key.
             tp = tags[elem]
             continue
-        if isinstance(elem, int):
+        if isinstance(elem, int) and not isinstance(node, yaml.MappingNode):
             parts.append(f"[{elem}]")
             tp = None
             if get_origin(current) in (tuple, list):
@@ -622,7 +672,8 @@ def _locate(root_model: type[BaseModel], root: yaml.Node, loc: tuple) -> _Where:
             else:
                 node = None
             continue
-        name = str(elem)
+        # A mapping key that YAML read as a number or null (`1: x`, `null: x`) arrives as such.
+        name = "null" if elem is None else str(elem)
         parts.append(("." if parts else "") + name)
         tp = current.model_fields[name].annotation if (
             _is_model(current) and name in current.model_fields) else None
@@ -655,8 +706,41 @@ def _suggest(name: str, valid: list[str]) -> str | None:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()  # YAML made a date of an unquoted 2021-03-01
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]  # as written in YAML
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# What to do about the records' validator messages that do not say it themselves.
+_VALUE_ERROR_FIXES = (
+    ("needs a provenance", "add provenance: with source (address or table/page) and a short "
+                           "verbatim quote"),
+    ("exceeds n_randomised", "check the source: no more people can be analysed than randomised"),
+    ("refers to outcome", "use one of the outcome ids, or add the outcome"),
+    ("refers to arm", "use one of the arm ids, or add the arm"),
+    ("duplicate", "give each its own id"),
+    ("randomised is true", "set randomised: false, or correct the design"),
+)
+
+
+def _kind_of(value: Any) -> str:
+    """A value's YAML type in words."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return "a date"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 def _describe(err: dict, root_model: type[BaseModel], root: yaml.Node) -> str:
@@ -674,9 +758,12 @@ def _describe(err: dict, root_model: type[BaseModel], root: yaml.Node) -> str:
             return f"unknown field '{name}'; did you mean '{best}'? (rename it)"
         return (f"unknown field '{name}'; fields allowed here: {', '.join(valid)}"
                 if valid else f"unknown field '{name}'; remove it")
+    if kind == "invalid_key":
+        return (f"the key {_short(value)} is not a field name; field names are words such as "
+                "'notes' (quote the key if it must be a number)")
     if kind == "missing":
-        return (f"required field '{name}' is missing; add it (see evidence/README.md or "
-                "study.schema.json for what it holds)")
+        return (f"required field '{name}' is missing; add it (evidence/README.md describes each "
+                "field)")
     if kind == "literal_error":
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         best = _suggest(str(value), expected) if isinstance(value, str) else None
@@ -702,6 +789,8 @@ def _describe(err: dict, root_model: type[BaseModel], root: yaml.Node) -> str:
                    "and add a not_reported entry")
         elif name and (name == "n" or name.startswith("n_") or name == "k_studies"):
             fix = "a count must be positive; write null if the source does not give it"
+        elif name == "ci_level":
+            fix = "write the level as a fraction, e.g. 0.95 for a 95% CI"
         elif name == "p_value":
             fix = ("a p-value lies between 0 and 1; for 'P < 0.05' write p_value: 0.05 with "
                    "p_relation: '<'")
@@ -714,7 +803,7 @@ def _describe(err: dict, root_model: type[BaseModel], root: yaml.Node) -> str:
         return (f"should be {whole} (got {_short(value)}); write the number alone (e.g. 4.2, no "
                 "units or '%'), or null when not reported")
     if kind in ("string_type",):
-        return (f"should be text (got {type(value).__name__} {_short(value)}); put it in quotes, "
+        return (f"should be text (got {_kind_of(value)} {_short(value)}); put it in quotes, "
                 "e.g. \"2015-03-01\" or \"yes\"")
     if kind == "string_too_short":
         return (f"is too short (got {_short(value)}); write at least {ctx.get('min_length')} "
@@ -735,7 +824,12 @@ def _describe(err: dict, root_model: type[BaseModel], root: yaml.Node) -> str:
         return "refers to itself through a YAML alias; write the values out"
     if kind == "value_error":
         msg = str(ctx.get("error", err["msg"]))
-        return msg if msg.endswith((".", ")")) or ";" in msg else f"{msg}; check the source"
+        if ";" in msg:  # the record's own message already says what to do
+            return msg
+        for pattern, fix in _VALUE_ERROR_FIXES:
+            if pattern in msg:
+                return f"{msg}; {fix}"
+        return f"{msg}; check the source and correct the value"
     return f"{err['msg']} (got {_short(value)})"
 
 
@@ -844,6 +938,10 @@ class _Scan:
     references: dict[str, Reference] = field(default_factory=dict)
     numbers: int = 0
     numbers_with_provenance: int = 0
+    bib_read: bool = False  # references.bib was read and parsed (errors inside it allowed)
+    bib_broken_keys: set[str] = field(default_factory=set)  # entries present but unreadable
+    studies_listed: bool = False  # studies/ holds study files (some may be broken)
+    study_stems: set[str] = field(default_factory=set)  # every study-like file name, even broken
     out: _Collector = field(default_factory=_Collector)
 
 
@@ -862,19 +960,25 @@ def _check_root(path: Path) -> None:
                          "permissions", file=shown) from None
 
 
-def _study_files(root: Path, out: _Collector) -> list[Path]:
+def _study_files(root: Path, out: _Collector) -> tuple[list[Path], set[str]] | None:
+    """The ``<key>.yaml`` files to read, and the stems of every study-like file (even misnamed).
+
+    ``None`` when there is nothing to read (no folder, unreadable, or no study files), after
+    reporting it.
+    """
     folder = root / "studies"
     if not folder.is_dir():
         out.error(_show(folder), None, None, "no studies/ folder; create it and add one "
                                              "<key>.yaml file per study (see evidence/README.md)")
-        return []
+        return None
     try:
         entries = sorted(folder.iterdir())
     except OSError as exc:
         out.error(_show(folder), None, None, f"cannot be read ({exc.strerror or exc}); check its "
                                              "permissions")
-        return []
-    files = []
+        return None
+    files: list[Path] = []
+    stems: set[str] = set()
     for p in entries:
         if p.name.startswith(".") or p.name.lower().startswith("readme"):
             continue
@@ -883,16 +987,19 @@ def _study_files(root: Path, out: _Collector) -> list[Path]:
                                               "files up into studies/")
         elif p.suffix == STUDY_FILE_SUFFIX:
             files.append(p)
+            stems.add(p.stem)
         elif p.suffix.lower() in (".yml", ".yaml"):
+            stems.add(p.stem)
             out.error(_show(p), None, None, f"study files end in '{STUDY_FILE_SUFFIX}'; rename it "
                                             f"to {p.stem}{STUDY_FILE_SUFFIX}")
         else:
             out.warning(_show(p), None, None, "not a study file (only <key>.yaml files are read); "
                                               "move it out of studies/")
-    if not files and not any(m.severity == "error" for m in out.messages):
+    if not stems:
         out.error(_show(folder), None, None, "no study files; add one <key>.yaml file per study "
                                              "(see evidence/README.md)")
-    return files
+        return None
+    return files, stems
 
 
 def _scan(path: str | Path) -> _Scan:
@@ -912,10 +1019,17 @@ def _scan(path: str | Path) -> _Scan:
             parsed = parse_bibtex(text, file=_show(bib_path))
             out.messages.extend(parsed.messages)
             scan.references = dict(parsed.references)
+            scan.bib_broken_keys = set(parsed.broken_keys)
+            scan.bib_read = True
 
     # studies/*.yaml
     files_by_id: dict[str, Path] = {}
-    for file in _study_files(root, out):
+    listed = _study_files(root, out)
+    study_files: list[Path] = []
+    if listed is not None:
+        study_files, scan.study_stems = listed
+        scan.studies_listed = True
+    for file in study_files:
         shown = _show(file)
         loaded = _load_yaml(file, out)
         if loaded is None:
@@ -923,8 +1037,8 @@ def _scan(path: str | Path) -> _Scan:
         node, data = loaded
         if not isinstance(data, dict):
             out.error(shown, node.start_mark.line + 1, None,
-                      f"a study file is a mapping of fields (id: ..., design: ...), not a "
-                      f"{type(data).__name__}; see evidence/README.md")
+                      f"a study file is a mapping of fields (id: ..., design: ...), not "
+                      f"{_kind_of(data)}; see evidence/README.md")
             continue
         study = _validate_model(Study, data, node, shown, out)
         if study is None:
@@ -962,7 +1076,7 @@ def _scan(path: str | Path) -> _Scan:
             if not isinstance(q_data, dict):
                 out.error(_show(q_path), q_node.start_mark.line + 1, None,
                           "questions.yaml is a mapping with one key, 'questions:', holding a list "
-                          f"of questions, not a {type(q_data).__name__}")
+                          f"of questions, not {_kind_of(q_data)}")
             else:
                 parsed_q = _validate_model(_QuestionsFile, q_data, q_node, _show(q_path), out)
                 if parsed_q is not None:
@@ -985,14 +1099,13 @@ def _cross_check(scan: _Scan, bib_path: Path, q_path: Path, q_node: yaml.Node | 
     out = scan.out
     bib_shown = _show(bib_path)
     # A study whose file exists but failed validation already has its own errors; references to
-    # it are not reported again as unresolved.
-    study_files = {p.stem for p in (scan.root / "studies").glob(f"*{STUDY_FILE_SUFFIX}")}
-    bib_read = bib_path.exists() and not any(
-        m.file == bib_shown and m.line is None and m.severity == "error" for m in out.messages)
+    # it are not reported again as unresolved. Nor are cross-references checked against a
+    # references.bib or a studies/ folder that could not be read at all: that one error says it.
+    study_files = scan.study_stems
     study_ids = list(scan.studies)
-    if bib_read:
+    if scan.bib_read and scan.studies_listed:
         for sid, (shown, node) in scan.study_nodes.items():
-            if sid not in scan.references:
+            if sid not in scan.references and sid not in scan.bib_broken_keys:
                 folded = {k.lower(): k for k in scan.references}
                 near = folded.get(sid) or next(iter(difflib.get_close_matches(
                     sid, list(scan.references), n=1)), None)
@@ -1021,7 +1134,7 @@ def _cross_check(scan: _Scan, bib_path: Path, q_path: Path, q_node: yaml.Node | 
                 out.error(shown, where.line, where.path,
                           f"link target '{link.target}' is not a study in this folder{hint}")
 
-    if q_node is not None:
+    if q_node is not None and scan.studies_listed:
         q_shown = _show(q_path)
         for q in scan.questions.values():
             i = scan.question_index[q.id]

@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from .errors import InputError
 
@@ -235,12 +235,13 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
     t = t0.copy()
     conv = np.zeros(n, bool)
     iters = np.zeros(n, int)
-    # work on shrinking copies of the unfinished rows: most rows stop after a few steps, and
-    # re-indexing the full arrays every step would cost more than the steps themselves.
+    # work on shrinking copies of the unfinished rows: most rows stop after a few steps. Copying
+    # costs about as much as a step, so finished rows are dropped only once they are >= 10%.
     idx = np.arange(n)
     Ya, Va, Ma, ta = Y, V, Mf, t0.copy()
+    live = np.ones(n, bool)
     it = 0
-    while idx.size:
+    while live.any():
         it += 1
         num, den = _scores(method, ta, Ya, Va, Ma)
         with np.errstate(all="ignore"):
@@ -256,18 +257,19 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
             adj = np.where(neg, adj / 2, adj)
             neg = ta + adj < 0
         tn = ta + adj
-        finished = np.abs(tn - ta) <= ctl["threshold"]
-        t[idx] = tn
-        iters[idx] = it
+        finished = live & (np.abs(tn - ta) <= ctl["threshold"])
+        t[idx[live]] = tn[live]
+        iters[idx[live]] = it
         if it > ctl["maxiter"]:  # metafor: "Fisher scoring algorithm did not converge"
             break
         conv[idx[finished]] = True
-        keep = ~finished
-        if not keep.all():
-            idx = idx[keep]
-            Ya, Va, Ma = Ya[:, keep], Va[:, keep], Ma[:, keep]
-            tn = tn[keep]
-        ta = tn
+        live &= ~finished
+        ta = np.where(live, tn, ta)
+        n_dead = live.size - np.count_nonzero(live)
+        if n_dead and n_dead >= 0.1 * live.size and live.any():
+            idx, ta = idx[live], ta[live]
+            Ya, Va, Ma = Ya[:, live], Va[:, live], Ma[:, live]
+            live = np.ones(idx.size, bool)
     return t, conv, iters
 
 
@@ -305,7 +307,7 @@ def _score_root_fallback(method, Y, V, Mf, rows, ctl):
 
 
 def _tau2(method, Y, V, Mf, k, ctl):
-    """tau² per row with metafor's estimator ``method``; returns (tau2, converged, fallback, notes)."""
+    """tau² per row with metafor's estimator ``method``; returns (tau2, converged, fallback)."""
     n = Y.shape[1]
     conv = np.ones(n, bool)
     fallback = np.zeros(n, bool)
@@ -343,20 +345,14 @@ def _tau2(method, Y, V, Mf, k, ctl):
     t = np.maximum(np.nan_to_num(t, nan=0.0), 0.0)
 
     if method in ("REML", "ML", "EB"):
-        t, conv, _ = _fisher_scoring(method, t, Y, V, Mf, ctl)
+        with np.errstate(all="ignore"):  # k = 1 rows (k - 1 = 0) are set to 0 below
+            t, conv, _ = _fisher_scoring(method, t, Y, V, Mf, ctl)
         bad = ~conv & ~one
         if bad.any():
             for i, val in _score_root_fallback(method, Y, V, Mf, bad, ctl).items():
                 t[i] = val
             fallback = bad.copy()
             conv = conv | bad
-        if method in ("REML", "ML"):
-            # metafor's ll0 check: if the likelihood at tau2 = 0 beats the Fisher-scoring point
-            # by more than tol, Fisher scoring got stuck at a local maximum: use tau2 = 0.
-            ll0 = _loglik(method, zeros, Y, V, Mf)
-            ll = _loglik(method, t, Y, V, Mf)
-            stuck = (ll0 - ll > ctl["tol"]) & (t > ctl["threshold"]) & ~one
-            t = np.where(stuck, 0.0, t)
     elif method == "PM":
         t, conv = _paule_mandel(Y, V, Mf, kk, ctl)
     t = np.where(one, 0.0, np.maximum(t, 0.0))
@@ -433,16 +429,37 @@ def _fit_rows(Y, V, M, method, ci, pi, level, ctl, tau2_ci):
     kk = np.where(one, 2.0, kf)
     tau2, conv, fallback = _tau2(method, Y, V, Mf, k, ctl)
 
-    w = Mf / (V + tau2[None, :])
-    sw = _rsum(w)
-    est = _rsum(w * Y) / sw
-    se_wald = np.sqrt(1.0 / sw)
-
-    # heterogeneity: Cochran's Q uses the common-effect weights 1/v.
+    # common-effect pass: Cochran's Q uses the weights 1/v (and gives the tau2 = 0 likelihood)
     w0 = Mf / V
     s1 = _rsum(w0)
     s2 = _rsum(w0 * w0)
-    q = _q_stat(np.zeros(n), Y, V, Mf)
+    r0 = Y - (_rsum(w0 * Y) / s1)[None, :]
+    q = _rsum(w0 * r0 * r0)
+
+    def re_pass(t):
+        vt = V + t[None, :]
+        w = Mf / vt
+        sw = _rsum(w)
+        est = _rsum(w * Y) / sw
+        res = Y - est[None, :]
+        return vt, w, sw, est, _rsum(w * res * res)
+
+    vt, w, sw, est, rss = re_pass(tau2)
+    if method in ("REML", "ML"):
+        # metafor's ll0 check: if the (restricted) likelihood at tau2 = 0 beats the fitted
+        # point by more than tol, Fisher scoring got stuck at a local maximum: use tau2 = 0.
+        # The likelihoods reuse the sums above (constants cancel in the difference).
+        ll0 = -0.5 * _rsum(np.log(V)) - 0.5 * q   # padded cells hold v = 1: log 1 = 0
+        ll = -0.5 * _rsum(Mf * np.log(vt)) - 0.5 * rss
+        if method == "REML":
+            ll0 = ll0 - 0.5 * np.log(s1)
+            ll = ll - 0.5 * np.log(sw)
+        stuck = (ll0 - ll > ctl["tol"]) & (tau2 > ctl["threshold"]) & ~one
+        if stuck.any():
+            tau2 = np.where(stuck, 0.0, tau2)
+            vt, w, sw, est, rss = re_pass(tau2)
+    se_wald = np.sqrt(1.0 / sw)
+
     with np.errstate(all="ignore"):
         q_p = np.where(one, np.nan, stats.chi2.sf(q, kk - 1))
         if method == "FE":
@@ -453,9 +470,9 @@ def _fit_rows(Y, V, M, method, ci, pi, level, ctl, tau2_ci):
             # metafor, random effects: I2 = 100 tau2/(tau2 + s2), H2 = (tau2 + s2)/s2 with the
             # 'typical' within-study variance s2 = (k-1) sum w / ((sum w)^2 - sum w^2)
             # (Higgins & Thompson 2002, eq. 9).
-            vt = (kk - 1) * s1 / (s1 * s1 - s2)
-            i2 = 100 * tau2 / (vt + tau2)
-            h2 = (vt + tau2) / vt
+            vtyp = (kk - 1) * s1 / (s1 * s1 - s2)
+            i2 = 100 * tau2 / (vtyp + tau2)
+            h2 = (vtyp + tau2) / vtyp
     i2 = np.where(one, np.nan, i2)
     h2 = np.where(one, np.nan, h2)
 
@@ -463,9 +480,8 @@ def _fit_rows(Y, V, M, method, ci, pi, level, ctl, tau2_ci):
     if ci == "hksj":
         # Knapp & Hartung (2003) / Sidik & Jonkman (2002): se^2 = sum w (y - mu)^2 / ((k-1) sum w),
         # t with k - 1 df; metafor's test="knha" applies no ad-hoc truncation, nor do we.
-        qw = _rsum(w * (Y - est[None, :]) ** 2)
         with np.errstate(all="ignore"):
-            se = np.sqrt(qw / (kk - 1) / sw)
+            se = np.sqrt(rss / (kk - 1) / sw)
         df = np.where(one, np.nan, kf - 1)
         se = np.where(one, np.nan, se)
         crit = stats.t.isf((1 - level / 100) / 2, df)

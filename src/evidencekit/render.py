@@ -21,7 +21,6 @@ This module imports from :mod:`evidencekit.claims` and below, never from the CLI
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -30,8 +29,8 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -185,6 +184,12 @@ class _Reference(NamedTuple):
     segments: tuple[_Segment, ...]
 
 
+class _StudyCaveats(NamedTuple):
+    label: str
+    number: int | None
+    caveats: tuple[str, ...]
+
+
 class _Section(NamedTuple):
     question: str
     anchor: str
@@ -195,6 +200,8 @@ class _Section(NamedTuple):
     certainty_meaning: str
     direction: str
     caveats: tuple[str, ...]
+    general: tuple[str, ...]
+    by_study: tuple[_StudyCaveats, ...]
     citations: tuple[int, ...]
     contrary: tuple[int, ...]
     heading: str
@@ -279,6 +286,41 @@ def _reference_list(numbers: Mapping[str, int], references: Mapping[str, Any],
                  for k, t in zip(keys, texts))
 
 
+def _norm(text: str) -> str:
+    return " ".join(str(text).split()).lower()
+
+
+def _group_caveats(claim: Any, library: Any, numbers: Mapping[str, int]) -> dict[str, Any]:
+    """Split a claim's caveats into those about the evidence as a whole and those of each study.
+
+    Only a presentation: every caveat appears exactly once, in its original order within its group,
+    so nothing is dropped. A caveat is a study's when its text is one of that study's recorded
+    caveats (claims.py copies them verbatim); the rest came from the rating (small total, no sham...).
+    """
+    question = getattr(library, "questions", {}).get(claim.question)
+    studies = getattr(library, "studies", {})
+    owner: dict[str, str] = {}
+    order: list[str] = []
+    for ev in getattr(question, "evidence", ()):
+        study = studies.get(ev.study)
+        if study is None or study.id in order:
+            continue
+        order.append(study.id)
+        for c in study.caveats:
+            owner.setdefault(_norm(c.text), study.id)
+    general: list[str] = []
+    grouped: dict[str, list[str]] = {}
+    for text in claim.caveats:
+        sid = owner.get(_norm(text))
+        if sid is None:
+            general.append(text)
+        else:
+            grouped.setdefault(sid, []).append(text)
+    by_study = tuple(_StudyCaveats(studies[sid].short_title, numbers.get(sid), tuple(grouped[sid]))
+                     for sid in order if sid in grouped)
+    return {"general": tuple(general), "by_study": by_study}
+
+
 def _leaflet_model(claims: Any, library: Any, *, title: str) -> dict[str, Any]:
     items = _claims_of(claims)
     numbers = _number_references(items, library.references)
@@ -295,6 +337,7 @@ def _leaflet_model(claims: Any, library: Any, *, title: str) -> dict[str, Any]:
             # Every caveat is printed, in the order claims.py gives them: none is dropped to
             # shorten the page or improve its grade.
             caveats=tuple(claim.caveats),
+            **_group_caveats(claim, library, numbers),
             citations=tuple(sorted({numbers[k] for k in claim.citations})),
             # Studies that found no worthwhile benefit are linked apart, never as support.
             contrary=tuple(sorted({numbers[k] for k in getattr(claim, "contrary_citations", ())})),
@@ -562,51 +605,102 @@ PNG_OPTIONS = {"format": "png", "dpi": 150, "metadata": {"Software": None}}
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
+    # The figures are bare matplotlib Figures (no pyplot): nothing global to close afterwards.
     fig.savefig(buf, **PNG_OPTIONS)
-    try:
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-    except Exception:  # noqa: BLE001 - a Figure made without pyplot needs no closing
-        pass
     return buf.getvalue()
 
 
 def _reported_effects(question: Any, library: Any) -> list[dict[str, Any]]:
-    """Reported effect estimates with a CI that a question's evidence lists."""
+    """Reported effect estimates with a CI that a question's evidence lists.
+
+    Where an evidence entry names results, those are used; where it names a whole study, only the
+    study's results on the question's outcome domains (a safety question must not plot pain).
+    """
     rows = []
+    domains = set(getattr(question, "outcome_domains", ()) or ())
     for ev in question.evidence:
         study = library.studies.get(ev.study)
         if study is None:
             continue
         wanted = set(ev.results)
         for r in study.results:
-            if wanted and r.id not in wanted:
-                continue
             if getattr(r, "kind", None) != "effect-estimate" or r.ci_low is None:
                 continue
             try:
                 outcome = study.outcome(r.outcome)
-                what = outcome.instrument or outcome.domain
-            except KeyError:  # pragma: no cover
-                what = r.outcome
+            except KeyError:  # pragma: no cover - records validate this
+                continue
+            if wanted and r.id not in wanted:
+                continue
+            if not wanted and domains and outcome.domain not in domains:
+                continue
             ref = library.references.get(study.id)
             who = ref.short_citation() if ref is not None and hasattr(ref, "short_citation") \
                 else study.short_title
-            rows.append({"label": f"{who}: {r.time_point}", "estimate": r.estimate,
-                         "ci_low": r.ci_low, "ci_high": r.ci_high, "measure": r.measure,
-                         "outcome": what, "study": study.id, "result": r.id})
+            label = f"{who}, {r.time_point}"
+            if r.comparison:
+                label += f"\n{r.comparison}"
+            # Standardised and ratio measures are scale-free: one panel per outcome domain.
+            # Mean differences share an axis only on the same instrument and scale.
+            if r.measure == "MD" or r.measure == "other":
+                what = outcome.instrument or outcome.domain
+                if outcome.scale:
+                    what = f"{what}, {outcome.scale}"
+            else:
+                what = outcome.domain.replace("-", " ")
+            rows.append({"label": label, "estimate": r.estimate, "ci_low": r.ci_low,
+                         "ci_high": r.ci_high, "level": r.ci_level, "measure": r.measure,
+                         "outcome": what, "better": outcome.better})
     return rows
 
 
-def _forest_figure(question: Any, rows: list[dict[str, Any]]) -> Any:
-    """A forest of reported effects: one panel per (measure, outcome), CIs as printed."""
-    from . import plots
+_RATIO = frozenset({"RR", "OR", "HR", "ROM"})
+
+
+def _reported_forest(title: str, rows: list[dict[str, Any]]) -> Any:
+    """Forest of reported effects: each estimate with its CI exactly as printed; nothing pooled.
+
+    One panel per (measure, outcome): estimates on different scales or of different outcomes do not
+    share an axis. Results of one question differ in comparison and time, so pooling them would
+    count trials twice; plots.forest_plot (a pooled analysis) is therefore not used here.
+    Ratio measures use a log axis with the line of no effect at 1; differences, 0.
+    """
+    import textwrap
+
+    from matplotlib.figure import Figure
 
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["measure"], row["outcome"]), []).append(row)
-    return plots.reported_forest(groups, title=question.title)
+    heights = [len(g) + 1.2 for g in groups.values()]
+    fig = Figure(figsize=(8.0, 1.2 + 0.55 * sum(heights)), layout="constrained")
+    axes = fig.subplots(len(groups), 1, squeeze=False,
+                        gridspec_kw={"height_ratios": heights})[:, 0]
+    for ax, ((measure, outcome), items) in zip(axes, groups.items()):
+        ys = list(range(len(items), 0, -1))
+        for y, r in zip(ys, items):
+            ax.hlines(y, r["ci_low"], r["ci_high"], color="black", lw=1.2)
+            ax.scatter([r["estimate"]], [y], marker="s", s=40, color="0.2", zorder=3)
+            ax.annotate(f"{r['estimate']:g} [{r['ci_low']:g}, {r['ci_high']:g}]", (1.01, y),
+                        xycoords=("axes fraction", "data"), va="center", fontsize=8)
+        ax.axvline(1.0 if measure in _RATIO else 0.0, color="0.5", lw=0.8, ls="--")
+        if measure in _RATIO:
+            ax.set_xscale("log")
+        ax.set_yticks(ys, [r["label"] for r in items], fontsize=7)
+        ax.set_ylim(0.4, len(items) + 0.6)
+        better = {r["better"] for r in items}
+        hint = (" (lower is better)" if better == {"lower"} else
+                " (higher is better)" if better == {"higher"} else "")
+        level = {r["level"] for r in items}
+        ci = f"{level.pop() * 100:g}% CI" if len(level) == 1 else "CI"
+        ax.set_xlabel(f"{measure}, {textwrap.shorten(outcome, 60)}{hint}; {ci} as reported",
+                      fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    fig.suptitle(f"{title}\nReported effects, as printed in each source (not pooled)",
+                 fontsize=9)
+    return fig
 
 
 def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
@@ -621,8 +715,8 @@ def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
     certainty = {c.question: c.certainty for c in _claims_of(claims)} if claims is not None else {}
     for qid, question in library.questions.items():
         rows = _reported_effects(question, library)
-        if rows and hasattr(plots, "reported_forest"):
-            out[f"forest-{qid}.png"] = _png(_forest_figure(question, rows))
+        if rows:
+            out[f"forest-{qid}.png"] = _png(_reported_forest(question.title, rows))
     out["evidence-map.png"] = _png(plots.evidence_map(library, certainty=certainty))
     out["risk-of-bias.png"] = _png(plots.risk_of_bias_plot(library.studies.values()))
     return dict(sorted(out.items()))
@@ -820,15 +914,6 @@ class BuildReport:
             lines.append(f"PDF: {self.pdf_message}")
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
-
-
-def _tree_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(path.rglob("*")):
-        if p.is_file():
-            h.update(p.relative_to(path).as_posix().encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 def _check_folders(evidence: Path, out: Path) -> None:

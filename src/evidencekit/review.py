@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .bias import egger_test, trim_and_fill
-from .effects import effect_sizes
+from .effects import RATIO_MEASURES, effect_sizes, se_from_ci
 from .pooling import leave_one_out, pool, pool_many
 
 __all__ = [
+    "show",
     "REL_FLOOR",
     "load_metafor_reference",
     "metafor_agreement",
@@ -29,12 +30,44 @@ __all__ = [
     "magnitude",
     "study_table",
     "risk_of_bias_table",
+    "risk_of_bias_domains",
     "reporting_table",
     "missing_table",
+    "reported_effects",
+    "arm_summary_effects",
+    "question_effects",
+    "direction_summary",
+    "plot_question_effects",
+    "summary_of_findings",
+    "certainty_reasons",
     "simulate_coverage",
     "coverage_study",
     "plot_coverage",
 ]
+
+#: PNG options for figures shown in notebooks: a fixed resolution and no "Software" chunk (which
+#: names the matplotlib version), so a figure's bytes depend only on what it draws.
+PNG_OPTIONS = {"format": "png", "dpi": 100, "metadata": {"Software": None}, "bbox_inches": "tight"}
+
+
+def show(fig):
+    """Display a bare matplotlib Figure in a notebook, as a PNG image.
+
+    evidencekit's plots return bare Figures (no pyplot state). Recent matplotlib loads the inline
+    backend lazily, so Jupyter has no display formatter for such a Figure until pyplot draws
+    something; this turns the Figure into an ``IPython.display.Image`` explicitly. ``None``
+    (nothing to draw) gives ``None``.
+    """
+    if fig is None:
+        return None
+    import io
+
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, **PNG_OPTIONS)
+    return Image(data=buffer.getvalue(), format="png")
+
 
 # ---------------------------------------------------------------------------------------------
 # notebook 01: the evidence library
@@ -70,6 +103,24 @@ def risk_of_bias_table(library, with_domains: bool = False) -> pd.DataFrame:
         rows.append({"study": key, **row})
     frame = pd.DataFrame(rows, columns=["study", *domains, "overall", "tool"])
     return frame.set_index("study").fillna("")
+
+
+def risk_of_bias_domains(library) -> pd.DataFrame:
+    """Every domain judgement with its reason, one row per (study, domain); then the overall one.
+
+    Studies without domain judgements (narrative reviews, case reports) appear with their overall
+    judgement only, so the table names every study.
+    """
+    rows = []
+    for key, study in library.studies.items():
+        rob = study.risk_of_bias
+        for d in rob.domains:
+            rows.append({"study": key, "tool": rob.tool, "domain": d.name,
+                         "judgement": d.judgement, "reason": d.reason})
+        rows.append({"study": key, "tool": rob.tool, "domain": "overall",
+                     "judgement": rob.overall, "reason": rob.reason})
+    return pd.DataFrame(rows, columns=["study", "tool", "domain", "judgement", "reason"]
+                        ).set_index(["study", "domain"])
 
 
 def reporting_table(library) -> pd.DataFrame:
@@ -108,6 +159,193 @@ def missing_table(library) -> pd.DataFrame:
     rows = [{"study": key, "item": gap.item, "note": gap.note}
             for key, study in library.studies.items() for gap in study.not_reported]
     return pd.DataFrame(rows, columns=["study", "item", "note"])
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 02: effect sizes
+
+_EFFECT_COLUMNS = ["study", "result", "outcome", "time_point", "contrast", "comparison",
+                   "measure", "estimate", "ci_low", "ci_high", "se", "k_studies", "ci_asymmetry",
+                   "secondary", "inferred"]
+
+
+def reported_effects(library, contrast: str | None = None) -> pd.DataFrame:
+    """Every reported effect estimate with its CI, and the SE that CI implies.
+
+    ``contrast`` filters (e.g. ``"review-pooled"`` for the reviews' pooled results, or
+    ``"between-groups"`` for a trial's own comparison). ``se`` is as reported, else derived from
+    the 95% CI by :func:`evidencekit.effects.se_from_ci` (Cochrane Handbook 6.3.1; on the log
+    scale for ratio measures). ``ci_asymmetry`` is where the estimate sits from the CI's midpoint,
+    as a share of its width: above ~5% the printed numbers do not fit together (kept as printed).
+    """
+    frame = library.results_frame()
+    frame = frame[frame["kind"].eq("effect-estimate")]
+    if contrast is not None:
+        frame = frame[frame["contrast"].eq(contrast)]
+    frame = frame[_EFFECT_COLUMNS].reset_index(drop=True)
+    derived = []
+    for row in frame.itertuples():
+        if pd.notna(row.se) or pd.isna(row.ci_low) or pd.isna(row.ci_high):
+            derived.append(row.se)
+            continue
+        ratio = row.measure in RATIO_MEASURES
+        derived.append(float(se_from_ci(row.ci_low, row.ci_high, ratio=ratio)))
+    frame["se"] = pd.Series(derived, index=frame.index, dtype="float64")
+    return frame.set_index(["study", "result"])
+
+
+def arm_summary_effects(library, measure: str = "MD") -> pd.DataFrame:
+    """Effect sizes from group means and SDs (intervention vs comparator), where n is reported.
+
+    One row per two-arm summary. ``yi``/``ci_low``/``ci_high`` are :func:`effect_sizes` (metafor's
+    escalc) with a 95% Wald CI; where an arm's n or SD is missing the row says so in ``note`` and
+    no effect size is computed: nothing is imputed here.
+    """
+    arms = library.arm_summaries_frame()
+    rows = []
+    for (study, result), part in arms.groupby(["study", "result"], sort=False):
+        treat = part[part["role"].eq("intervention")]
+        comp = part[part["role"].isin(["comparator", "control-side"])]
+        row = {"study": study, "result": result, "outcome": part["outcome"].iloc[0],
+               "time_point": part["time_point"].iloc[0], "measure": measure,
+               "mean_dn": treat["mean"].iloc[0] if len(treat) else None,
+               "mean_comparator": comp["mean"].iloc[0] if len(comp) else None,
+               "yi": None, "ci_low": None, "ci_high": None, "note": None}
+        missing = [c for c in ("sd", "n") if len(treat) != 1 or len(comp) != 1
+                   or pd.isna(treat[c].iloc[0]) or pd.isna(comp[c].iloc[0])]
+        if missing:
+            row["note"] = f"{' and '.join(missing)} per arm not reported: not computed"
+        else:
+            es = effect_sizes(measure, m1i=[treat["mean"].iloc[0]], sd1i=[treat["sd"].iloc[0]],
+                              n1i=[int(treat["n"].iloc[0])], m2i=[comp["mean"].iloc[0]],
+                              sd2i=[comp["sd"].iloc[0]], n2i=[int(comp["n"].iloc[0])])
+            half = 1.959963984540054 * math.sqrt(es.vi[0])
+            row.update(yi=es.yi[0], ci_low=es.yi[0] - half, ci_high=es.yi[0] + half)
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["study", "result", "outcome", "time_point", "measure",
+                                        "mean_dn", "mean_comparator", "yi", "ci_low", "ci_high",
+                                        "note"])
+    for col in ("mean_dn", "mean_comparator", "yi", "ci_low", "ci_high"):
+        frame[col] = pd.to_numeric(frame[col]).astype("float64")
+    return frame.set_index(["study", "result"])
+
+
+def question_effects(rating) -> pd.DataFrame:
+    """The estimates in one question's body of evidence (items with an effect and a CI).
+
+    ``main`` marks the estimate(s) the claim rests on; the others were checked for consistency
+    (review results are not pooled with each other: their trials overlap).
+    """
+    main = set(rating.main.records) if rating.main is not None else set()
+    rows = [{"record": i.record, "design": i.design, "measure": i.measure, "estimate": i.estimate,
+             "ci_low": i.ci_low, "ci_high": i.ci_high, "time_point": i.time_point,
+             "direction": i.direction, "main": i.record in main}
+            for i in rating.items if i.role == "estimate"]
+    frame = pd.DataFrame(rows, columns=["record", "design", "measure", "estimate", "ci_low",
+                                        "ci_high", "time_point", "direction", "main"])
+    return frame.set_index("record")
+
+
+def plot_question_effects(rating, ax=None):
+    """Forest-style plot of a question's reported estimates, one panel per measure, not pooled.
+
+    Each row is an estimate with its 95% CI; the one the claim rests on is drawn in blue. There is
+    deliberately no pooled diamond: these are mostly reviews' pooled results whose trials overlap,
+    or one trial at several times, and pooling them would count the same patients more than once.
+    Returns a bare matplotlib Figure (no pyplot state), or None when there is no estimate.
+    """
+    from matplotlib.figure import Figure
+
+    frame = question_effects(rating)
+    if frame.empty:
+        return None
+    measures = list(dict.fromkeys(frame["measure"]))
+    fig = Figure(figsize=(7.5, 1.0 + 0.45 * len(frame) + 0.5 * len(measures)), layout="constrained")
+    axes = fig.subplots(len(measures), 1, squeeze=False,
+                        height_ratios=[max(1, (frame["measure"] == m).sum()) for m in measures])
+    for ax, measure in zip(axes[:, 0], measures):
+        part = frame[frame["measure"] == measure].iloc[::-1]
+        rows = np.arange(len(part))
+        colours = ["tab:blue" if m else "0.3" for m in part["main"]]
+        ax.hlines(rows, part["ci_low"], part["ci_high"], colors=colours)
+        ax.scatter(part["estimate"], rows, marker="s", c=colours, zorder=3)
+        ax.axvline(1.0 if measure in RATIO_MEASURES else 0.0, color="0.5", lw=0.8, ls="--")
+        if measure in RATIO_MEASURES:
+            ax.set_xscale("log")
+        ax.set_yticks(rows, list(part.index))
+        ax.set_xlabel(f"{measure} (95% CI)")
+    axes[0, 0].set_title(f"{rating.question}: reported estimates (blue: the claim's estimate)")
+    return fig
+
+
+def direction_summary(ratings: Mapping[str, Any]) -> pd.DataFrame:
+    """Direction-of-effect vote counts per question (SWiM; one vote per study), with a sign test.
+
+    ``sign_test_p`` is the two-sided binomial test of benefit against harm votes (studies with no
+    clear or a mixed direction do not vote; McKenzie & Brennan, Cochrane Handbook 12.2.2.5).
+    """
+    from scipy import stats
+
+    rows = []
+    for qid, r in ratings.items():
+        votes = {key: int((r.votes or {}).get(key, 0)) for key in ("benefit", "harm", "none",
+                                                                    "mixed")}
+        decided = votes["benefit"] + votes["harm"]
+        p = stats.binomtest(votes["benefit"], decided).pvalue if decided else math.nan
+        rows.append({"question": qid, **votes, "sign_test_p": p, "synthesis": r.synthesis,
+                     "direction": r.direction})
+    return pd.DataFrame(rows).set_index("question")
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 03: certainty and claims
+
+#: Summary-of-Findings columns for the GRADE domains, in GRADE's order (certainty.DOMAINS).
+SOF_DOMAINS = ("risk-of-bias", "inconsistency", "indirectness", "imprecision", "publication-bias",
+               "large-effect", "dose-response")
+
+
+def _effect_text(rating) -> str:
+    main = rating.main
+    if main is not None:
+        ci = "" if main.ci_low is None else f" ({main.ci_low:g} to {main.ci_high:g})"
+        return f"{main.measure} {main.estimate:g}{ci}"
+    votes = dict(rating.votes or {})
+    if votes:
+        total = sum(votes.values())
+        return f"{votes.get('benefit', 0)} of {total} studies favour dry needling"
+    return "no comparison reported"
+
+
+def summary_of_findings(ratings: Mapping[str, Any]) -> pd.DataFrame:
+    """A GRADE Summary-of-Findings table: one row per question.
+
+    Columns: title, studies and participants in the body of evidence, synthesis, effect (the main
+    estimate with its CI, or the direction-of-effect vote count), the change from each GRADE domain
+    (0 = considered, not rated down; -1 serious; -2 very serious; +1 upgrade), start and final
+    certainty, direction. The reasons are in :func:`certainty_reasons`.
+    """
+    rows = []
+    for qid, r in ratings.items():
+        changes = {d: 0 for d in SOF_DOMAINS}
+        for step in r.steps:
+            if step.domain in changes:
+                changes[step.domain] += step.change
+        rows.append({"question": qid, "title": r.title,
+                     "studies": len({i.study for i in r.used_items()}),
+                     "participants": r.total_n(), "synthesis": r.synthesis,
+                     "effect": _effect_text(r), **changes, "start": r.start,
+                     "certainty": r.level, "direction": r.direction})
+    frame = pd.DataFrame(rows).set_index("question")
+    frame["participants"] = frame["participants"].astype("Int64")
+    return frame
+
+
+def certainty_reasons(ratings: Mapping[str, Any]) -> pd.DataFrame:
+    """Every step of every rating with its reason, indexed by (question, domain)."""
+    frames = [r.to_frame() for r in ratings.values()]
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.set_index(["question", "domain"])[["change", "reason", "override"]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,11 +623,17 @@ def coverage_study(ks: Sequence[int] = (3, 5, 10), tau2s: Sequence[float] = (0.0
 
 
 def plot_coverage(study: pd.DataFrame, level: float = 95.0, ax=None):
-    """Coverage against k, one line per interval and tau², with the nominal level marked."""
-    import matplotlib.pyplot as plt
+    """Coverage against k, one line per interval and tau², with the nominal level marked.
+
+    Returns a bare matplotlib Figure (no pyplot state), as :mod:`evidencekit.plots` does.
+    """
+    from matplotlib.figure import Figure
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.0))
+        fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
     styles = {"Wald": dict(marker="o", linestyle="--"), "HKSJ": dict(marker="s", linestyle="-")}
     for (ci, tau2), part in study.groupby(["ci", "tau2"], sort=False):
         part = part.sort_values("k")
@@ -401,4 +645,4 @@ def plot_coverage(study: pd.DataFrame, level: float = 95.0, ax=None):
     ax.set_ylabel(f"coverage of the {level:g}% CI (%)")
     ax.set_title(f"Coverage of the pooled-mean interval ({study['method'].iloc[0]} tau²)")
     ax.legend(frameon=False)
-    return ax
+    return fig

@@ -1,0 +1,92 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Certainty of the evidence, and the claims it allows
+#
+# For each review question, evidencekit rates how certain the evidence is, GRADE style: it starts
+# from the study designs (randomised evidence starts high, other evidence low), then considers risk
+# of bias, inconsistency, indirectness, imprecision and publication bias, and records a reason for
+# every step, including the steps that did not change the level. The claim a patient leaflet may
+# make follows from the rating: the wording ladder (GRADE guideline 26) allows plain "reduces" only
+# at high certainty, "probably" at moderate, "may" at low, and at very low only "the evidence is
+# very uncertain".
+
+# %%
+import pandas as pd
+from IPython.display import Markdown
+
+from evidencekit import load_library, make_claims, plots, review
+from evidencekit.certainty import rate_all
+from evidencekit.claims import WORDING_LADDER
+from evidencekit.render import render_leaflet
+
+library = load_library("../evidence")
+ratings = rate_all(library)
+claims = make_claims(library, ratings)
+
+# %% [markdown]
+# ## 1. Summary of findings
+#
+# One row per question. `effect` is the estimate the claim rests on (with its 95% CI), or, where
+# studies give only p-values or words, the count of studies pointing each way. The domain columns
+# give the change each GRADE domain made: 0 considered and not rated down, −1 serious concerns,
+# −2 very serious.
+
+# %%
+review.summary_of_findings(ratings)
+
+# %% [markdown]
+# Which kinds of study answer which question, and how many people took part:
+
+# %%
+review.show(plots.evidence_map(library, certainty={qid: r.level for qid, r in ratings.items()}))
+
+# %% [markdown]
+# ## 2. Every step, with its reason
+
+# %%
+pd.set_option("display.max_colwidth", None)
+pd.set_option("display.max_rows", 250)
+review.certainty_reasons(ratings)
+
+# %% [markdown]
+# One rating in full, with the notes on how the body of evidence was assembled (which results
+# were used, which left out and why):
+
+# %%
+print(ratings["pain-short-term"].summary())
+
+# %% [markdown]
+# ## 3. The wording ladder
+
+# %%
+pd.DataFrame(WORDING_LADDER)[["strength", "certainty", "hedge", "benefit", "no_difference"]]
+
+# %% [markdown]
+# ## 4. The claims
+#
+# One claim per question, worded no more strongly than its certainty allows, with the caveats a
+# reader needs and the records (study or study#result) it rests on.
+
+# %%
+claims.to_frame()
+
+# %% [markdown]
+# ## 5. The claims as they appear in the leaflet
+#
+# This is the Markdown the leaflet is built from (`make run` writes it, with the HTML and PDF,
+# to `build/`).
+
+# %%
+Markdown(render_leaflet(claims, library, fmt="md"))

@@ -1,0 +1,376 @@
+"""Figures: forest and funnel plots (meta-analysis), risk-of-bias traffic light, evidence map.
+
+matplotlib is imported inside each function, so importing evidencekit stays cheap and headless
+use needs no display. Every function returns the matplotlib Figure and accepts an optional ``ax``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .effects import RATIO_MEASURES
+from .pooling import PoolResult
+
+__all__ = ["forest_plot", "funnel_plot"]
+
+
+def _axes(ax, figsize):
+    import matplotlib
+
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        # a bare Figure (not pyplot) does not touch global state or need a display
+        fig = Figure(figsize=figsize)
+        ax = fig.add_subplot(1, 1, 1)
+    else:
+        fig = ax.figure
+    return matplotlib, fig, ax
+
+
+def _ratio(result: PoolResult) -> bool:
+    return result.measure.upper() in RATIO_MEASURES
+
+
+def forest_plot(result: PoolResult, *, ax: Any = None, title: str | None = None,
+                xlabel: str | None = None, labels: list[str] | None = None,
+                show_prediction: bool = True) -> Any:
+    """Forest plot of a pooled analysis.
+
+    One row per study (point estimate, marker area proportional to its weight, CI), the pooled
+    estimate as a diamond spanning its CI, the prediction interval as a bar under it, and a caption
+    with the model, tau², I², Q and its p-value. Ratio measures (RR, OR, ROM) are drawn on a log
+    axis labelled in back-transformed units, with the line of no effect at 1.
+
+    Parameters
+    ----------
+    result : PoolResult
+        From :func:`evidencekit.pooling.pool`.
+    ax : matplotlib Axes, optional
+        Draw here; otherwise a new Figure is made.
+    title, xlabel : str, optional
+    labels : list of str, optional
+        Study labels (default: ``result.labels``).
+    show_prediction : bool
+        Draw the prediction interval (random-effects models).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    k = result.k
+    _, fig, ax = _axes(ax, (7.5, 1.6 + 0.32 * (k + 3)))
+    ratio = _ratio(result)
+    tf = np.exp if ratio else (lambda x: x)
+    z = stats.norm.isf((1 - result.level / 100) / 2)
+    yi, se = np.asarray(result.yi), np.sqrt(np.asarray(result.vi))
+    lo, hi = yi - z * se, yi + z * se
+    rows = np.arange(k, 0, -1) + 2.0  # studies from the top; pooled rows at 1 and 0
+    names = list(labels) if labels is not None else list(result.labels)
+
+    ax.hlines(rows, tf(lo), tf(hi), color="black", lw=1)
+    sizes = 20 + 180 * np.asarray(result.weight) / max(float(np.max(result.weight)), 1e-12)
+    ax.scatter(tf(yi), rows, s=sizes, marker="s", color="0.25", zorder=3)
+
+    pooled_y = 1.0
+    d_x = [result.ci_low, result.estimate, result.ci_high, result.estimate]
+    d_y = [pooled_y, pooled_y + 0.3, pooled_y, pooled_y - 0.3]
+    ax.fill(tf(np.array(d_x)), d_y, color="tab:blue", zorder=3)
+    if show_prediction and result.method != "FE" and math.isfinite(result.pi_low):
+        ax.hlines(0.2, tf(result.pi_low), tf(result.pi_high), color="tab:blue", lw=2.5)
+        ax.text(1.02, 0.2, "prediction interval", transform=ax.get_yaxis_transform(),
+                va="center", fontsize=8)
+    ax.axvline(1.0 if ratio else 0.0, color="0.5", lw=0.8, ls="--")
+    if ratio:
+        ax.set_xscale("log")
+        from matplotlib.ticker import LogLocator, ScalarFormatter
+
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(_null_formatter())
+
+    ytick_labels = [f"{n}  ({w:.1f}%)" for n, w in zip(names, result.weight)]
+    model = "common effect" if result.method == "FE" else f"random effects, {result.method}"
+    ax.set_yticks(list(rows) + [pooled_y],
+                  ytick_labels + [f"Pooled ({model})"])
+    ax.set_ylim(-0.5, k + 3)
+    for y, l_, u_, e_ in zip(rows, lo, hi, yi):
+        ax.text(1.02, y, f"{tf(e_):.2f} [{tf(l_):.2f}, {tf(u_):.2f}]",
+                transform=ax.get_yaxis_transform(), va="center", fontsize=8)
+    ax.text(1.02, pooled_y, f"{tf(result.estimate):.2f} [{tf(result.ci_low):.2f}, "
+            f"{tf(result.ci_high):.2f}]", transform=ax.get_yaxis_transform(), va="center",
+            fontsize=8, fontweight="bold")
+    ax.set_xlabel(xlabel or (f"{result.measure} (log scale)" if ratio else result.measure))
+    if title:
+        ax.set_title(title)
+    ci_name = "HKSJ" if result.ci_method == "hksj" else "Wald"
+    if result.method == "FE":
+        het = (f"Common-effect model, {ci_name} CI. Q = {result.q:.2f} (df = {k - 1}), "
+               f"p = {_p(result.q_p)}, I² = {_num(result.i2, 1)}%")
+    else:
+        het = (f"Random effects ({result.method}), {ci_name} CI. tau² = {_num(result.tau2, 3)}, "
+               f"I² = {_num(result.i2, 1)}%, Q = {result.q:.2f} (df = {k - 1}), "
+               f"p = {_p(result.q_p)}")
+    if ax.get_subplotspec() is not None and len(fig.axes) == 1:
+        fig.text(0.02, 0.02, het, fontsize=8, va="bottom", ha="left")
+    else:  # sharing a figure: keep the caption with its own axes
+        ax.annotate(het, xy=(0, 0), xycoords="axes fraction", xytext=(0, -34),
+                    textcoords="offset points", fontsize=8, va="top")
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="y", length=0)
+    if len(fig.axes) == 1:
+        fig.subplots_adjust(left=0.32, right=0.72, bottom=0.12 + 0.9 / (k + 6))
+    return fig
+
+
+def _null_formatter():
+    from matplotlib.ticker import NullFormatter
+
+    return NullFormatter()
+
+
+def _num(x: float, d: int) -> str:
+    return "NA" if not math.isfinite(x) else f"{x:.{d}f}"
+
+
+def _p(p: float) -> str:
+    if not math.isfinite(p):
+        return "NA"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def funnel_plot(result: PoolResult, *, ax: Any = None, title: str | None = None,
+                level: float = 95.0) -> Any:
+    """Funnel plot: effect sizes against their standard errors (inverted axis).
+
+    Draws the studies, the pooled estimate and the pseudo confidence region
+    estimate ± z·se (as metafor's ``funnel()``). Ratio measures are labelled on the log scale.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _, fig, ax = _axes(ax, (5.5, 4.5))
+    yi = np.asarray(result.yi)
+    se = np.sqrt(np.asarray(result.vi))
+    z = stats.norm.isf((1 - level / 100) / 2)
+    top = float(se.max()) * 1.05 if se.size else 1.0
+    grid = np.linspace(0, top, 50)
+    est = result.estimate
+    ax.fill_betweenx(grid, est - z * grid, est + z * grid, color="0.92", zorder=0)
+    ax.plot(est - z * grid, grid, color="0.6", lw=0.8, ls="--")
+    ax.plot(est + z * grid, grid, color="0.6", lw=0.8, ls="--")
+    ax.axvline(est, color="tab:blue", lw=1)
+    ax.scatter(yi, se, color="black", s=18, zorder=3)
+    ax.set_ylim(top, 0)
+    ax.set_ylabel("standard error")
+    ax.set_xlabel(f"{result.measure} (log scale)" if _ratio(result) else result.measure)
+    ax.set_title(title or f"Funnel plot ({level:g}% pseudo confidence region)")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# evidence map and risk-of-bias traffic light (patient-material figures; used by render.build)
+
+#: Designs in the order of the evidence map's columns: syntheses, then comparisons from strongest to
+#: weakest, then designs that cannot show an effect in patients.
+EVIDENCE_MAP_DESIGNS = (
+    "systematic-review", "randomised-trial", "within-subject-trial", "non-randomised-comparison",
+    "case-series", "narrative-review", "animal-study", "protocol",
+)
+_DESIGN_LABELS = {
+    "systematic-review": "Systematic\nreview", "randomised-trial": "Randomised\ntrial",
+    "within-subject-trial": "Within-person\ntrial", "non-randomised-comparison": "Non-randomised\ncomparison",
+    "case-series": "Case\nseries", "narrative-review": "Narrative\nreview",
+    "animal-study": "Animal\nstudy", "protocol": "Protocol",
+}
+#: Certainty colours: one hue per level from a colour-blind-safe sequence (Okabe-Ito); the level is
+#: also written beside each question, so colour is never the only cue.
+CERTAINTY_COLOURS = {"high": "#009E73", "moderate": "#56B4E9", "low": "#E69F00",
+                     "very low": "#D55E00", None: "#999999"}
+#: Risk-of-bias judgements: colour and symbol, as in robvis (McGuinness & Higgins 2021).
+ROB_STYLE = {
+    "low": ("#02C100", "+", "Low"),
+    "some-concerns": ("#E2DF07", "-", "Some concerns"),
+    "high": ("#BF0000", "x", "High"),
+    "not-assessable": ("#A0A0A0", "?", "Not assessable"),
+    "not-applicable": ("#E8E8E8", "", "Not applicable"),
+}
+
+
+def _new_axes(ax, figsize):
+    # A bare Figure (no pyplot) keeps no global state and needs no GUI backend.
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _wrap(text: str, width: int = 34) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def evidence_map(library, certainty=None, ax=None):
+    """Evidence map: which kinds of study speak to which question, and how many took part.
+
+    Parameters
+    ----------
+    library
+        A loaded library (``.questions`` with their ``evidence`` lists, ``.studies``).
+    certainty
+        Optional mapping question id -> certainty level (``"high"`` ... ``"very low"``); colours the
+        bubbles and is written beside each question.
+    ax
+        Axes to draw on; a new Figure is made when omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    One row per question (file order), one column per study design present. A bubble's area is
+    proportional to the participants enrolled in those studies (studies with no reported n count
+    as zero and the bubble is drawn hollow); the number inside is how many studies. Empty cells are
+    gaps: no study of that design addresses the question. After the evidence-map convention of
+    Miake-Lye et al., Syst Rev 2016;5:28.
+    """
+    import math
+
+    certainty = dict(certainty or {})
+    questions = list(library.questions.values())
+    studies = library.studies
+    present = {s.design for q in questions for ev in q.evidence
+               for s in [studies.get(ev.study)] if s is not None}
+    designs = [d for d in EVIDENCE_MAP_DESIGNS if d in present] or ["randomised-trial"]
+    fig, ax = _new_axes(ax, (1.4 + 1.25 * len(designs) + 3.2, 0.9 + 0.75 * max(1, len(questions))))
+
+    cells = {}
+    for qi, q in enumerate(questions):
+        seen = set()
+        for ev in q.evidence:
+            s = studies.get(ev.study)
+            if s is None or s.id in seen:
+                continue
+            seen.add(s.id)
+            k, n, unknown = cells.get((qi, s.design), (0, 0, 0))
+            cells[(qi, s.design)] = (k + 1, n + (s.population.n or 0),
+                                     unknown + (s.population.n is None))
+    max_n = max([n for _, n, _ in cells.values()] + [1])
+    for (qi, design), (k, n, unknown) in sorted(cells.items()):
+        x = designs.index(design)
+        colour = CERTAINTY_COLOURS.get(certainty.get(questions[qi].id))
+        # Area proportional to participants, with a floor so a 4-person study is still visible.
+        size = 120 + 1600 * math.sqrt(n / max_n) ** 2 if n else 260
+        hollow = n == 0
+        ax.scatter([x], [qi], s=size, facecolors="none" if hollow else colour,
+                   edgecolors=colour if hollow else "#333333", linewidths=1.5 if hollow else 0.6,
+                   alpha=1.0 if hollow else 0.85, zorder=3)
+        ax.annotate(f"{k}", (x, qi), ha="center", va="center", fontsize=9, zorder=4,
+                    color="#000000")
+        if n:
+            # Beside the bubble (radius in points = sqrt(area / pi)), so it never overlaps it.
+            ax.annotate(f"n={n}", (x, qi), xytext=(math.sqrt(size / math.pi) + 3, 0),
+                        textcoords="offset points", ha="left", va="center", fontsize=7,
+                        color="#333333")
+    ax.set_xticks(range(len(designs)), [_DESIGN_LABELS.get(d, d) for d in designs], fontsize=8)
+    labels = []
+    for q in questions:
+        level = certainty.get(q.id)
+        labels.append(_wrap(q.title) + (f"\n(certainty: {level})" if level else ""))
+    ax.set_yticks(range(len(questions)), labels, fontsize=8)
+    ax.set_xlim(-0.6, len(designs) - 0.4)
+    ax.set_ylim(len(questions) - 0.4, -0.6)
+    ax.xaxis.tick_top()
+    ax.grid(True, color="#e5e5e5", zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("right", "bottom"):
+        ax.spines[side].set_visible(False)
+    if certainty:
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], marker="o", linestyle="", markersize=9,
+                          markerfacecolor=CERTAINTY_COLOURS[lv], markeredgecolor="#333333",
+                          label=lv) for lv in ("high", "moderate", "low", "very low")]
+        ax.legend(handles=handles, title="Certainty", loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0), fontsize=8, title_fontsize=8, frameon=False)
+    ax.set_title("Evidence map: number of studies by question and design; n = participants "
+                 "(animals for animal studies); hollow = n not reported", fontsize=9, pad=28)
+    return fig
+
+
+def risk_of_bias_plot(studies, ax=None):
+    """Risk-of-bias traffic-light plot: one row per study, one column per domain plus overall.
+
+    Parameters
+    ----------
+    studies
+        Study records (an iterable, a mapping of id -> Study, or a library with ``.studies``).
+    ax
+        Axes to draw on; a new Figure is made when omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Layout and colours after robvis's traffic-light plot (McGuinness LA, Higgins JPT. Res Synth
+    Methods 2021;12:55-61). Each judgement has a symbol as well as a colour (+ low, - some
+    concerns, x high, ? not assessable), so the plot reads in greyscale and for colour-blind
+    readers. A blank cell is a domain that study's record does not assess.
+    """
+    from matplotlib.lines import Line2D
+
+    if hasattr(studies, "studies"):
+        studies = studies.studies
+    if hasattr(studies, "values"):
+        studies = studies.values()
+    studies = list(studies)
+    domains = []
+    for s in studies:
+        for d in s.risk_of_bias.domains:
+            if d.name not in domains:
+                domains.append(d.name)
+    columns = domains + ["Overall"]
+    fig, ax = _new_axes(ax, (2.8 + 0.75 * len(columns), 0.9 + 0.42 * max(1, len(studies))))
+    for row, s in enumerate(studies):
+        judged = {d.name: d.judgement for d in s.risk_of_bias.domains}
+        judged["Overall"] = s.risk_of_bias.overall
+        for col, name in enumerate(columns):
+            j = judged.get(name)
+            if j is None:
+                continue
+            colour, symbol, _ = ROB_STYLE[j]
+            ax.scatter([col], [row], s=300, color=colour, edgecolors="#333333", linewidths=0.5,
+                       zorder=3)
+            if symbol:
+                ax.annotate(symbol, (col, row), ha="center", va="center_baseline", fontsize=10,
+                            fontweight="bold", color="#000000" if j != "high" else "#ffffff",
+                            zorder=4)
+    ax.set_xticks(range(len(columns)), [_wrap(c, 14) for c in columns], fontsize=7)
+    ax.set_yticks(range(len(studies)), [_wrap(s.short_title, 40) for s in studies], fontsize=8)
+    ax.set_xlim(-0.6, len(columns) - 0.4)
+    ax.set_ylim(len(studies) - 0.4, -0.6)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.axvline(len(columns) - 1.5, color="#bbbbbb", linewidth=0.8)
+    handles = [Line2D([], [], marker="o", linestyle="", markersize=9, markerfacecolor=c,
+                      markeredgecolor="#333333", label=f"{sym}  {label}" if sym else label)
+               for c, sym, label in ROB_STYLE.values()]
+    ax.legend(handles=handles, title="Judgement", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              fontsize=7, title_fontsize=8, frameon=False)
+    return fig
+
+
+__all__ += ["evidence_map", "risk_of_bias_plot"]

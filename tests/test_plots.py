@@ -1,0 +1,66 @@
+"""Forest and funnel plots: they draw, return a Figure, accept an ax, back-transform ratios."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+from evidencekit.plots import forest_plot, funnel_plot  # noqa: E402
+from evidencekit.pooling import pool  # noqa: E402
+
+REFERENCE = json.loads((Path(__file__).parent / "data" / "metafor-reference.json").read_text())
+CASES = {c["name"]: c for c in REFERENCE["cases"]}
+
+
+def fit(name, **kw):
+    c = CASES[name]
+    return pool(c["yi"], c["vi"], measure=c["measure"], **kw)
+
+
+def test_forest_ratio_uses_back_transformed_log_axis(tmp_path):
+    from matplotlib.figure import Figure
+    fig = forest_plot(fit("bcg_RR"), title="BCG")
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 14 and labels[-1].startswith("Pooled (random effects, REML)")
+    texts = " ".join(t.get_text() for t in ax.texts + fig.texts)
+    assert "I²" in texts and "prediction interval" in texts
+    fig.savefig(tmp_path / "forest.png")
+
+
+def test_forest_difference_on_given_ax_and_fe():
+    from matplotlib.figure import Figure
+    fig = Figure()
+    ax = fig.add_subplot()
+    out = forest_plot(fit("normand1999_MD", method="FE"), ax=ax)
+    assert out is fig and ax.get_xscale() == "linear"
+    assert any("Common-effect" in t.get_text() for t in ax.texts + fig.texts)
+
+
+def test_funnel(tmp_path):
+    fig = funnel_plot(fit("normand1999_SMD"))
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    assert lo > hi  # inverted: precise studies on top
+    fig.savefig(tmp_path / "funnel.png")
+
+
+def test_matplotlib_is_not_imported_by_pooling():
+    import subprocess
+    import sys
+    code = ("import sys, evidencekit.pooling, evidencekit.effects, evidencekit.bias, "
+            "evidencekit.plots; print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_k1_forest_draws():
+    fig = forest_plot(pool([0.2], [0.01], measure="SMD"))
+    assert np.isfinite(fig.axes[0].get_xlim()).all()
