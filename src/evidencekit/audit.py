@@ -48,6 +48,9 @@ VERDICTS = ("contradicted", "mechanism-as-fact", "overstated", "unsupported", "s
 #: this a page is not a patient page, and reading it would only tie up memory, so it is refused.
 MAX_BYTES = 25 * 1024 * 1024
 
+#: Longest sentence unit read as one; longer runs without a sentence end are cut at a space.
+MAX_SENTENCE = 2000
+
 _LADDER_NAMES = ("very uncertain", "may", "probably", "plain", "absolute")
 _GAP = r"(?:\W+\w+){0,6}?\W+"  # " ... " in a phrase: up to 6 words in between
 _FORMATS = ("text", "markdown", "html")
@@ -310,13 +313,17 @@ class _Index:
         """Matches per section (keyed by ``id(section)``), non-overlapping, longest first."""
         found: dict[int, list[re.Match]] = {}
         memo = self.memo
-        for w in _WORD.finditer(text):
-            cands = memo.get(w.group(0))
+        todo: dict[tuple[int, int], tuple[_Phrases, re.Pattern]] = {}
+        for word in set(_WORD.findall(text)):
+            cands = memo.get(word)
             if cands is None:
-                cands = memo[w.group(0)] = self._candidates(w.group(0).lower())
+                cands = memo[word] = self._candidates(word.lower())
             for g, rx in cands:
-                m = rx.match(text, w.start())
-                if m and m.end() > m.start():
+                todo[(id(g), id(rx))] = (g, rx)
+        # Each phrase that could match is then searched for in C, over this sentence only.
+        for g, rx in todo.values():
+            for m in rx.finditer(text):
+                if m.end() > m.start():
                     found.setdefault(id(g), []).append(m)
         for g, rx in self.raw:
             for m in rx.finditer(text):
@@ -777,9 +784,10 @@ def _sentences(scan: str, lex: Lexicon) -> list[tuple[int, int]]:
             continue
         marker = _LINE_START_MARKER.match(seg)
         starts_lower = seg.lstrip()[:1].islower()
+        tail = scan[max(blocks[-1][0], prev_end - 40):prev_end].rstrip() if blocks and prev_end else ""
         joined = (prev_end is not None and blocks and not marker
-                  and (starts_lower or _CONTINUES.search(scan[blocks[-1][0]:prev_end]) is not None)
-                  and not scan[blocks[-1][0]:prev_end].rstrip().endswith((".", "!", "?", ":")))
+                  and (starts_lower or _CONTINUES.search(tail) is not None)
+                  and not tail.endswith((".", "!", "?", ":")))
         if joined:
             blocks[-1][1] = b
         else:
@@ -797,7 +805,7 @@ def _sentences(scan: str, lex: Lexicon) -> list[tuple[int, int]]:
                                                        or nxt[1:2] in "\"'([\u2022")):
                 continue
             if m.group(0).startswith(".") and len(m.group(0).rstrip("\"')]")) == 1:
-                word = re.search(r"(\S+)$", scan[start:m.start() + 1])
+                word = re.search(r"(\S+)$", scan[max(start, m.start() - 40):m.start() + 1])
                 w = word.group(1).lower().lstrip("(\"'") if word else ""
                 # "vs.", "e.g.", initials such as "E." do not end a sentence
                 if w in lex.abbreviations or re.fullmatch(r"[a-z]\.", w):
@@ -808,13 +816,26 @@ def _sentences(scan: str, lex: Lexicon) -> list[tuple[int, int]]:
             units.append((start, b))
     out = []
     for s, e in units:
-        seg = scan[s:e]
-        lead = len(seg) - len(seg.lstrip())
-        trail = len(seg) - len(seg.rstrip())
-        s2, e2 = s + lead, e - trail
-        if e2 > s2:
-            out.append((s2, e2))
+        # A run of text with no sentence end for pages on end (a list flattened into one line, a
+        # data dump) is cut at spaces, so no "sentence" makes the per-sentence reading slow.
+        while e - s > MAX_SENTENCE:
+            cut = scan.rfind(" ", s + MAX_SENTENCE // 2, s + MAX_SENTENCE)
+            cut = cut if cut > s else s + MAX_SENTENCE
+            units_cut = _trim(scan, s, cut)
+            if units_cut:
+                out.append(units_cut)
+            s = cut
+        trimmed = _trim(scan, s, e)
+        if trimmed:
+            out.append(trimmed)
     return out
+
+
+def _trim(scan: str, s: int, e: int) -> tuple[int, int] | None:
+    seg = scan[s:e]
+    s2 = s + (len(seg) - len(seg.lstrip()))
+    e2 = e - (len(seg) - len(seg.rstrip()))
+    return (s2, e2) if e2 > s2 else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -107,9 +107,9 @@ def _cmd_studies(args: argparse.Namespace) -> int:
         table = frame[["short_title", "design", "n", "population", "follow_up", "risk_of_bias",
                        "results"]].astype(object)
         table = table.where(table.notna(), "")
-        with pd.option_context("display.width", 200, "display.max_colwidth", 40,
-                               "display.max_columns", 20):
-            print(table.to_string())
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            # to_string ignores display.max_colwidth; long descriptions are cut here instead.
+            print(table.to_string(max_colwidth=40))
     return EXIT_OK
 
 

@@ -1186,8 +1186,8 @@ def _warn_suspicious(scan: _Scan) -> None:
                 if asym is not None and asym > tol:
                     where = _locate(Study, node, ("results", i))
                     out.warning(shown, where.line, where.path,
-                                f"result '{r.id}': the CI {r.ci_low:g} to {r.ci_high:g} is not "
-                                f"symmetric around the estimate {r.estimate:g} (the estimate sits "
+                                f"result '{r.id}': the CI {r.ci_low} to {r.ci_high} is not "
+                                f"symmetric around the estimate {r.estimate} (the estimate sits "
                                 f"{asym:.0%} of the CI width from its midpoint; rounding explains "
                                 f"up to {tol:.0%}): kept as printed; check the full text")
             if isinstance(r, ArmSummaryResult):
