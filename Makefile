@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/evidencekit validate evidence
 	$(BIN)/evidencekit build --evidence evidence --out build
 
 test: $(STAMP)

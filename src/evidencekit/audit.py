@@ -170,16 +170,17 @@ class AuditReport:
             return head
         lines.append("")
         lines.append(f"{'#':>3}  {'line':>5}  {'verdict':<17}  sentence")
-        lines.append(f"{'-' * 3}  {'-' * 5}  {'-' * 17}  {'-' * max(10, width - 32)}")
-        body_width = max(40, width - 32)
-        pad = " " * 32
+        lines.append(f"{'-' * 3}  {'-' * 5}  {'-' * 17}  {'-' * max(10, width - 31)}")
+        body_width = max(40, width - 31)
+        pad = " " * 31  # under the "sentence" column
         for i, f in enumerate(self.findings, 1):
             text = " ".join(f.text.split())
             wrapped = textwrap.wrap(text, body_width) or [""]
             lines.append(f"{i:>3}  {f.line:>5}  {f.verdict:<17}  {wrapped[0]}")
             lines += [pad + w for w in wrapped[1:]]
             for label, value in (("why", f.reason), ("instead", f.suggestion),
-                                 ("evidence", ", ".join(f.evidence) or "-")):
+                                 ("studies", ", ".join(dict.fromkeys(
+                                     e.split("#")[0] for e in f.evidence)) or "-")):
                 sub = textwrap.wrap(value, body_width - 10) or ["-"]
                 lines.append(f"{pad}{label + ':':<10}{sub[0]}")
                 lines += [pad + " " * 10 + s for s in sub[1:]]

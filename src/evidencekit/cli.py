@@ -177,7 +177,21 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    raise InputError("`evidencekit audit` is not available yet")
+    from .audit import audit_text, read_page
+    from .claims import make_claims
+    from .library import load_library
+
+    # Read the page first: a wrong path should not wait for the evidence to load.
+    source, fmt = read_page(args.file)
+    claims = make_claims(load_library(_evidence_dir(args)))
+    report = audit_text(source, claims, source_format=fmt)
+    if args.format == "json":
+        print_json(report.to_dict())
+    elif args.format == "html":
+        sys.stdout.write(report.to_html(title=f"Audit of {Path(args.file).name}"))
+    else:
+        sys.stdout.write(report.summary())
+    return EXIT_FINDINGS if args.strict and report.not_supported else EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,7 +201,10 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="evidencekit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("validate", help="load and check the evidence folder")
+    p = sub.add_parser(
+        "validate", help="load and check the evidence folder",
+        epilog="Exit codes: 0 no errors (warnings may be listed); 1 errors found in the evidence "
+               "files; 2 bad usage, or the evidence folder is missing or unreadable.")
     p.add_argument("evidence_dir", nargs="?", default=None, metavar="EVIDENCE_DIR",
                    help="evidence folder (default: --evidence or ./evidence)")
     _add_evidence(p)

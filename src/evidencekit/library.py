@@ -1172,7 +1172,6 @@ def _mentions(items: tuple[records.NotReported, ...], word: str) -> bool:
 
 def _warn_suspicious(scan: _Scan) -> None:
     out = scan.out
-    tol = records.ASYMMETRY_TOLERANCE
     for sid, (shown, node) in scan.study_nodes.items():
         study = scan.studies[sid]
         secondary, inferred = [], []
@@ -1183,13 +1182,14 @@ def _warn_suspicious(scan: _Scan) -> None:
                 inferred.append(r.id)
             if isinstance(r, EffectEstimate):
                 asym = r.ci_asymmetry()
-                if asym is not None and asym > tol:
+                if asym is not None and r.ci_asymmetry_beyond_rounding():
                     where = _locate(Study, node, ("results", i))
                     out.warning(shown, where.line, where.path,
                                 f"result '{r.id}': the CI {r.ci_low} to {r.ci_high} is not "
                                 f"symmetric around the estimate {r.estimate} (the estimate sits "
-                                f"{asym:.0%} of the CI width from its midpoint; rounding explains "
-                                f"up to {tol:.0%}): kept as printed; check the full text")
+                                f"{asym:.0%} of the CI width from its midpoint, more than rounding "
+                                f"of the printed digits explains): kept as printed; check the "
+                                f"full text")
             if isinstance(r, ArmSummaryResult):
                 for j, a in enumerate(r.arms):
                     if a.sd_imputed:

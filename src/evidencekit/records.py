@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 #: How far (as a share of the CI's width) a point estimate may sit from the middle of its
-#: CI (log scale for ratios) before validation warns. Rounding a printed estimate and its limits to
-#: one decimal moves the midpoint by at most ~1-2 % of a typical width; 5 % is beyond rounding.
+#: CI (log scale for ratios) before validation looks closer: beyond this share, it warns only when
+#: the gap is also larger than rounding of the printed digits can explain
+#: (:meth:`EffectEstimate.ci_asymmetry_beyond_rounding`).
 ASYMMETRY_TOLERANCE = 0.05
 
 Design = Literal[
@@ -210,6 +211,27 @@ class EffectEstimate(_ResultBase):
                     raise ValueError(f"{name} of a ratio ({self.measure}) must be > 0, got {value}")
         return self
 
+    def ci_asymmetry_beyond_rounding(self) -> bool:
+        """Whether the estimate sits further from its CI's midpoint than printing can explain.
+
+        Each printed value may be off by half a unit of its last printed digit (read from the
+        number as recorded: ``-0.74`` has two decimals). The midpoint can move by at most
+        ``half(est) + (half(lo) + half(hi)) / 2``; on the log scale for ratios, each half unit is
+        divided by its value (first-order error propagation). The estimate must also sit more than
+        :data:`ASYMMETRY_TOLERANCE` of the width off centre, so that a wide interval printed to one
+        decimal is not flagged for a hair's breadth.
+        """
+        share = self.ci_asymmetry()
+        if share is None or share <= ASYMMETRY_TOLERANCE:
+            return False
+        lo, hi, est = self.ci_low, self.ci_high, self.estimate
+        slack = _half_unit(est) + (_half_unit(lo) + _half_unit(hi)) / 2
+        gap = abs(est - (lo + hi) / 2)
+        if self.measure in {"RR", "OR", "HR", "ROM"}:
+            slack = (_half_unit(est) / est + (_half_unit(lo) / lo + _half_unit(hi) / hi) / 2)
+            gap = abs(math.log(est) - (math.log(lo) + math.log(hi)) / 2)
+        return gap > slack
+
     def ci_asymmetry(self) -> float | None:
         """Distance of the estimate from the CI midpoint, as a share of the CI width.
 
@@ -225,6 +247,15 @@ class EffectEstimate(_ResultBase):
         if width <= 0:
             return None
         return abs(est - (lo + hi) / 2) / width
+
+
+def _half_unit(value: float) -> float:
+    """Half a unit of the last digit of ``value`` as written (``repr``: -0.74 -> 0.005)."""
+    text = repr(float(value)).lower()
+    if "e" in text:  # 1e-05 and the like: no printed decimals to read; assume exact
+        return 0.0
+    decimals = len(text.split(".")[1].rstrip("0")) if "." in text else 0
+    return 0.5 * 10.0 ** -decimals
 
 
 class PValueResult(_ResultBase):
