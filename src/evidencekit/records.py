@@ -51,7 +51,8 @@ OutcomeDomain = Literal[
     "adverse-events", "strength", "function", "mechanism", "other",
 ]
 
-# What a result says about the intervention, read in the outcome's "better" direction.
+# What a result says about the intervention, read in the outcome's "better" direction: "harm" means
+# the comparator did better on this outcome (for an adverse-events outcome: more harms with it).
 Direction = Literal["benefit", "harm", "no-difference", "mixed", "unclear"]
 
 # What was compared: a between-group contrast is evidence of an effect; a within-group change is not
@@ -189,6 +190,8 @@ class EffectEstimate(_ResultBase):
     ci_level: float = Field(0.95, gt=0, lt=1)
     se: float | None = Field(None, gt=0)
     p_value: float | None = Field(None, ge=0, le=1)
+    p_relation: Literal["=", "<", "<=", ">", ">="] = Field(
+        "=", description="keeps a printed inequality such as 'P<0.001'")
     k_studies: int | None = Field(None, gt=0, description="studies pooled (review results)")
     n_participants: int | None = Field(None, gt=0)
     model: str | None = Field(None, description="pooling model, when the source names it")
