@@ -65,11 +65,9 @@ def real_claims():
         from evidencekit.claims import make_claims
         from evidencekit.library import load_library
 
-        claims = make_claims(load_library(EVIDENCE))
+        return make_claims(load_library(EVIDENCE))
     except InputError:
         return None
-    object.__setattr__(claims, "_evidencekit_source", str(EVIDENCE)) if False else None
-    return claims
 
 
 def claims_for_tests(prefer_real: bool = False):

@@ -1036,8 +1036,9 @@ def _judge(unit: str, hits: Mapping[int, list[re.Match]], study_context: bool, c
         return None
 
     # wording strength
-    past_report = bool(study_context and benefit and not assertions
-                       and all(_is_past(unit, m, lex) for m in benefit))
+    reported = benefit + negated_benefit
+    past_report = bool(study_context and reported and not assertions
+                       and all(_is_past(unit, m, lex) for m in reported))
     if absolutes:
         strength, why_strength = 4, "an absolute"
     elif past_report:

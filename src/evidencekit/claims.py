@@ -29,8 +29,8 @@ from .certainty import (
 )
 
 __all__ = [
-    "CERTAINTY_LEVELS", "WORDING_LADDER", "Claim", "ClaimSet", "Rung", "make_claims",
-    "max_strength", "strength_of",
+    "CERTAINTY_LEVELS", "SMALL_STUDY_PER_GROUP", "WORDING_LADDER", "Claim", "ClaimSet", "Rung",
+    "StudyNote", "make_claims", "max_strength", "strength_of",
 ]
 
 
@@ -112,9 +112,28 @@ def strength_of(sentence: str) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+class StudyNote(NamedTuple):
+    """A study named beside a claim but not as its support, with the reason and its records."""
+
+    study: str
+    reason: str
+    records: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"study": self.study, "reason": self.reason, "records": list(self.records)}
+
+
 @dataclass(frozen=True)
 class Claim:
-    """One question's claim with its caveats and sources."""
+    """One question's claim with its caveats and sources.
+
+    ``citations``/``records`` are the studies and results the claim rests on. In a benefit claim,
+    studies whose results show no worthwhile benefit are in ``contrary`` (ids), with a reason each
+    in ``contrary_reasons``; studies that were looked at but give no clear answer (mixed or
+    undirected results, within-group changes only, no data for the question, a protocol) are in
+    ``considered`` with the reason. Their caveats are still carried (filtered only by the
+    question's ``caveat_kinds``), so nothing is hidden and nothing is shown as support that is not.
+    """
 
     question: str
     title: str
@@ -130,6 +149,13 @@ class Claim:
     size: str | None = None
     certainty_reasons: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
+    contrary_reasons: tuple[StudyNote, ...] = ()
+    considered: tuple[StudyNote, ...] = ()
+    considered_citations: tuple[str, ...] = ()
+    #: Study caveats of this question's evidence left out of ``caveats`` because their kind does
+    #: not bear on the question (``caveat_kinds`` in questions.yaml): ``(study, kind, text)``.
+    #: They stay in the citation summary, which prints every study caveat from the records.
+    excluded_caveats: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def strength(self) -> int:
@@ -145,6 +171,11 @@ class Claim:
             "direction": self.direction, "size": self.size, "contrary": list(self.contrary),
             "contrary_citations": list(self.contrary_citations),
             "certainty_reasons": list(self.certainty_reasons), "topics": list(self.topics),
+            "contrary_reasons": [n.to_dict() for n in self.contrary_reasons],
+            "considered": [n.to_dict() for n in self.considered],
+            "considered_citations": list(self.considered_citations),
+            "excluded_caveats": [{"study": s, "kind": k, "text": t}
+                                 for s, k, t in self.excluded_caveats],
         }
 
 
@@ -190,6 +221,12 @@ class ClaimSet:
             lines.append(f"  citations: {', '.join(c.citations) or '-'}")
             if c.contrary:
                 lines.append(f"  found no worthwhile benefit: {', '.join(c.contrary)}")
+            lines += [f"  contrary: {n.study}: {n.reason}" for n in c.contrary_reasons]
+            lines += [f"  considered, not counted as support: {n.study}: {n.reason}"
+                      for n in c.considered]
+            if c.excluded_caveats:
+                lines.append(f"  study caveats of kinds this question excludes: "
+                             f"{len(c.excluded_caveats)} (in the citation summary)")
             lines.append(f"  records: {', '.join(c.records) or '-'}")
             lines += [f"  why {c.certainty}: {r}" for r in c.certainty_reasons]
             blocks.append("\n".join(lines))
@@ -226,6 +263,12 @@ def _number(x: float) -> str:
     if x >= 2:
         return f"{round(x):.0f}"
     return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def _count(number: str | int, singular: str, plural: str | None = None) -> str:
+    """``"1 point"``, ``"1.5 points"``, ``"4 points"``: the noun agrees with the number as printed."""
+    text = str(number)
+    return f"{text} {singular if text == '1' else plural or singular + 's'}"
 
 
 _RATIOS = frozenset({"RR", "OR", "HR", "ROM"})
@@ -267,7 +310,8 @@ def _size_words(rating: CertaintyRating, question) -> tuple[str | None, str | No
         return None, tech
     verb = {3: "was", 2: "is probably", 1: "may be"}[strength]
     if m.measure == "MD":
-        unit = "degrees" if (m.scale or "").startswith("deg") else "points"
+        degrees = (m.scale or "").startswith("deg")
+        unit = "degrees" if degrees else "points"
         label = {"pain": "pain", "disability": "disability"}.get(m.domain or "", "")
         rng = re.search(r"0\s*[-–]\s*\d+", m.scale or "")
         if rng:
@@ -276,7 +320,8 @@ def _size_words(rating: CertaintyRating, question) -> tuple[str | None, str | No
             on = f" on the {label + ' ' if label else ''}scales used"
         else:
             on = ""
-        plain = f"The average difference {verb} about {_number(m.estimate)} {unit}{on}."
+        amount = _count(_number(m.estimate), "degree" if degrees else "point")
+        plain = f"The average difference {verb} about {amount}{on}."
         if m.threshold is not None and abs(m.benefit) < m.threshold:
             small = {3: "That is", 2: "That is probably", 1: "That may be"}[strength]
             plain += f" {small} too small to matter."
@@ -317,70 +362,378 @@ def _statement(rating: CertaintyRating, question, strength: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# which studies the claim rests on
+
+
+#: A study is called "very small" below this many people per group (or, for a within-person
+#: trial or when group sizes are unknown, below this many people in all for one group's worth:
+#: ``2 * SMALL_STUDY_PER_GROUP`` for a two-group study). Our judgement, not a published cut-off:
+#: with 30 per group a two-group trial has 80 % power (two-sided alpha 0.05) only for an effect of
+#: about SMD 0.74, a moderate-to-large effect (Cohen's 0.5/0.8), so smaller trials can show little
+#: but large effects and are prone to small-study effects (Cochrane Handbook 13.3).
+SMALL_STUDY_PER_GROUP = 30
+
+_NO_BENEFIT = frozenset({"no-difference", "harm"})
+
+
+def _counted(rating: CertaintyRating, library) -> list[EvidenceItem]:
+    """Items that count toward the rating: direction or size, not represented through a review."""
+    used = list(rating.used_items())
+    main = rating.main
+    if main is None or main.source != "review-pooled":
+        return used
+    review = main.records[0].split("#")[0]
+    inside: set[str] = set()
+    for sid, study in getattr(library, "studies", {}).items():
+        for link in study.links:
+            if link.relation == "includes" and sid == review:
+                inside.add(link.target)
+            elif link.relation == "included-in" and link.target == review:
+                inside.add(sid)
+    return [i for i in used if i.study not in inside]
+
+
+def _study_vote(items: list[EvidenceItem]) -> str:
+    """One vote per study, as certainty counts it: benefit, harm, none or mixed."""
+    dirs = {("benefit" if i.supports_benefit else "harm" if i.direction == "harm" else "none")
+            for i in items}
+    return dirs.pop() if len(dirs) == 1 else "mixed"
+
+
+def _words(direction: str | None) -> str:
+    return {"benefit": "a benefit", "no-difference": "no difference", "harm": "harm",
+            "mixed": "mixed results", "unclear": "no clear direction"}.get(direction or "",
+                                                                           "no clear direction")
+
+
+def _reason_contrary(items: list[EvidenceItem]) -> str:
+    parts = []
+    for i in items:
+        if i.direction == "harm":
+            parts.append(f"{i.record}: worse with dry needling")
+        elif i.supports_benefit:
+            parts.append(f"{i.record}: a benefit")
+        elif i.direction == "benefit" and i.clinically_important is False:
+            parts.append(f"{i.record}: a difference judged too small to matter")
+        elif i.direction == "no-difference":
+            parts.append(f"{i.record}: no clear difference")
+        else:
+            parts.append(f"{i.record}: no clear direction")
+    return "no worthwhile benefit (" + "; ".join(parts) + ")"
+
+
+def _reason_considered(items: list[EvidenceItem], question, study, review: str | None) -> str:
+    roles = {i.role for i in items}
+    if review is not None and roles & {"estimate", "direction"}:
+        return f"included in {review}, which carries the estimate: counted once, through it"
+    if roles & {"estimate", "direction"}:
+        used = [i for i in items if i.role in ("estimate", "direction")]
+        if all(i.direction in ("unclear", None) for i in used):
+            return ("no test between the groups, so no direction of effect (" +
+                    ", ".join(i.record for i in used) + ")")
+        return ("results point different ways, so no clear vote (" +
+                "; ".join(f"{i.record}: {_words('benefit' if i.supports_benefit else i.direction)}"
+                          for i in used) + ")")
+    if "within-group" in roles:
+        return "only changes within a group, which cannot show an effect of dry needling"
+    if study.design == "protocol":
+        return "a trial protocol: a plan, with no results"
+    if study.design == "narrative-review":
+        return "a narrative review: expert opinion, not rated as evidence"
+    if question.kind == "harm":
+        return "no data on side effects in what we could read"
+    return "no result for this question in what we could read"
+
+
+def _split(question, rating: CertaintyRating, library):
+    """(support, contrary notes, considered notes, records) for one claim.
+
+    Support is what the claim rests on. For a benefit claim: the study that carries the main
+    estimate and every counted study whose own vote (as certainty counts it) is a benefit. A
+    counted study whose results show no worthwhile benefit is contrary; anything else in the
+    evidence list was considered, with the reason. For other directions, every counted study
+    supports the (hedged or null) statement. For "no evidence" and mechanism claims, the claim
+    is about what the evidence list holds, so the whole list is cited.
+    """
+    counted = _counted(rating, library)
+    counted_ids = list(dict.fromkeys(i.study for i in counted))
+    by_study: dict[str, list[EvidenceItem]] = {}
+    for item in rating.items:
+        by_study.setdefault(item.study, []).append(item)
+    main = rating.main
+    main_studies = {r.split("#")[0] for r in (main.records if main else ())}
+    review = (next(iter(main_studies)) if main is not None and main.source == "review-pooled"
+              else None)
+    order = list(dict.fromkeys([ev.study for ev in question.evidence] + list(by_study)))
+
+    if rating.direction == "no-evidence" or question.kind == "mechanism":
+        support = [s for s in order if s in by_study]
+        records = [i.record for i in rating.items if i.result] + [
+            s for s in support if not any(i.result for i in by_study[s])]
+        return support, [], [], list(dict.fromkeys(records))
+
+    support, contrary, considered = [], [], []
+    for sid in order:
+        items = by_study.get(sid, [])
+        counted_items = [i for i in items if i in counted]
+        if sid in counted_ids and rating.direction == "benefit":
+            vote = _study_vote(counted_items)
+            if sid in main_studies or vote == "benefit":
+                support.append(sid)
+            elif vote in ("none", "harm") and any(
+                    i.direction in _NO_BENEFIT or i.clinically_important is False
+                    for i in counted_items):
+                contrary.append(StudyNote(sid, _reason_contrary(counted_items),
+                                          tuple(i.record for i in counted_items)))
+            else:
+                considered.append(StudyNote(sid, _reason_considered(
+                    counted_items, question, library.study(sid), None),
+                    tuple(i.record for i in items if i.result)))
+        elif sid in counted_ids:
+            support.append(sid)
+        else:
+            inside = review if any(i.role in ("estimate", "direction") for i in items) else None
+            considered.append(StudyNote(sid, _reason_considered(items, question,
+                                                                library.study(sid), inside),
+                                        tuple(i.record for i in items if i.result)))
+    records = [i.record for i in counted if i.study in support]
+    return support, contrary, considered, list(dict.fromkeys(records))
+
+
+# ---------------------------------------------------------------------------------------------
 # caveats
 
 
+class _Derived(NamedTuple):
+    """A caveat the rating implies. ``about`` names the studies it is about (empty: the body)."""
+
+    rank: int
+    kind: str
+    text: str
+    about: tuple[str, ...] = ()
+
+
+#: Order in which caveats are shown (GRADE's order of concern): what contradicts the claim
+#: first, then risk of bias, imprecision, indirectness, then the rest.
+_RANK_CONTRARY, _RANK_BIAS, _RANK_IMPRECISION, _RANK_INDIRECT, _RANK_OTHER = range(5)
+
+#: Study caveats: "negative trial" joins the first group; the rest follow, per study, in this order.
+_KIND_ORDER = ("negative-trial", "mechanism-hypothesis", "adverse-events-not-reported",
+               "misreported", "protocol-change", "risk-of-bias", "no-sham", "no-control",
+               "conflict-of-interest", "imprecision", "small-sample", "only-p-values",
+               "population", "short-follow-up", "other")
+
 _SHAM_WORDS = re.compile(r"\b(sham|placebo|fake)\b", re.I)
-_LONG_TIME = re.compile(r"month|year|\b(2[4-9]|[3-9]\d)\s*w(ee)?k", re.I)
-_IMMEDIATE = re.compile(r"immediate|right after|session", re.I)
+_UNKNOWN_WORDS = re.compile(r"not (stated|named|visible|reported|given)", re.I)
+_IMMEDIATE = re.compile(r"^\s*(immediate|right after|just after)", re.I)
 
 
-def _derived_caveats(rating: CertaintyRating, question, library, contrary: list[str]) -> list[str]:
-    out: list[str] = []
-    used = rating.used_items()
+def _comparator(item: EvidenceItem, library) -> str:
+    """'sham', 'other' or 'unknown': what the result's comparison was, as recorded."""
+    study = library.study(item.study)
+    text = (study.result(item.result).comparison or "") if item.result else ""
+    if _SHAM_WORDS.search(text):
+        return "sham"
+    if not text or _UNKNOWN_WORDS.search(text):
+        return "sham" if any(a.sham for a in study.arms) and not text else "unknown"
+    return "other"
+
+
+def _group_sizes(study) -> list[int]:
+    return [a.n_randomised or a.n_analysed for a in study.arms
+            if a.role in ("intervention", "comparator") and (a.n_randomised or a.n_analysed)]
+
+
+def _very_small(study, n: int | None) -> tuple[bool, str]:
+    """(is very small, how to say its size) by :data:`SMALL_STUDY_PER_GROUP`."""
+    groups = _group_sizes(study)
+    if study.design == "within-subject-trial" or study.design == "case-series":
+        return (n is not None and n < SMALL_STUDY_PER_GROUP), _count(n or 0, "person", "people")
+    if groups and len(groups) >= 2:
+        return min(groups) < SMALL_STUDY_PER_GROUP, f"{min(groups)} people in a group"
+    if n is not None and study.design in ("randomised-trial", "non-randomised-comparison"):
+        return n < 2 * SMALL_STUDY_PER_GROUP, _count(n, "person", "people")
+    return False, ""  # a review's n is many trials together: not "a small study"
+
+
+def _derived_caveats(rating: CertaintyRating, question, library, counted: list[EvidenceItem],
+                     contrary: list[StudyNote], considered: list[StudyNote]) -> list[_Derived]:
+    """Caveats the rating implies, each true of the results ``counted`` for this claim."""
+    out: list[_Derived] = []
     studies = {i.study: library.study(i.study) for i in rating.items}
+    counted_ids = list(dict.fromkeys(i.study for i in counted))
+    steps = {s.domain: s for s in rating.steps}
     if question.kind == "mechanism":
-        out.append("These are ideas about how dry needling might work. They come from reviews and "
-                   "animal studies. They have not been shown in patients.")
+        out.append(_Derived(_RANK_CONTRARY, "mechanism-hypothesis",
+                            "These are ideas about how dry needling might work. They come from "
+                            "reviews and animal studies. They have not been shown in patients."))
     if rating.direction == "no-evidence":
-        out.append("No study in our evidence tested this." if question.kind != "harm" else
-                   "The studies we have did not report side effects. So we cannot say how common "
-                   "they are.")
-    n = rating.total_n()
-    if used and n is not None and n < OPTIMAL_INFORMATION_SIZE and rating.n_complete():
-        out.append(f"The studies were small: {n} people in all.")
-    elif used:
-        sizes = [i.n for i in used if i.n]
-        if sizes and min(sizes) < 100:
-            out.append(f"Some studies were very small, with as few as {min(sizes)} people.")
-    if used and question.kind != "mechanism":
-        sham = any(a.sham for s in {i.study for i in used} for a in studies[s].arms) or any(
-            _SHAM_WORDS.search(studies[i.study].result(i.result).comparison or "")
-            for i in used if i.result)
-        if not sham:
-            out.append("No study compared dry needling with fake (sham) needling.")
-        times = [i.time_point or "" for i in used]
-        if times and all(_IMMEDIATE.search(t) for t in times):
-            out.append("Results were measured right after treatment. We do not know if they lasted.")
-        elif times and not any(_LONG_TIME.search(t) for t in times):
-            out.append("No study checked whether the effect lasted more than a few weeks.")
-    if rating.synthesis == "vote-counting":
-        out.append("The studies gave only p-values or words. So we cannot tell how big any change was.")
-    if any(i.role == "within-group" for i in rating.items):
-        out.append("Some results only show change within one group. That change may not be due to "
-                   "dry needling.")
-    for text in sorted({i.indirect for i in used if i.indirect}):
-        out.append(f"Some results come from {text.rstrip('.')}. They may not apply to you.")
-    for sid in contrary:
-        out.append(f"One study did not find a worthwhile benefit: {studies[sid].short_title}.")
+        out.append(_Derived(_RANK_CONTRARY, "no-control",
+                            "No study in our evidence tested this." if question.kind != "harm" else
+                            "The studies we have did not report side effects. So we cannot say "
+                            "how common they are."))
+    votes = _vote_text(rating)
+    if votes and question.kind != "mechanism":
+        out.append(_Derived(_RANK_CONTRARY, "negative-trial", votes))
+    for note in contrary:
+        out.append(_Derived(_RANK_CONTRARY, "negative-trial",
+                            f"One study did not find a worthwhile benefit: "
+                            f"{studies[note.study].short_title}.", (note.study,)))
     if question.kind == "harm" and rating.direction != "no-evidence":
-        missing = [s for s in studies.values()
-                   if any("adverse" in nr.item.lower() or "side effect" in nr.item.lower()
-                          for nr in s.not_reported)]
-        if missing:
-            out.append(f"{len(missing)} of {len(studies)} studies did not report side effects.")
+        evidence = list(dict.fromkeys(ev.study for ev in question.evidence))
+        silent = [s for s in evidence if s not in counted_ids]
+        if silent:
+            out.append(_Derived(_RANK_CONTRARY, "adverse-events-not-reported",
+                                f"{len(silent)} of the {len(evidence)} studies gave no data on "
+                                "side effects."))
+
+    # risk of bias, in the rating's own terms
+    rob = steps.get("risk-of-bias")
+    if counted and rob is not None and rob.change < 0 and not rob.override:
+        levels = {i.risk_of_bias for i in counted}
+        one = len(counted_ids) == 1
+        if rob.change <= -2:
+            text = ("The study had serious flaws in how it was done." if one else
+                    "Every study had serious flaws in how it was done.")
+        elif levels & {"high"} and levels & {"not-assessable", "not-applicable"}:
+            text = ("Most of the evidence comes from studies with flaws, or whose methods we "
+                    "could not check.")
+        elif "high" in levels:
+            text = ("The study had flaws in how it was done." if one else
+                    "Most of the evidence comes from studies with flaws in how they were done.")
+        else:
+            text = ("We could not check how well the study was done." if one else
+                    "We could not check how well most of these studies were done.")
+        out.append(_Derived(_RANK_BIAS, "risk-of-bias", text))
+    if counted and question.kind != "mechanism":
+        kinds = {_comparator(i, library) for i in counted}
+        if "sham" not in kinds and kinds == {"other"}:
+            out.append(_Derived(_RANK_BIAS, "no-sham",
+                                "None of these studies compared dry needling with fake (sham) "
+                                "needling."))
+        elif kinds == {"unknown"}:
+            out.append(_Derived(_RANK_BIAS, "other",
+                                "The results we used do not say what dry needling was compared "
+                                "with."))
+    within = [i for i in rating.items if i.role == "within-group"]
+    if within:
+        out.append(_Derived(_RANK_BIAS, "no-control",
+                            "Some studies only reported change within one group. We do not "
+                            "count that as proof. The change may not be due to dry needling.",
+                            tuple(dict.fromkeys(i.study for i in within))))
+
+    # imprecision
+    m = rating.main
+    imp = steps.get("imprecision")
+    if m is not None and m.benefit_low is not None and imp is not None and imp.change < 0 \
+            and rating.index > 0:
+        lo, hi, t = m.benefit_low, m.benefit_high, m.threshold
+        text = None
+        if lo < 0 < hi:
+            text = "The results are too unsure to rule out no difference at all."
+        elif t is not None and lo < t < hi:
+            text = ("The true difference could be too small to matter."
+                    if rating.direction == "benefit" else
+                    "The true difference could be big enough to matter.")
+        if text:
+            about = tuple(dict.fromkeys(r.split("#")[0] for r in m.records))
+            out.append(_Derived(_RANK_IMPRECISION, "imprecision", text,
+                                about if len(about) == 1 else ()))
+    n = rating.total_n()
+    small = [(s, words) for s in counted_ids
+             for ok, words in [_very_small(studies[s], max(
+                 (i.n or 0 for i in counted if i.study == s), default=0) or None)] if ok]
+    if counted and n is not None and n < OPTIMAL_INFORMATION_SIZE and rating.n_complete():
+        one = len(counted_ids) == 1
+        out.append(_Derived(_RANK_IMPRECISION, "small-sample",
+                            f"Only {n} people took part"
+                            + (" in all." if not one else ".")
+                            + " That is too few to be sure of the result.",
+                            tuple(counted_ids) if one else ()))
+    elif small:
+        fewest = min(small, key=lambda x: int(x[1].split()[0]))
+        out.append(_Derived(_RANK_IMPRECISION, "small-sample",
+                            f"{len(small)} of the {len(counted_ids)} studies "
+                            f"{'was' if len(small) == 1 else 'were'} very small, with as few as "
+                            f"{fewest[1]}.", tuple(s for s, _ in small)))
+    if rating.synthesis == "vote-counting":
+        out.append(_Derived(_RANK_IMPRECISION, "only-p-values",
+                            "The studies gave only p-values or words. So we cannot tell how big "
+                            "any change was."))
+
+    # indirectness and timing
+    for text in sorted({i.indirect for i in counted if i.indirect}):
+        out.append(_Derived(_RANK_INDIRECT, "population",
+                            f"Some results come from {text.rstrip('.')}. They may not apply to "
+                            "you.", tuple(sorted({i.study for i in counted
+                                                  if i.indirect == text}))))
+    times = [i.time_point or "" for i in counted]
+    if counted and question.kind not in ("mechanism", "harm") and all(
+            _IMMEDIATE.search(t) for t in times):
+        out.append(_Derived(_RANK_INDIRECT, "short-follow-up",
+                            "Results were measured right after treatment. We do not know if they "
+                            "lasted."))
+    if considered and rating.direction == "benefit":
+        names = [studies[n.study].short_title if n.study in studies else n.study
+                 for n in considered]
+        out.append(_Derived(_RANK_OTHER, "other",
+                            f"We also looked at {_count(len(names), 'study', 'studies')} that "
+                            f"gave no clear answer, so we did not count "
+                            f"{'it' if len(names) == 1 else 'them'} as support: "
+                            f"{'; '.join(names)}."))
     return out
 
 
-def _dedupe(texts: list[str]) -> tuple[str, ...]:
-    seen: set[str] = set()
-    out = []
-    for t in texts:
-        key = " ".join(t.split()).lower()
-        if key not in seen:
-            seen.add(key)
-            out.append(" ".join(t.split()))
-    return tuple(out)
+def _norm(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _assemble(question, library, derived: list[_Derived], counted: set[str] = frozenset()
+              ) -> tuple[tuple[str, ...], tuple[tuple[str, str, str], ...]]:
+    """Caveats in reading order, each once, and the study caveats the question's kinds exclude.
+
+    Rules (docs/claims.md): a study caveat is carried, word for word, when its kind is in the
+    question's ``caveat_kinds`` (or the evidence entry's own list; default: all kinds). Derived
+    caveats of the same kind and meaning are merged. A derived caveat about particular studies is
+    left out when each of them carries its own caveat of that kind in this claim: the study says
+    it in its own words, and the reader sees the point once.
+    """
+    study_cavs: list[tuple[int, int, int, str, str, str]] = []  # rank, study pos, kind pos, ...
+    excluded: list[tuple[str, str, str]] = []
+    seen_studies: list[str] = []
+    for ev in question.evidence:
+        if ev.study in seen_studies:
+            continue
+        seen_studies.append(ev.study)
+        allowed = ev.caveat_kinds if ev.caveat_kinds is not None else question.caveat_kinds
+        for cav in library.study(ev.study).caveats:
+            if allowed is not None and cav.kind not in allowed:
+                excluded.append((ev.study, cav.kind, _norm(cav.text)))
+                continue
+            # A negative trial's own words lead only where its results count for this claim;
+            # elsewhere they are that study's detail.
+            rank = (_RANK_CONTRARY if cav.kind == "negative-trial" and ev.study in counted
+                    else _RANK_OTHER + 1)
+            study_cavs.append((rank, len(seen_studies), _KIND_ORDER.index(cav.kind),
+                               ev.study, cav.kind, _norm(cav.text)))
+    own = {(s, k) for _, _, _, s, k, _ in study_cavs}
+    kept: list[tuple[int, int, int, str]] = []
+    merged: set[tuple[str, str]] = set()
+    for pos, d in enumerate(derived):
+        if d.about and all((s, d.kind) in own for s in d.about):
+            continue
+        key = (d.kind, _norm(d.text).lower())
+        if key in merged:
+            continue
+        merged.add(key)
+        kept.append((d.rank, 0, pos, _norm(d.text)))
+    kept += [(r, 1 + sp, kp, t) for r, sp, kp, _, _, t in study_cavs]
+    kept.sort(key=lambda x: x[:3])
+    out: list[str] = []
+    for *_, text in kept:
+        if text.lower() not in {x.lower() for x in out}:
+            out.append(text)
+    return tuple(out), tuple(excluded)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,46 +744,10 @@ def _claim_for(question, rating: CertaintyRating, library) -> Claim:
     # Citations must resolve in references.bib: a key without an entry is left out (the library's
     # validation reports the missing entry); only a library without references cites every study.
     refs = getattr(library, "references", None)
-    used = rating.used_items()
-    by_study: dict[str, list[EvidenceItem]] = {}
-    for item in used:
-        by_study.setdefault(item.study, []).append(item)
-    main_studies = {r.split("#")[0] for r in (rating.main.records if rating.main else ())}
+    support, contrary, considered, records = _split(question, rating, library)
 
-    contrary: list[str] = []
-    if rating.direction == "benefit":
-        # Support for a benefit = studies with a worthwhile benefit result, or the estimate the
-        # claim rests on. A study whose results show none (e.g. a negative trial, a difference its
-        # authors call not worthwhile) is listed apart, never as support.
-        support = [s for s, items in by_study.items()
-                   if s in main_studies or any(i.supports_benefit for i in items)]
-        contrary = [s for s in by_study if s not in support]
-        records = [i.record for i in used if i.study in support]
-    else:
-        support = list(by_study)
-        records = [i.record for i in used]
-    background = [i.study for i in rating.items if i.role == "no-data"
-                  and i.study not in contrary and rating.direction != "benefit"]
-    if rating.direction == "no-evidence":
-        # Before-after reports are not evidence of an effect, but the claim says they exist, so
-        # they are cited (and their caveats carried) as what was looked at.
-        within = [i for i in rating.items if i.role == "within-group"]
-        background += [i.study for i in within]
-        records += [i.record for i in within]
-    if question.kind == "mechanism":
-        background = [i.study for i in rating.items if i.role == "no-data"]
-    if rating.direction != "benefit":
-        # Studies that only show change within a group were looked at and are named (their
-        # caveats are carried); under a benefit claim they would read as support, so not there.
-        only_within = [i.study for i in rating.items if i.role == "within-group"
-                       and i.study not in by_study]
-        background += only_within
-        records += [i.record for i in rating.items if i.role == "within-group"
-                    and i.study in only_within]
-    records += [s for s in background if s not in records]
-    cited = list(dict.fromkeys(support + background))
-    citations = tuple(k for k in cited if refs is None or k in refs)
-    contrary_citations = tuple(k for k in contrary if refs is None or k in refs)
+    def resolves(keys):
+        return tuple(k for k in keys if refs is None or k in refs)
 
     statement = _statement(rating, question, strength)
     plain, tech = _size_words(rating, question)
@@ -439,17 +756,18 @@ def _claim_for(question, rating: CertaintyRating, library) -> Claim:
     text = (statement if plain is None or rating.direction == "no-evidence"
             or question.kind == "mechanism" else f"{statement} {plain}")
 
-    caveats = _derived_caveats(rating, question, library, contrary)
-    votes = _vote_text(rating)
-    if votes and question.kind != "mechanism":
-        caveats.insert(0, votes)
-    for ev in question.evidence:  # every study caveat is carried: none dropped for readability
-        caveats += [c.text for c in library.study(ev.study).caveats]
+    counted = _counted(rating, library)
+    derived = _derived_caveats(rating, question, library, counted, contrary, considered)
+    caveats, excluded = _assemble(question, library, derived, {i.study for i in counted})
     return Claim(question=question.id, title=question.title, kind=question.kind, claim=text,
-                 certainty=rating.level, direction=rating.direction, caveats=_dedupe(caveats),
-                 citations=citations, records=tuple(dict.fromkeys(records)),
-                 contrary=tuple(contrary), contrary_citations=contrary_citations, size=tech,
-                 certainty_reasons=tuple(rating.reasons()), topics=tuple(question.topics))
+                 certainty=rating.level, direction=rating.direction, caveats=caveats,
+                 citations=resolves(support), records=tuple(records),
+                 contrary=tuple(n.study for n in contrary),
+                 contrary_citations=resolves(n.study for n in contrary), size=tech,
+                 certainty_reasons=tuple(rating.reasons()), topics=tuple(question.topics),
+                 contrary_reasons=tuple(contrary), considered=tuple(considered),
+                 considered_citations=resolves(n.study for n in considered),
+                 excluded_caveats=excluded)
 
 
 def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None) -> ClaimSet:

@@ -33,6 +33,8 @@ __all__ = [
     "pool_many",
     "leave_one_out",
     "SCALAR_KEYS",
+    "EXTRA_KEYS",
+    "TAU2_CI_KEYS",
 ]
 
 #: Estimators of tau², named as in metafor. "FE" is the common-effect (inverse-variance) model.
@@ -45,6 +47,15 @@ PI_METHODS = ("metafor", "t_k2")
 #: The scalar keys of the JSON contract (DESIGN.md), in contract order.
 SCALAR_KEYS = ("k", "measure", "method", "estimate", "se", "ci_low", "ci_high", "z", "p", "tau2",
                "i2", "h2", "q", "q_p", "pi_low", "pi_high")
+#: Keys added after the contract's so that every default behind a number is named in the output
+#: (DESIGN.md: "every default is named in output"): the confidence level, the CI method ("wald" or
+#: "hksj") and its t degrees of freedom (NaN / null when the normal quantile is used), the
+#: prediction-interval method in words and its t df. Columns of :func:`pool_many` and
+#: ``PoolResult.to_frame()`` too.
+EXTRA_KEYS = ("level", "ci_method", "df", "pi_method", "pi_df")
+#: The Q-profile interval for tau² and the name of its method (None where not computed: FE, or
+#: ``tau2_ci=False``).
+TAU2_CI_KEYS = ("tau2_ci_low", "tau2_ci_high", "tau2_ci_method")
 
 # metafor's rma.uni control defaults (rma.uni.r, "set default control parameters"): we stop where it
 # stops, so iterative estimates agree with metafor to ~1e-12 rather than to metafor's tolerance.
@@ -67,6 +78,16 @@ _METHOD_NAMES = {
     "HE": "Hedges (variance components)",
     "EB": "empirical Bayes",
 }
+
+
+def _pi_description(pi: str, ci: str) -> str:
+    """The prediction interval method in words, prefixed by the ``pi=`` option that selects it."""
+    if pi == "t_k2":
+        return ("t_k2: t quantile with k-2 df, sqrt(se² + tau²) "
+                "(Higgins, Thompson & Spiegelhalter 2009)")
+    if ci == "hksj":
+        return "metafor: t quantile with k-1 df (as HKSJ), sqrt(se² + tau²) (metafor default)"
+    return "metafor: normal quantile, sqrt(se² + tau²) (metafor default)"
 
 
 class MissingDataWarning(UserWarning):
@@ -508,6 +529,11 @@ def _fit_rows(Y, V, M, method, ci, pi, level, ctl, tau2_ci):
         half = pcrit * np.sqrt(se * se + tau2)
     pi_low = est - half
     pi_high = est + half
+    if method != "FE":
+        # one study: tau² is not estimable, so neither is the spread of true effects (metafor
+        # would take tau² = 0 and return the CI); under FE the PI is the CI by assumption.
+        pi_low = np.where(one, np.nan, pi_low)
+        pi_high = np.where(one, np.nan, pi_high)
 
     tau2_out = np.where(one, np.nan, tau2) if method != "FE" else np.zeros(n)
     out = {
@@ -584,8 +610,15 @@ class PoolResult:
     Attributes carry the JSON contract's keys (DESIGN.md): ``k, measure, method, estimate, se,
     ci_low, ci_high, z, p, tau2, i2`` (percent), ``h2, q, q_p, pi_low, pi_high``, and per study
     ``yi, vi, weight`` (percent of the total weight, as metafor's ``weights()``).
-    ``z`` is the t statistic (with ``df``) when ``ci_method == "hksj"``. ``notes`` says what
-    could not be estimated and why; ``dropped`` lists the input positions left out as missing.
+    Beyond the contract (DESIGN.md allows more keys) every default behind a number is named:
+    ``level``, ``ci_method`` ("wald" or "hksj"), ``df`` (t degrees of freedom, NaN for Wald),
+    ``pi_method`` (the ``pi=`` option; :attr:`pi_description` in words), :attr:`pi_df`,
+    ``tau2_ci_low``, ``tau2_ci_high`` and ``tau2_ci_method`` ("Q-profile").
+
+    Under HKSJ, ``z`` and ``p`` hold the t statistic est/se_HKSJ and its two-sided p-value from t
+    with ``df`` = k-1 degrees of freedom, exactly as metafor's ``zval`` and ``pval`` do under
+    ``test="knha"`` (the key keeps metafor's name). ``notes`` says what could not be estimated and
+    why; ``dropped`` lists the input positions left out as missing.
     """
 
     k: int
@@ -618,26 +651,62 @@ class PoolResult:
     converged: bool = True
     fallback: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    tau2_ci_method: str | None = None
 
     @property
     def tau(self) -> float:
         """Between-study standard deviation, sqrt(tau²)."""
         return math.sqrt(self.tau2) if math.isfinite(self.tau2) else math.nan
 
+    @property
+    def pi_description(self) -> str:
+        """The prediction interval's method in words, e.g. "metafor: normal quantile, ..."."""
+        return _pi_description(self.pi_method, self.ci_method)
+
+    @property
+    def pi_df(self) -> float:
+        """Degrees of freedom of the prediction interval's t quantile (NaN: normal quantile)."""
+        if self.pi_method == "t_k2":
+            return float(self.k - 2) if self.k >= 3 else math.nan
+        return self.df
+
+    def _extras(self) -> dict[str, Any]:
+        return {"level": float(self.level), "ci_method": self.ci_method, "df": float(self.df),
+                "pi_method": self.pi_description, "pi_df": float(self.pi_df)}
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``evidencekit pool --format json`` contract: scalar keys plus ``studies``."""
+        """The ``evidencekit pool --format json`` payload.
+
+        The contract's scalar keys (:data:`SCALAR_KEYS`, in DESIGN.md order), then
+        :data:`EXTRA_KEYS` (``level``, ``ci_method``, ``df``, ``pi_method`` in words, ``pi_df``),
+        :data:`TAU2_CI_KEYS`, ``converged``, ``fallback``, ``notes`` (list of str) and last
+        ``studies: [{yi, vi, weight}]``. Values that cannot be estimated are NaN (the CLI writes
+        null). Under HKSJ ``z``/``p`` are metafor's t statistic and its p (see the class doc).
+        """
         d: dict[str, Any] = {}
         for key in SCALAR_KEYS:
             value = getattr(self, key)
             d[key] = value if isinstance(value, str) else (int(value) if key == "k"
                                                             else float(value))
+        d.update(self._extras())
+        d["tau2_ci_low"] = float(self.tau2_ci_low)
+        d["tau2_ci_high"] = float(self.tau2_ci_high)
+        d["tau2_ci_method"] = self.tau2_ci_method
+        d["converged"] = bool(self.converged)
+        d["fallback"] = bool(self.fallback)
+        d["notes"] = list(self.notes)
         d["studies"] = [{"yi": float(y), "vi": float(v), "weight": float(w)}
                         for y, v, w in zip(self.yi, self.vi, self.weight)]
         return d
 
     def to_frame(self) -> pd.DataFrame:
-        """One row with the contract's scalar keys, the same columns as :func:`pool_many`."""
-        return pd.DataFrame([{key: getattr(self, key) for key in SCALAR_KEYS}])
+        """One row: the contract's scalar keys, then :data:`EXTRA_KEYS` and the tau² interval
+        (``tau2_ci_low``, ``tau2_ci_high``); the columns of :func:`pool_many` with
+        ``tau2_ci=True``."""
+        row = {key: getattr(self, key) for key in SCALAR_KEYS}
+        row.update(self._extras())
+        row["tau2_ci_low"], row["tau2_ci_high"] = self.tau2_ci_low, self.tau2_ci_high
+        return pd.DataFrame([row])
 
     def studies_frame(self) -> pd.DataFrame:
         """Per-study table: yi, vi, se, 95% (or ``level``) Wald CI, weight (%)."""
@@ -683,9 +752,6 @@ class PoolResult:
         if self.method != "FE":
             lines.append(f"  tau² = {fmt(self.tau2)} (tau = {fmt(self.tau)}), {lv} Q-profile CI "
                          f"[{fmt(self.tau2_ci_low)}, {fmt(self.tau2_ci_high)}]")
-        if self.fallback:
-            lines.append("  note: Fisher scoring did not converge; tau² found by bracketed root "
-                         "finding on the likelihood score")
         for note in self.notes:
             lines.append(f"  note: {note}")
         return "\n".join(lines)
@@ -828,15 +894,27 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
     weight = 100 * w / w.sum()
     notes = []
     if k == 1:
-        notes.append("k = 1: tau², I², H², the test of heterogeneity and the prediction interval "
-                     "cannot be estimated from one study; the estimate is the study's own")
+        if method == "FE":
+            notes.append("k = 1: I², H² and the test of heterogeneity cannot be estimated from one "
+                         "study; the estimate is the study's own")
+        else:
+            notes.append("k = 1: tau² and its Q-profile interval, I², H², the test of "
+                         "heterogeneity and the prediction interval cannot be estimated from one "
+                         "study; the estimate is the study's own")
         if ci == "hksj":
-            notes.append("k = 1: HKSJ needs k >= 2 (no degrees of freedom)")
+            notes.append("k = 1: HKSJ needs k >= 2 (no degrees of freedom): no se, CI, t or p")
     if pi == "t_k2" and k <= 2:
         notes.append(f"k = {k}: the t-based prediction interval needs k >= 3 (k - 2 df)")
+    if k == 2 and method != "FE":
+        notes.append("k = 2: tau² rests on two studies and is very imprecise (see its Q-profile "
+                     "interval)")
     if method == "FE":
         notes.append("common-effect model: tau² is 0 by assumption and the prediction interval "
                      "equals the confidence interval (as in metafor)")
+    if bool(r["fallback"]):
+        notes.append("Fisher scoring (metafor's algorithm) did not converge in "
+                     f"{int(ctl['maxiter'])} iterations; tau² found by bracketed root finding "
+                     "on the likelihood score instead")
     return PoolResult(
         k=k, measure=(measure or "GEN"), method=method, ci_method=ci, pi_method=pi,
         level=float(level), estimate=float(r["estimate"]), se=float(r["se"]),
@@ -848,7 +926,7 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
         tau2_ci_high=float(r["tau2_ci_high"]) if tau2_ci else math.nan,
         yi=_frozen(y), vi=_frozen(v), weight=_frozen(weight), labels=tuple(labels),
         dropped=dropped, converged=bool(r["converged"]), fallback=bool(r["fallback"]),
-        notes=tuple(notes))
+        notes=tuple(notes), tau2_ci_method=("Q-profile" if tau2_ci and method != "FE" else None))
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -892,7 +970,11 @@ def pool_many(yi, vi, method: str = "REML", ci: str = "wald", *, pi: str = "meta
     -------
     pandas.DataFrame
         Columns ``k, measure, method, estimate, se, ci_low, ci_high, z, p, tau2, i2, h2, q, q_p,
-        pi_low, pi_high`` (as :func:`pool`'s scalar keys), plus ``df`` when ``ci="hksj"``.
+        pi_low, pi_high`` (as :func:`pool`'s scalar keys), then ``level, ci_method, df, pi_method,
+        pi_df`` (:data:`EXTRA_KEYS`: the defaults behind the numbers; ``df``/``pi_df`` are NaN
+        where a normal quantile is used), then ``tau2_ci_low, tau2_ci_high`` if ``tau2_ci``.
+        Under ``ci="hksj"`` ``z`` and ``p`` are the t statistic and its p (metafor's
+        ``test="knha"``).
 
     Notes
     -----
@@ -929,8 +1011,14 @@ def pool_many(yi, vi, method: str = "REML", ci: str = "wald", *, pi: str = "meta
     cols: dict[str, Any] = {"k": res["k"].astype(int), "measure": measure, "method": method}
     for key in SCALAR_KEYS[3:]:
         cols[key] = res[key]
-    if ci == "hksj":
-        cols["df"] = res["df"]
+    cols["level"] = float(level)
+    cols["ci_method"] = ci
+    cols["df"] = res["df"]
+    cols["pi_method"] = _pi_description(pi, ci)
+    if pi == "t_k2":
+        cols["pi_df"] = np.where(res["k"] >= 3, res["k"] - 2.0, np.nan)
+    else:
+        cols["pi_df"] = res["df"]
     if tau2_ci:
         cols["tau2_ci_low"] = res["tau2_ci_low"]
         cols["tau2_ci_high"] = res["tau2_ci_high"]

@@ -407,6 +407,9 @@ class QuestionEvidence(_Record):
     results: tuple[str, ...] = Field((), description="result ids; empty means the study as a whole")
     indirect: str | None = Field(None, description="why this evidence is indirect, if it is")
     note: str | None = None
+    caveat_kinds: tuple[CaveatKind, ...] | None = Field(
+        None, description="kinds of this study's caveats that bear on the question; null: the "
+                          "question's caveat_kinds. Narrow it only with a reason in `note`.")
 
 
 class Question(_Record):
@@ -425,6 +428,9 @@ class Question(_Record):
     evidence: tuple[QuestionEvidence, ...] = ()
     topics: tuple[str, ...] = Field((), description="words a patient page uses for this question")
     notes: str | None = None
+    caveat_kinds: tuple[CaveatKind, ...] | None = Field(
+        None, description="kinds of study caveat that bear on this question; null: all kinds. "
+                          "Caveats of other kinds stay in the citation summary.")
 
 
 def json_schema() -> dict:
