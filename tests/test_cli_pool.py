@@ -27,13 +27,46 @@ def normand_csv(tmp_path):
 def test_pool_json_contract(normand_csv, capsys):
     assert main(["pool", str(normand_csv), "--measure", "SMD", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert list(out) == ["k", "measure", "method", "estimate", "se", "ci_low", "ci_high", "z", "p",
-                         "tau2", "i2", "h2", "q", "q_p", "pi_low", "pi_high", "studies"]
+    contract = ["k", "measure", "method", "estimate", "se", "ci_low", "ci_high", "z", "p",
+                "tau2", "i2", "h2", "q", "q_p", "pi_low", "pi_high"]
+    # the contract's keys first, in order; then every default named (DESIGN.md allows more keys)
+    assert list(out) == contract + ["level", "ci_method", "df", "pi_method", "pi_df",
+                                    "tau2_ci_low", "tau2_ci_high", "tau2_ci_method",
+                                    "converged", "fallback", "notes", "studies"]
     ref = CASES["normand1999_SMD"]["results"]["REML"]
     assert out["k"] == 9 and out["method"] == "REML" and out["measure"] == "SMD"
     assert out["tau2"] == pytest.approx(ref["tau2"], rel=ITERATIVE_RTOL)
     assert out["i2"] == pytest.approx(ref["I2"], rel=ITERATIVE_RTOL)
     assert len(out["studies"]) == 9
+    assert out["level"] == 95 and out["ci_method"] == "wald"
+    assert out["df"] is None and out["pi_df"] is None  # normal quantiles: no df (NaN -> null)
+    assert out["pi_method"] == "metafor: normal quantile, sqrt(se² + tau²) (metafor default)"
+    qp = CASES["normand1999_SMD"]["results"]["REML_tau2_ci_qprofile"]
+    assert out["tau2_ci_method"] == "Q-profile"
+    assert out["tau2_ci_low"] == pytest.approx(qp["tau2_low"], rel=ITERATIVE_RTOL)
+    assert out["tau2_ci_high"] == pytest.approx(qp["tau2_high"], rel=ITERATIVE_RTOL)
+    assert out["notes"] == [] and out["converged"] is True and out["fallback"] is False
+
+
+def test_pool_json_hksj_z_is_metafor_t(normand_csv, capsys):
+    assert main(["pool", str(normand_csv), "--measure", "SMD", "--ci", "hksj", "--format",
+                 "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = CASES["normand1999_SMD"]["results"]["REML"]["hksj"]
+    assert out["ci_method"] == "hksj" and out["df"] == ref["df"] == 8 and out["pi_df"] == 8
+    assert out["z"] == pytest.approx(ref["t"], rel=ITERATIVE_RTOL)
+    assert out["p"] == pytest.approx(ref["p"], rel=ITERATIVE_RTOL)
+
+
+def test_pool_json_k1_says_what_cannot_be_estimated(tmp_path, capsys):
+    path = tmp_path / "one.csv"
+    path.write_text("yi,vi\n0.4,0.04\n")
+    assert main(["pool", str(path), "--measure", "GEN", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["k"] == 1 and out["estimate"] == 0.4
+    for key in ("tau2", "i2", "h2", "q_p", "pi_low", "pi_high", "tau2_ci_low", "tau2_ci_high"):
+        assert out[key] is None, key
+    assert any(n.startswith("k = 1") for n in out["notes"])
 
 
 def test_pool_text_names_defaults(normand_csv, capsys):

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from evidencekit.errors import InputError
-from evidencekit.pooling import (METHODS, MissingDataWarning, SCALAR_KEYS, leave_one_out, pool,
-                                 pool_many)
+from evidencekit.pooling import (EXTRA_KEYS, METHODS, SCALAR_KEYS, TAU2_CI_KEYS,
+                                 MissingDataWarning, leave_one_out, pool, pool_many)
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "metafor-reference.json").read_text())
 CASES = {c["name"]: c for c in REFERENCE["cases"]}
@@ -132,13 +132,13 @@ def test_pool_many_equals_pool_row_by_row(method, ci):
     ys = [r[0] for r in rows]
     vs = [r[1] for r in rows]
     frame = pool_many(ys, vs, method=method, ci=ci)  # ragged list input
-    assert list(frame.columns[:len(SCALAR_KEYS)]) == list(SCALAR_KEYS)
+    assert list(frame.columns) == list(SCALAR_KEYS) + list(EXTRA_KEYS)
     for i, (y, v) in enumerate(rows):
         single = pool(y, v, method=method, ci=ci).to_frame().iloc[0]
-        for key in SCALAR_KEYS:
+        for key in SCALAR_KEYS + EXTRA_KEYS:
             if key in ("measure",):
                 continue
-            if key == "method":
+            if key in ("method", "ci_method", "pi_method"):
                 assert frame[key].iloc[i] == single[key]
                 continue
             np.testing.assert_allclose(frame[key].iloc[i], single[key], rtol=1e-8, atol=1e-14,
@@ -156,9 +156,10 @@ def test_pool_many_nan_padding_equals_list():
     padded = pool_many(Y, V, tau2_ci=True)
     listed = pool_many([Y[i, :k] for i, k in enumerate(ks)], [V[i, :k] for i, k in enumerate(ks)],
                        tau2_ci=True)
-    np.testing.assert_allclose(padded.drop(columns=["measure", "method"]).to_numpy(float),
-                               listed.drop(columns=["measure", "method"]).to_numpy(float),
-                               rtol=1e-10)
+    text = ["measure", "method", "ci_method", "pi_method"]
+    assert (padded[text] == listed[text]).all(axis=None)
+    np.testing.assert_allclose(padded.drop(columns=text).to_numpy(float),
+                               listed.drop(columns=text).to_numpy(float), rtol=1e-10)
     for i in (0, 7, 29):
         r = pool(Y[i, :ks[i]], V[i, :ks[i]])
         assert padded["tau2"].iloc[i] == pytest.approx(r.tau2, rel=1e-8, abs=1e-14)
@@ -189,15 +190,52 @@ def test_result_is_frozen_and_contract_shaped():
     with pytest.raises(ValueError):
         res.yi[0] = 0.0
     d = res.to_dict()
-    assert list(d) == list(SCALAR_KEYS) + ["studies"]
+    # the contract's keys first and in order (DESIGN.md), then the named defaults, then studies
+    assert list(d) == (list(SCALAR_KEYS) + list(EXTRA_KEYS) + list(TAU2_CI_KEYS)
+                       + ["converged", "fallback", "notes", "studies"])
+    assert d["level"] == 95.0 and d["ci_method"] == "wald" and math.isnan(d["df"])
+    assert d["pi_method"].startswith("metafor: normal quantile") and math.isnan(d["pi_df"])
+    assert d["tau2_ci_method"] == "Q-profile"
+    assert d["tau2_ci_low"] == res.tau2_ci_low and d["tau2_ci_high"] == res.tau2_ci_high
+    assert d["converged"] is True and d["fallback"] is False and d["notes"] == []
     assert len(d["studies"]) == 13 and set(d["studies"][0]) == {"yi", "vi", "weight"}
     assert sum(s["weight"] for s in d["studies"]) == pytest.approx(100)
     assert json.dumps(d)  # plain types
     text = res.summary()
     for word in ("REML", "Wald", "prediction interval", "Q-profile", "back-transformed"):
         assert word in text
-    assert list(res.to_frame().columns) == list(SCALAR_KEYS)
+    assert list(res.to_frame().columns) == (list(SCALAR_KEYS) + list(EXTRA_KEYS)
+                                            + ["tau2_ci_low", "tau2_ci_high"])
     assert res.studies_frame().shape == (13, 6)
+
+
+@pytest.mark.parametrize("method", ["REML", "DL"])
+def test_hksj_names_t_and_df_like_metafor(method):
+    """Under HKSJ, z/p carry metafor's t statistic and p (zval/pval with test="knha"), and the
+    output says so: ci_method "hksj", df = k - 1, PI from t with k - 1 df."""
+    y, v = data("bcg_RR")
+    ref = CASES["bcg_RR"]["results"][method]["hksj"]
+    d = pool(y, v, method=method, ci="hksj").to_dict()
+    assert d["ci_method"] == "hksj" and d["df"] == ref["df"] == 12 and d["pi_df"] == 12
+    assert d["z"] == pytest.approx(ref["t"], rel=rtol_for(method))
+    assert d["p"] == pytest.approx(ref["p"], rel=rtol_for(method))
+    assert "k-1 df" in d["pi_method"]
+    t_k2 = pool(y, v, method=method, ci="hksj", pi="t_k2").to_dict()
+    assert t_k2["pi_method"].startswith("t_k2: t quantile with k-2 df") and t_k2["pi_df"] == 11
+
+
+def test_fe_names_no_tau2_interval():
+    y, v = data("bcg_RR")
+    d = pool(y, v, method="FE").to_dict()
+    assert d["tau2"] == 0 and d["tau2_ci_method"] is None and math.isnan(d["tau2_ci_low"])
+    assert any("common-effect" in n for n in d["notes"])
+    assert pool(y, v, tau2_ci=False).to_dict()["tau2_ci_method"] is None
+
+
+def test_fallback_is_named_in_notes():
+    y, v = data("bcg_RR")
+    d = pool(y, v, control={"maxiter": 1}).to_dict()
+    assert d["fallback"] is True and any("did not converge" in n for n in d["notes"])
 
 
 def test_pool_accepts_effect_sizes_result():
@@ -226,18 +264,28 @@ def test_k1_returns_the_study_and_says_what_cannot_be_estimated():
     res = pool([0.4], [0.04], ci="hksj")
     assert res.k == 1
     assert math.isnan(res.tau2) and math.isnan(res.i2) and math.isnan(res.pi_low)
-    assert math.isnan(res.se)  # HKSJ has no df
-    assert any("k = 1" in n for n in res.notes)
+    assert math.isnan(res.se) and math.isnan(res.df)  # HKSJ has no df
+    assert any("k = 1" in n and "HKSJ" in n for n in res.notes)
     wald = pool([0.4], [0.04])
     assert wald.estimate == 0.4 and wald.se == pytest.approx(0.2)
+    # tau² cannot be estimated, so neither can the prediction interval (metafor: tau² = 0, PI = CI)
+    assert math.isnan(wald.pi_low) and math.isnan(wald.pi_high)
+    assert math.isnan(wald.tau2_ci_low) and math.isnan(wald.tau2_ci_high)
+    d = wald.to_dict()
+    assert any("prediction interval" in n and "Q-profile" in n for n in d["notes"])
     assert "k = 1" in wald.summary()
+    fe = pool([0.4], [0.04], method="FE")  # common effect: PI = CI by assumption, as in metafor
+    assert fe.pi_low == fe.ci_low and fe.tau2 == 0
 
 
 def test_k2_works_and_t_pi_is_not_estimated():
     res = pool([0.1, 0.5], [0.02, 0.03], pi="t_k2")
     assert res.k == 2 and math.isfinite(res.tau2) and math.isfinite(res.ci_low)
     assert math.isnan(res.pi_low) and any("k - 2" in n for n in res.notes)
-    assert math.isfinite(pool([0.1, 0.5], [0.02, 0.03]).pi_low)
+    assert math.isnan(res.to_dict()["pi_df"])
+    d = pool([0.1, 0.5], [0.02, 0.03]).to_dict()
+    assert math.isfinite(d["pi_low"]) and math.isfinite(d["tau2_ci_high"])
+    assert any("k = 2" in n and "imprecise" in n for n in d["notes"])
 
 
 def test_t_k2_prediction_interval_formula():

@@ -315,13 +315,15 @@ def _size_words(rating: CertaintyRating, question) -> tuple[str | None, str | No
         label = {"pain": "pain", "disability": "disability"}.get(m.domain or "", "")
         rng = re.search(r"0\s*[-–]\s*\d+", m.scale or "")
         if rng:
-            on = f" on a {rng.group(0)} {label} scale".replace("  ", " ")
+            # The claim's first sentence names the outcome; the range is what the number needs.
+            # (Leaving out "disability"/"pain" here keeps the claim at grade 8.)
+            on = f" on a {rng.group(0)} scale"
         elif unit == "points":  # the record gives no range: do not invent one
             on = f" on the {label + ' ' if label else ''}scales used"
         else:
             on = ""
         amount = _count(_number(m.estimate), "degree" if degrees else "point")
-        plain = f"The average difference {verb} about {amount}{on}."
+        plain = f"The difference {verb} about {amount}{on}."
         if m.threshold is not None and abs(m.benefit) < m.threshold:
             small = {3: "That is", 2: "That is probably", 1: "That may be"}[strength]
             plain += f" {small} too small to matter."
@@ -577,8 +579,8 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
         out.append(_Derived(_RANK_CONTRARY, "negative-trial", votes))
     for note in contrary:
         out.append(_Derived(_RANK_CONTRARY, "negative-trial",
-                            f"One study did not find a worthwhile benefit: "
-                            f"{studies[note.study].short_title}.", (note.study,)))
+                            f"One study did not find a worthwhile benefit "
+                            f"({_short_name(studies[note.study])})."))  # always named
     if question.kind == "harm" and rating.direction != "no-evidence":
         evidence = list(dict.fromkeys(ev.study for ev in question.evidence))
         silent = [s for s in evidence if s not in counted_ids]
@@ -674,14 +676,23 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
                             "Results were measured right after treatment. We do not know if they "
                             "lasted."))
     if considered and rating.direction == "benefit":
-        names = [studies[n.study].short_title if n.study in studies else n.study
+        names = [_short_name(studies[n.study]) if n.study in studies else n.study
                  for n in considered]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
         out.append(_Derived(_RANK_OTHER, "other",
                             f"We also looked at {_count(len(names), 'study', 'studies')} that "
-                            f"gave no clear answer, so we did not count "
-                            f"{'it' if len(names) == 1 else 'them'} as support: "
-                            f"{'; '.join(names)}."))
+                            f"gave no clear answer. So we did not count "
+                            f"{'it' if len(names) == 1 else 'them'} as support: {listed}."))
     return out
+
+
+_AUTHOR_YEAR = re.compile(r"\(([^()]*\b\d{4}[a-z]?)\)\s*$")
+
+
+def _short_name(study) -> str:
+    """'Lew 2021' from 'Six-trial meta-analysis, random effects (Lew 2021)': easier to read."""
+    m = _AUTHOR_YEAR.search(study.short_title or "")
+    return m.group(1) if m else study.short_title
 
 
 def _norm(text: str) -> str:

@@ -246,51 +246,130 @@ def _loglik(method, t, Y, V, Mf):
     return -0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * logdet - 0.5 * np.log(s1) - 0.5 * rss
 
 
+def _scores_into(method, t, Y, Vi, k, bw, b2, b3):
+    """:func:`_scores` for the Fisher-scoring loop, in three preallocated (K, m) buffers.
+
+    The same operations in the same order as :func:`_scores` (so the same numbers, bit for bit),
+    without temporaries and without the mask: absent cells hold v = +inf, so w = 1/(inf + t) = 0
+    and every product with w is an exact 0 that leaves the sums unchanged. About 3x faster than
+    :func:`_scores` on 10,000 x 20 (allocation and the mask were two thirds of its time).
+    """
+    w = np.add(Vi, t, out=bw)
+    np.divide(1.0, w, out=w)
+    s1 = _rsum(w)
+    np.multiply(w, Y, out=b2)
+    mu = _rsum(b2) / s1
+    r = np.subtract(Y, mu, out=b2)
+    if method == "EB":
+        np.multiply(w, r, out=b3)
+        b3 *= r
+        ypy = _rsum(b3)
+        return ypy * k / (k - 1) - k, s1
+    r *= w  # b2 is now w r
+    np.multiply(w, w, out=b3)
+    s2 = _rsum(b3)
+    r *= r
+    yppy = _rsum(r)
+    if method == "ML":
+        return yppy - s1, s2
+    b3 *= w
+    s3 = _rsum(b3)
+    trp = s1 - s2 / s1
+    trpp = s2 - 2 * s3 / s1 + (s2 / s1) ** 2
+    return yppy - trp, trpp
+
+
+def _halve_until_nonnegative(t, adj):
+    """metafor's step halving, ``while (tau2 + adj < 0) adj <- adj/2``, for rows with t + adj < 0.
+
+    Halving is exact in binary floating point, so j halvings equal one ``ldexp(adj, -j)`` as long
+    as the result stays a normal number. We jump ahead by j0 = floor(log2(-adj/t)) - 1 halvings
+    (each of which the loop would also take, since t + adj/2^i < 0 for every i below the answer)
+    and let the literal loop take the last few: the same result as metafor's loop, without up to
+    ~1000 passes when t is tiny.
+    """
+    with np.errstate(all="ignore"):
+        j0 = np.floor(np.log2(-adj / t)) - 1
+    j0 = np.where(np.isfinite(j0), np.clip(j0, 0, 1000), 0).astype(int)
+    jumped = np.ldexp(adj, -j0)
+    ok = np.abs(jumped) >= np.finfo(float).tiny  # no subnormal rounding: exactly j0 halvings
+    adj = np.where(ok, jumped, adj)
+    for _ in range(1100):
+        bad = t + adj < 0
+        if not bad.any():
+            break
+        adj = np.where(bad, adj / 2, adj)
+    return adj
+
+
 def _fisher_scoring(method, t0, Y, V, Mf, ctl):
     """metafor's Fisher scoring (rma.uni.r) for ML, REML and EB, on every row at once.
 
     Returns (tau2, converged, iterations). Rows stop individually when |change| <= threshold;
     a row that exceeds maxiter is reported as not converged (the caller then falls back).
+
+    Speed without changing a digit: the per-step sums run in preallocated buffers
+    (:func:`_scores_into`, bit-identical to :func:`_scores`); step halving touches only the rows
+    that need it; finished rows are dropped from the working copies (an active set) once they
+    are >= 10% of them, since a copy costs about a fifth of a step.
     """
     n = t0.shape[0]
+    K = Y.shape[0]
     t = t0.copy()
     conv = np.zeros(n, bool)
     iters = np.zeros(n, int)
-    # work on shrinking copies of the unfinished rows: most rows stop after a few steps. Copying
-    # costs about as much as a step, so finished rows are dropped only once they are >= 10%.
+    threshold, maxiter = ctl["threshold"], ctl["maxiter"]
+    # absent (padding) cells: v = +inf gives them weight exactly 0 without a mask
+    Vi = V if Mf.all() else np.where(Mf > 0, V, np.inf)
+    ka = _rsum(Mf) if method == "EB" else None
+    # Work memory is allocated once and reused as contiguous (K, m) views while the active set
+    # shrinks: fresh arrays at every step or compaction cost more in page faults than the
+    # arithmetic. Y and V are compacted alternately into two pairs of buffers.
+    flat = np.empty((3, K * n))
+    ping = np.empty((2, 2, K * n))
+
+    def view(buf, m):
+        return buf[:K * m].reshape(K, m)
+
     idx = np.arange(n)
-    Ya, Va, Ma, ta = Y, V, Mf, t0.copy()
+    Ya, Va, ta = Y, Vi, t0.copy()
+    bufs = [view(b, n) for b in flat]
     live = np.ones(n, bool)
     it = 0
-    while live.any():
+    side = 0
+    while True:
         it += 1
-        num, den = _scores(method, ta, Ya, Va, Ma)
+        num, den = _scores_into(method, ta, Ya, Va, ka, *bufs)
         with np.errstate(all="ignore"):
             adj = num / den
-        adj = np.where(np.isnan(adj), 0.0, adj)
+        adj[np.isnan(adj)] = 0.0
         # step halving keeps tau2 >= 0, as metafor's `while (tau2 + adj < tau2.min) adj <- adj/2`;
         # from tau2 == 0 metafor halves a negative step all the way to (-)0, i.e. no step at all.
-        adj = np.where((ta == 0.0) & (adj < 0), 0.0, adj)
-        neg = ta + adj < 0
-        for _ in range(1100):
-            if not neg.any():
-                break
-            adj = np.where(neg, adj / 2, adj)
-            neg = ta + adj < 0
+        adj[(ta == 0.0) & (adj < 0)] = 0.0
+        neg = np.flatnonzero(ta + adj < 0)
+        if neg.size:
+            adj[neg] = _halve_until_nonnegative(ta[neg], adj[neg])
         tn = ta + adj
-        finished = live & (np.abs(tn - ta) <= ctl["threshold"])
+        finished = live & (np.abs(tn - ta) <= threshold)
         t[idx[live]] = tn[live]
         iters[idx[live]] = it
-        if it > ctl["maxiter"]:  # metafor: "Fisher scoring algorithm did not converge"
+        if it > maxiter:  # metafor: "Fisher scoring algorithm did not converge"
             break
         conv[idx[finished]] = True
         live &= ~finished
+        n_live = np.count_nonzero(live)
+        if n_live == 0:
+            break
         ta = np.where(live, tn, ta)
-        n_dead = live.size - np.count_nonzero(live)
-        if n_dead and n_dead >= 0.1 * live.size and live.any():
+        if live.size - n_live >= 0.1 * live.size:
             idx, ta = idx[live], ta[live]
-            Ya, Va, Ma = Ya[:, live], Va[:, live], Ma[:, live]
-            live = np.ones(idx.size, bool)
+            Ya = np.compress(live, Ya, axis=1, out=view(ping[side, 0], n_live))
+            Va = np.compress(live, Va, axis=1, out=view(ping[side, 1], n_live))
+            side = 1 - side
+            if ka is not None:
+                ka = ka[live]
+            bufs = [view(b, n_live) for b in flat]
+            live = np.ones(n_live, bool)
     return t, conv, iters
 
 
