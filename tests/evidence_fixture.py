@@ -7,7 +7,6 @@ so the escaping tests can follow it to every output.
 """
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 BIB = """\

@@ -16,7 +16,7 @@ from evidencekit.certainty import (
 )
 from evidencekit.errors import InputError
 from evidencekit.records import (
-    Arm, ArmSummary, ArmSummaryResult, Caveat, EffectEstimate, ImportantEffect, Link,
+    Arm, ArmSummary, ArmSummaryResult, EffectEstimate, ImportantEffect, Link,
     NarrativeResult, Outcome, Population, Provenance, PValueResult, Question, QuestionEvidence,
     RiskOfBias, Study,
 )

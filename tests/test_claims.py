@@ -11,12 +11,12 @@ from evidencekit.certainty import (
     CERTAINTY_LEVELS, CertaintyRating, CertaintyStep, EffectSummary, EvidenceItem, rate_certainty,
 )
 from evidencekit.claims import (
-    WORDING_LADDER, Claim, ClaimSet, make_claims, max_strength, strength_of,
+    WORDING_LADDER, ClaimSet, make_claims, max_strength, strength_of,
 )
 from evidencekit.records import Arm, Caveat, EffectEstimate
 
 from test_certainty import (  # noqa: E402  (shared builders; tests/ is on sys.path)
-    EVIDENCE, PROV, estimate, library, narrative, outcome, pvalue, question, study,
+    EVIDENCE, PROV, estimate, library, outcome, pvalue, question, study,
 )
 
 # The render step fails a question above grade 10; we aim for 8 (DESIGN.md, issue 4).

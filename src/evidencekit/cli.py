@@ -11,12 +11,12 @@ in ``_build_parser``. Heavy modules are imported inside the subcommand that need
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import InputError
+from .jsonout import dumps
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -32,22 +32,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def print_json(payload: Any) -> None:
-    """Print ``payload`` as stable, sorted-key JSON (no NaN: those become null)."""
-    print(json.dumps(_jsonable(payload), indent=2, sort_keys=False, allow_nan=False))
-
-
-def _jsonable(value: Any) -> Any:
-    import math
-
-    if isinstance(value, float):
-        return None if not math.isfinite(value) else value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return _jsonable(value.item())
-    return value
+    """Print ``payload`` as evidencekit's JSON (see :mod:`evidencekit.jsonout`)."""
+    print(dumps(payload))
 
 
 def _add_format(p: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "json")) -> None:

@@ -22,8 +22,6 @@ This module imports from :mod:`evidencekit.claims` and below, never from the CLI
 from __future__ import annotations
 
 import io
-import json
-import math
 import os
 import re
 import shutil
@@ -35,6 +33,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import InputError
+from .jsonout import dumps
 
 __all__ = [
     "READABILITY_TARGET", "READABILITY_LIMIT", "CERTAINTY_WORDS", "LEAFLET_TITLE", "Readability",
@@ -575,24 +574,9 @@ def render_citation_summary(library: Any, claims: Any = None, *, style: str = "v
 # claims.json
 
 
-def _jsonable(value: Any) -> Any:
-    # Same conversion as the CLI's print_json (render may not import the CLI), so claims.json is
-    # byte-for-byte what `evidencekit claims --format json` prints.
-    if isinstance(value, float):
-        return None if not math.isfinite(value) else value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        return _jsonable(value.item())
-    return value
-
-
 def claims_json(claims: Any) -> str:
     """The claims as JSON text, identical to ``evidencekit claims --format json`` (newline-ended)."""
-    return json.dumps(_jsonable(claims.to_dict()), indent=2, sort_keys=False,
-                      allow_nan=False) + "\n"
+    return dumps(claims.to_dict()) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
