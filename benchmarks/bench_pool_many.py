@@ -32,7 +32,7 @@ def make_data(n=N, k=K, seed=SEED):
     return yi, vi
 
 
-def best_of(f, repeat=3):
+def best_of(f, repeat=7):
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()

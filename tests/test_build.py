@@ -310,3 +310,17 @@ def test_bundled_evidence_builds(tmp_path, no_pdf):
     for r in report.readability:
         assert r.grade <= render.READABILITY_LIMIT
     assert html.count('<section class="question"') == len(claims)
+
+
+def test_every_study_named_in_the_leaflet_carries_its_reference_number(tmp_path, no_pdf):
+    # A study's caveats printed without a number would leave the reader no way to its source;
+    # that includes studies read but not counted as support, and contrary ones.
+    render.build(ROOT / "evidence", tmp_path / "out")
+    md = (tmp_path / "out" / "leaflet.md").read_text()
+    headings = re.findall(r"^\*(.+)\*( \[\d+\])?:$", md, flags=re.M)
+    assert headings, "no per-study caveat groups found in leaflet.md"
+    unnumbered = [title for title, number in headings if not number]
+    assert unnumbered == []
+    n_refs = len(re.findall(r"^\d+\. ", md.split("## References", 1)[-1], flags=re.M))
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", md)}
+    assert cited and max(cited) <= n_refs

@@ -345,45 +345,45 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
     live = np.ones(n, bool)
     it = 0
     side = 0
-    while True:
-        it += 1
-        num, den = _scores_into(method, ta, Ya, Va, ka, *bufs)
-        with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # once: entering errstate costs as much as a small step
+        while True:
+            it += 1
+            num, den = _scores_into(method, ta, Ya, Va, ka, *bufs)
             adj = num / den
-        adj[np.isnan(adj)] = 0.0
-        # step halving keeps tau2 >= 0, as metafor's `while (tau2 + adj < tau2.min) adj <- adj/2`;
-        # from tau2 == 0 metafor halves a negative step all the way to (-)0, i.e. no step at all.
-        adj[(ta == 0.0) & (adj < 0)] = 0.0
-        neg = np.flatnonzero(ta + adj < 0)
-        if 0 < neg.size <= 32:  # a few rows (the usual case): plain floats, no numpy overhead
-            for i in neg.tolist():
-                ti, ai = float(ta[i]), float(adj[i])
-                while ti + ai < 0:
-                    ai /= 2
-                adj[i] = ai
-        elif neg.size:
-            adj[neg] = _halve_until_nonnegative(ta[neg], adj[neg])
-        tn = ta + adj
-        finished = live & (np.abs(tn - ta) <= threshold)
-        t[idx[live]] = tn[live]
-        iters[idx[live]] = it
-        if it > maxiter:  # metafor: "Fisher scoring algorithm did not converge"
-            break
-        conv[idx[finished]] = True
-        live &= ~finished
-        n_live = np.count_nonzero(live)
-        if n_live == 0:
-            break
-        ta = np.where(live, tn, ta)
-        if live.size - n_live >= 0.1 * live.size:
-            idx, ta = idx[live], ta[live]
-            Ya = np.compress(live, Ya, axis=1, out=view(ping[side, 0], n_live))
-            Va = np.compress(live, Va, axis=1, out=view(ping[side, 1], n_live))
-            side = 1 - side
-            if ka is not None:
-                ka = ka[live]
-            bufs = [view(b, n_live) for b in flat]
-            live = np.ones(n_live, bool)
+            # step halving keeps tau2 >= 0, as metafor's `while (tau2 + adj < tau2.min)
+            # adj <- adj/2`; from tau2 == 0 metafor halves a negative step all the way to (-)0,
+            # i.e. no step at all. A NaN step (0/0) is no step either.
+            adj[np.isnan(adj) | ((ta == 0.0) & (adj < 0))] = 0.0
+            neg = np.flatnonzero(ta + adj < 0)
+            if 0 < neg.size <= 32:  # a few rows (the usual case): plain floats, no numpy overhead
+                for i in neg.tolist():
+                    ti, ai = float(ta[i]), float(adj[i])
+                    while ti + ai < 0:
+                        ai /= 2
+                    adj[i] = ai
+            elif neg.size:
+                adj[neg] = _halve_until_nonnegative(ta[neg], adj[neg])
+            tn = ta + adj
+            finished = live & (np.abs(tn - ta) <= threshold)
+            t[idx[live]] = tn[live]
+            iters[idx[live]] = it
+            if it > maxiter:  # metafor: "Fisher scoring algorithm did not converge"
+                break
+            conv[idx[finished]] = True
+            live &= ~finished
+            n_live = np.count_nonzero(live)
+            if n_live == 0:
+                break
+            ta = np.where(live, tn, ta)
+            if live.size - n_live >= 0.1 * live.size:
+                idx, ta = idx[live], ta[live]
+                Ya = np.compress(live, Ya, axis=1, out=view(ping[side, 0], n_live))
+                Va = np.compress(live, Va, axis=1, out=view(ping[side, 1], n_live))
+                side = 1 - side
+                if ka is not None:
+                    ka = ka[live]
+                bufs = [view(b, n_live) for b in flat]
+                live = np.ones(n_live, bool)
     return t, conv, iters
 
 
@@ -429,12 +429,12 @@ def _tau2(method, Y, V, Mf, k, ctl):
     kk = np.where(one, 2, k).astype(float)  # keeps k - 1 > 0 in formulas; k = 1 rows set below
     if method == "FE":
         return np.zeros(n), conv, fallback
-    w = Mf / V
-    s1 = _rsum(w)
-    s2 = _rsum(w * w)
     zeros = np.zeros(n)
     with np.errstate(all="ignore"):
         if method in ("DL", "HS"):
+            w = Mf / V
+            s1 = _rsum(w)
+            s2 = _rsum(w * w)
             q = _q_stat(zeros, Y, V, Mf)
             if method == "DL":  # DerSimonian & Laird (1986); metafor: (RSS - (k-p)) / tr P
                 t = (q - (kk - 1)) / (s1 - s2 / s1)

@@ -203,6 +203,7 @@ class _Section(NamedTuple):
     by_study: tuple[_StudyCaveats, ...]
     citations: tuple[int, ...]
     contrary: tuple[int, ...]
+    considered: tuple[int, ...]
     heading: str
 
 
@@ -263,7 +264,8 @@ def _number_references(claims: Sequence[Any], references: Mapping[str, Any]) -> 
     """Vancouver numbers references in the order they are first cited."""
     numbers: dict[str, int] = {}
     for claim in claims:
-        for key in (*claim.citations, *getattr(claim, "contrary_citations", ())):
+        for key in (*claim.citations, *getattr(claim, "contrary_citations", ()),
+                    *getattr(claim, "considered_citations", ())):
             if key not in references:
                 raise InputError(f"claim for question '{claim.question}' cites '{key}', which is not "
                                  "in references.bib; add the entry or correct the key",
@@ -340,6 +342,10 @@ def _leaflet_model(claims: Any, library: Any, *, title: str) -> dict[str, Any]:
             citations=tuple(sorted({numbers[k] for k in claim.citations})),
             # Studies that found no worthwhile benefit are linked apart, never as support.
             contrary=tuple(sorted({numbers[k] for k in getattr(claim, "contrary_citations", ())})),
+            # Studies read but not counted (e.g. only within-group change) keep a number too, so
+            # their caveats printed above stay one click from the reference.
+            considered=tuple(sorted({numbers[k]
+                                     for k in getattr(claim, "considered_citations", ())})),
             heading=_with_stop(claim.title)))
     known = tuple(s for s in sections if s.direction in _INFORMATIVE and s.certainty != "very low")
     unknown = tuple(s for s in sections if s not in known)
