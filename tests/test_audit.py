@@ -405,3 +405,17 @@ def test_cli_bad_input_exits_2_without_traceback(evidence_dir, tmp_path, capsys,
 def test_cli_missing_file_exits_2(evidence_dir, tmp_path, capsys):
     code, _, err = _run(["audit", str(tmp_path / "nope.html"), "--evidence", str(evidence_dir)], capsys)
     assert code == 2 and "not found" in err
+
+
+def test_cli_audit_never_modifies_the_page_or_the_evidence(evidence_dir, tmp_path, capsys):
+    page = tmp_path / "page.html"
+    page.write_bytes((PAGES / "verdicts.html").read_bytes())
+
+    def snapshot():
+        paths = [page, *sorted(p for p in evidence_dir.rglob("*") if p.is_file())]
+        return {str(p): (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode) for p in paths}
+
+    before = snapshot()
+    for fmt in ("text", "json", "html"):
+        _run(["audit", str(page), "--evidence", str(evidence_dir), "--format", fmt], capsys)
+    assert snapshot() == before
