@@ -419,3 +419,33 @@ def test_cli_audit_never_modifies_the_page_or_the_evidence(evidence_dir, tmp_pat
     for fmt in ("text", "json", "html"):
         _run(["audit", str(page), "--evidence", str(evidence_dir), "--format", fmt], capsys)
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("name, content", [
+    ("empty.html", b""),
+    ("app.html", b"<html><body><div id='app'></div><script>render()</script></body></html>"),
+])
+def test_cli_page_with_no_text_warns_on_stderr(evidence_dir, tmp_path, capsys, name, content):
+    p = tmp_path / name
+    p.write_bytes(content)
+    code, out, err = _run(["audit", str(p), "--evidence", str(evidence_dir), "--strict"], capsys)
+    assert code == 0 and "No health claims" in out
+    assert f"{p}: warning: no text to audit" in err and "Traceback" not in err
+
+
+def test_cli_text_output_ends_with_a_newline(evidence_dir, tmp_path, capsys):
+    p = tmp_path / "clean.txt"
+    p.write_text("The therapist cleans the skin.\n")
+    for fmt in ("text", "html"):
+        code, out, _ = _run(["audit", str(p), "--evidence", str(evidence_dir), "--format", fmt],
+                            capsys)
+        assert code == 0 and out.endswith("\n") and not out.endswith("\n\n\n")
+
+
+@pytest.mark.parametrize("start", ["<p>", "<div class='x'>", "<h2>", "<ul>\n<li>"])
+def test_html_fragment_saved_as_txt_is_read_as_html(tmp_path, start):
+    p = tmp_path / "fragment.txt"
+    p.write_text(f"{start}Dry needling cures all pain.</p>")
+    assert read_page(p)[1] == "html"
+    p.write_text("Dry needling <b>cures</b> all pain.")
+    assert read_page(p)[1] == "text"

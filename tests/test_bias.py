@@ -74,3 +74,16 @@ def test_funnel_data():
     studies, region = funnel_data(y, v)
     assert list(studies.columns) == ["yi", "se"] and len(studies) == 13
     assert region["se"].iloc[0] == 0 and (region["high"] >= region["low"]).all()
+
+
+def test_trimfill_summary_names_the_level_it_was_given():
+    # The summary used to print "95% CI" whatever `level` was.
+    yi, vi = [0.1, 0.3, 0.5, 0.9, 1.2], [0.01, 0.02, 0.05, 0.1, 0.2]
+    res90 = trim_and_fill(yi, vi, level=90)
+    assert "90% CI" in res90.summary() and "95%" not in res90.summary()
+    assert "95% CI" in trim_and_fill(yi, vi).summary()
+    frame = res90.to_frame()
+    assert len(frame) == 1 and frame["level"].iloc[0] == 90 and frame["k0"].iloc[0] == res90.k0
+    assert frame["ci_low"].iloc[0] == res90.ci_low
+    with pytest.raises(ValueError):
+        res90.filled_yi[...] = 0  # frozen result, read-only arrays

@@ -113,3 +113,89 @@ def test_bad_input_exits_2_without_traceback(tmp_path, capsys, content, args, ma
 def test_file_not_found(capsys, tmp_path):
     assert main(["pool", str(tmp_path / "nope.csv"), "--measure", "GEN"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+# --- the CSV reader: each broken file names the file, the line and the fix ------------------------
+
+@pytest.mark.parametrize("content, line, match", [
+    # pandas would make the first cell an index and shift the row left: 0.02 pooled as yi
+    ("yi,vi\n0.1,0.02,9\n0.2,0.03\n", 2, "line has 3 value(s) but the header names 2"),
+    ("yi,vi\n0.1,0.02\n0.2\n", 3, "missing or extra comma"),
+    ("yi,vi,yi\n0.1,0.02,0.3\n", 1, "column 'yi' appears twice"),
+    ("yi;vi\n0.1;0.02\n", 1, "separated by semicolons"),
+    ("yi\tvi\n0.1\t0.02\n", 1, "separated by tabs"),
+    ("yi,vi\n0.1,0.02\n\n0.3,x\n", 4, "non-number 'x'; write the number alone"),
+])
+def test_malformed_csv_names_the_line_and_the_fix(tmp_path, capsys, content, line, match):
+    path = tmp_path / "my data.csv"
+    path.write_text(content)
+    assert main(["pool", str(path), "--measure", "GEN"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{line}" in err and match in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"", "the file is empty; the first line names the columns"),
+    (b"yi,vi\n", "header but no rows of data"),
+    (b"yi,vi\n\x00\x01\x02,3\n", "binary file"),
+    ("yi,vi\n0.1,caf\u00e9\n".encode("cp1252"), "not UTF-8 text"),
+])
+def test_unusable_csv_says_what_to_do(tmp_path, capsys, content, match):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    assert main(["pool", str(path), "--measure", "GEN"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and match in err and "Traceback" not in err
+
+
+def test_folder_instead_of_csv(tmp_path, capsys):
+    assert main(["pool", str(tmp_path), "--measure", "GEN"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}: error: cannot read as CSV: this is a folder" in err
+
+
+def test_missing_column_lists_the_columns_found(tmp_path, capsys):
+    path = tmp_path / "m.csv"
+    path.write_text("study,mean1,sd1i\nA,1,2\n")
+    assert main(["pool", str(path), "--measure", "MD"]) == 2
+    err = capsys.readouterr().err
+    assert "missing column(s) m1i" in err and "the file has: study, mean1, sd1i" in err
+
+
+def test_trailing_commas_bom_and_quoted_labels_are_read(tmp_path, capsys):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b'\xef\xbb\xbfstudy,yi,vi,\n"Smith, 2001",0.1,0.02,\n"Lee, 2003",0.3,0.04,\n')
+    assert main(["pool", str(path), "--measure", "GEN", "--method", "FE"]) == 0
+    captured = capsys.readouterr()
+    assert "Meta-analysis of 2 studies" in captured.out and captured.err == ""
+
+
+def test_unknown_options_name_the_option_not_the_file(normand_csv, capsys):
+    assert main(["pool", str(normand_csv), "--measure", "XYZ"]) == 2
+    err = capsys.readouterr().err
+    assert "[--measure]: error: unknown measure 'XYZ'" in err and "<input>" not in err
+    assert main(["pool", str(normand_csv), "--measure", "MD", "--method", "FOO"]) == 2
+    err = capsys.readouterr().err
+    assert "[--method]: error: unknown method 'FOO'" in err and "default: REML" in err
+
+
+def test_options_are_case_insensitive(normand_csv, capsys):
+    assert main(["pool", str(normand_csv), "--measure", "smd", "--method", "reml",
+                 "--ci", "HKSJ", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["measure"] == "SMD" and out["method"] == "REML" and out["ci_method"] == "hksj"
+
+
+def test_no_usable_study_names_the_file(tmp_path, capsys):
+    path = tmp_path / "empty-rows.csv"
+    path.write_text("yi,vi\n,0.1\n0.2,\n")
+    assert main(["pool", str(path), "--measure", "GEN"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: error: no studies to pool (k = 0)" in err and "fill them in" in err
+
+
+def test_k1_text_output_has_no_stray_percent(tmp_path, capsys):
+    path = tmp_path / "one.csv"
+    path.write_text("yi,vi\n0.4,0.04\n")
+    assert main(["pool", str(path), "--measure", "GEN"]) == 0
+    assert "I² = NA," in capsys.readouterr().out

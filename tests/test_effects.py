@@ -176,3 +176,30 @@ def test_from_frame_with_metafor_columns():
         effect_sizes_from_frame(bad, "MD", source="x.csv")
     assert info.value.line == 5 and info.value.field == "m1i"
     assert isinstance(es.to_frame(), pd.DataFrame) and "MD" in es.summary()
+
+
+def test_ri_sweep_summary_shows_the_variance_per_assumed_correlation():
+    sweep = ri_sweep("SMCR", (0.2, 0.8), m1i=[1.0, 2.0], m2i=[2.0, 3.0], sd1i=[1.0, 1.0],
+                     ni=[10, 12], ri=[np.nan, 0.6])
+    text = sweep.summary()
+    assert "1 of 2 stud(ies) report their own ri" in text
+    assert "ri = 0.2: vi" in text and "ri = 0.8: vi" in text
+    assert f"{sweep.vi[0, 0]:.4f}" in text and f"{sweep.vi[1, 0]:.4f}" in text
+    assert sweep.vi[0, 0] > sweep.vi[1, 0]  # a higher correlation, a smaller variance
+
+
+def test_rom_with_a_non_positive_mean_names_the_study():
+    with pytest.raises(InputError, match=r"positive means .*check study/studies 2"):
+        effect_sizes("ROM", m1i=[1.0, -1.0], sd1i=[1, 1], n1i=[10, 10], m2i=[2.0, 2.0],
+                     sd2i=[1, 1], n2i=[10, 10])
+
+
+def test_non_number_in_a_frame_without_line_index_counts_the_header_as_line_1():
+    frame = pd.DataFrame({"yi": ["0.1", "0.2", "abc"], "vi": ["0.01", "0.02", "0.03"]})
+    with pytest.raises(InputError) as exc:
+        effect_sizes_from_frame(frame, "GEN", source="x.csv")
+    assert exc.value.line == 4 and exc.value.field == "yi"
+    frame.index = pd.Index([2, 5, 9], name="line")  # as the CLI's reader numbers the rows
+    with pytest.raises(InputError) as exc:
+        effect_sizes_from_frame(frame, "GEN", source="x.csv")
+    assert exc.value.line == 9

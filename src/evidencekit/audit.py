@@ -568,6 +568,12 @@ def _compile_lexicon(text: str, source: str) -> Lexicon:
 # reading pages
 
 
+# A page saved as .txt that starts with a document or block tag is HTML: a fragment copied from a
+# CMS ("<p>Dry needling ...") would otherwise be audited with its tags in every sentence.
+_HTML_START = re.compile(r"\s*(?:<!doctype\s+html|<(?:html|head|body|p|div|h[1-6]|section|"
+                         r"article|main|header|ul|ol|table)[\s>])", re.I)
+
+
 def read_page(path: str | Path) -> tuple[str, str]:
     """Read a page and guess its format.
 
@@ -575,8 +581,8 @@ def read_page(path: str | Path) -> tuple[str, str]:
     -------
     (source, format)
         The decoded file (HTML still with its tags: :func:`audit_text` strips them) and ``"text"``,
-        ``"markdown"`` or ``"html"`` (from the extension; a ``.txt`` file that starts like HTML is
-        HTML).
+        ``"markdown"`` or ``"html"`` (from the extension; a file with another extension that
+        starts with a doctype, ``<html>``, ``<body>`` or a block tag such as ``<p>`` is HTML).
 
     Raises
     ------
@@ -611,7 +617,7 @@ def read_page(path: str | Path) -> tuple[str, str]:
         fmt = "html"
     elif suffix in (".md", ".markdown", ".mdown", ".mkd"):
         fmt = "markdown"
-    elif re.match(r"\s*(?:<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", text[:1000], re.I):
+    elif _HTML_START.match(text[:1000]):
         fmt = "html"
     else:
         fmt = "text"

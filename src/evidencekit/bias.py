@@ -103,12 +103,19 @@ class TrimFillResult:
     ci_high: float
     filled_yi: np.ndarray
     filled_vi: np.ndarray
+    level: float = 95.0
 
     def summary(self) -> str:
         return (f"Trim-and-fill ({self.estimator} estimator, common-effect model): "
                 f"{self.k0} stud{'y' if self.k0 == 1 else 'ies'} imputed on the {self.side}; "
-                f"adjusted estimate {self.estimate:.4f} (se {self.se:.4f}), 95% CI "
+                f"adjusted estimate {self.estimate:.4f} (se {self.se:.4f}), {self.level:g}% CI "
                 f"[{self.ci_low:.4f}, {self.ci_high:.4f}]")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: k0, side, estimator, the adjusted estimate, its se and CI, and the level."""
+        return pd.DataFrame([{"k0": self.k0, "side": self.side, "estimator": self.estimator,
+                              "estimate": self.estimate, "se": self.se, "ci_low": self.ci_low,
+                              "ci_high": self.ci_high, "level": float(self.level)}])
 
 
 def _common_effect(y, v):
@@ -197,7 +204,14 @@ def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
     z = stats.norm.isf((1 - level / 100) / 2)
     return TrimFillResult(k0=k0, side=side, estimator=estimator, estimate=est, se=se,
                           ci_low=est - z * se, ci_high=est + z * se,
-                          filled_yi=filled_y, filled_vi=filled_v)
+                          filled_yi=_readonly(filled_y), filled_vi=_readonly(filled_v),
+                          level=float(level))
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a.flags.writeable = False
+    return a
 
 
 def funnel_data(yi, vi, estimate: float | None = None, level: float = 95.0,
@@ -211,6 +225,13 @@ def funnel_data(yi, vi, estimate: float | None = None, level: float = 95.0,
     region : DataFrame
         ``se, low, high``: estimate -/+ z_(1-alpha/2) se over a grid from 0 to max(se).
         ``estimate`` defaults to the common-effect estimate.
+
+    Notes
+    -----
+    Without small-study effects, 95% of studies fall within estimate ± 1.96 se of the
+    common-effect estimate, so the region is a pseudo confidence region, not a test (Sterne &
+    Egger 2001, J Clin Epidemiol 54:1046; Sterne et al. 2011, BMJ 343:d4002). The grid runs 5%
+    past the largest se so that the least precise study is drawn inside the region's ends.
     """
     y, v = _clean(yi, vi)
     se = np.sqrt(v)

@@ -144,6 +144,9 @@ class EvidenceItem:
     clinically_important: bool | None = None
     risk_of_bias: str | None = None
     result_n: int | None = None  # participants in this result itself (not the whole study)
+    #: +1 when a larger estimate is better for the patient, -1 when a smaller one is (the sign
+    #: that maps ``estimate`` onto ``benefit``); None when the item has no estimate.
+    sign: int | None = None
 
     @property
     def record(self) -> str:
@@ -180,6 +183,9 @@ class EffectSummary(NamedTuple):
     instrument: str | None
     domain: str | None
     i2: float | None = None
+    #: False when the estimate is on a scale the records do not state (e.g. a review abstract's
+    #: bare "MD -2.31"), so it cannot be compared with the question's important threshold.
+    scale_stated: bool = True
 
 
 @dataclass(frozen=True)
@@ -354,9 +360,11 @@ def _item_from_result(result, study: Study, indirect: str | None) -> EvidenceIte
             lo, hi = sorted((lo, hi))
             benefit = result.estimate * sign
         base["n"] = result.n_participants or study.n
-        return EvidenceItem(role="estimate", result_n=result.n_participants, measure=result.measure, estimate=result.estimate,
+        return EvidenceItem(role="estimate", result_n=result.n_participants,
+                            measure=result.measure, estimate=result.estimate,
                             ci_low=result.ci_low, ci_high=result.ci_high, benefit=benefit,
-                            benefit_low=lo, benefit_high=hi, k=result.k_studies, **base)
+                            benefit_low=lo, benefit_high=hi, k=result.k_studies, sign=sign,
+                            **base)
     if isinstance(result, ArmSummaryResult) and result.contrast != "within-group":
         md = _arm_md(result, study)
         if md is not None:
@@ -367,7 +375,7 @@ def _item_from_result(result, study: Study, indirect: str | None) -> EvidenceIte
             base["n"] = n
             return EvidenceItem(role="estimate", measure="MD", estimate=est, ci_low=est - half,
                                 ci_high=est + half, benefit=est * sign, benefit_low=lo,
-                                benefit_high=hi, **base)
+                                benefit_high=hi, result_n=n, sign=sign, **base)
     if isinstance(result, (PValueResult, NarrativeResult, EffectEstimate, ArmSummaryResult)):
         return EvidenceItem(role="direction", **base)
     return EvidenceItem(role="direction", **base)  # pragma: no cover - all kinds handled above
@@ -439,12 +447,29 @@ def _threshold_for(question: Question, item: EvidenceItem) -> float | None:
         return None
     if "SMD" in ie.scale.upper():
         return None
+    if not _scale_stated(item):
+        # Review abstracts often print "MD -2.31" with no scale. A threshold of 1 point on a 0-10
+        # scale would make it important; on a 0-100 scale it would be trivial. The scale is not
+        # assumed: the estimate is not compared with the threshold, and imprecision says so.
+        return None
     top_q, top_i = _range_top(ie.scale), _range_top(item.scale)
     if top_q and top_i:  # same instrument family on another range: rescale (0-10 vs 0-100)
         return ie.value * top_i / top_q
-    # The record gives no range (review abstracts print "MD -2.31" bare): the threshold's own
-    # scale is assumed, and rate_certainty says so in its notes.
-    return ie.value
+    if top_q or top_i:  # one side gives a range, the other does not: not comparable
+        return None
+    # Neither gives a range: comparable only in the same unit ("degrees", "kPa").
+    unit = (item.scale or "").split()[0].lower()
+    return ie.value if unit and unit in ie.scale.lower() else None
+
+
+_UNSTATED = re.compile(r"not stated|not named|not reported|unknown|scale not", re.I)
+
+
+def _scale_stated(item: EvidenceItem) -> bool:
+    """Whether the record states the scale of an absolute (MD-type) estimate."""
+    if item.measure in _RATIO_MEASURES or item.measure == "SMD":
+        return True
+    return bool(item.scale) and not _UNSTATED.search(item.scale or "")
 
 
 def _choose_main(question: Question, items: list[EvidenceItem], library,
@@ -491,12 +516,21 @@ def _choose_main(question: Question, items: list[EvidenceItem], library,
 
 
 def _summary(item: EvidenceItem, source: str, question: Question) -> EffectSummary:
+    # A review's pooled result: k and participants are that analysis's own when printed, and
+    # unknown otherwise. The review's total n spans all its comparisons (Liu 2015: 839 patients
+    # in 20 trials), so it says nothing about the information behind one pooled result, and an
+    # unreported k is not k = 1.
+    if source == "review-pooled":
+        k, n = item.k, item.result_n
+    else:
+        k, n = item.k or 1, item.n
     return EffectSummary(measure=item.measure, estimate=item.estimate, ci_low=item.ci_low,
                          ci_high=item.ci_high, benefit=item.benefit, benefit_low=item.benefit_low,
                          benefit_high=item.benefit_high,
                          threshold=_threshold_for(question, item), source=source,
-                         records=(item.record,), k=item.k or 1, n=item.n, scale=item.scale,
-                         instrument=item.instrument, domain=item.domain)
+                         records=(item.record,), k=k, n=n, scale=item.scale,
+                         instrument=item.instrument, domain=item.domain,
+                         scale_stated=_scale_stated(item))
 
 
 def _pool(chosen: list[EvidenceItem], question: Question, notes: list[str]) -> EffectSummary | None:
@@ -510,7 +544,8 @@ def _pool(chosen: list[EvidenceItem], question: Question, notes: list[str]) -> E
     vi = [((i.benefit_high - i.benefit_low) / (2 * z)) ** 2 for i in chosen]
     res = pool(yi, vi, method="REML", ci="wald")
     first = chosen[0]
-    sign = 1 if (first.benefit or 0) * (first.estimate or 0) >= 0 else -1
+    sign = first.sign if first.sign is not None else (
+        1 if (first.benefit or 0) * (first.estimate or 0) >= 0 else -1)
     est, lo, hi = float(res.estimate), float(res.ci_low), float(res.ci_high)
     notes.append(f"{len(chosen)} trials pooled (REML, Wald CI): {', '.join(i.record for i in chosen)}")
     return EffectSummary(measure=first.measure, estimate=est * sign,
@@ -520,7 +555,8 @@ def _pool(chosen: list[EvidenceItem], question: Question, notes: list[str]) -> E
                          records=tuple(i.record for i in chosen), k=len(chosen),
                          n=sum(i.n or 0 for i in chosen) or None, scale=first.scale,
                          instrument=first.instrument, domain=first.domain,
-                         i2=float(getattr(res, "i2", float("nan"))))
+                         i2=float(getattr(res, "i2", float("nan"))),
+                         scale_stated=_scale_stated(first))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -646,7 +682,8 @@ def _indirectness(body: list[EvidenceItem], question: Question) -> CertaintyStep
 
 
 def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
-                 total_n: int | None, n_complete: bool = True) -> CertaintyStep:
+                 total_n: int | None, n_complete: bool = True,
+                 question: Question | None = None) -> CertaintyStep:
     if main is None or main.benefit_low is None:
         # No CI: precision can only be judged from the number of participants.
         if total_n is None:
@@ -665,23 +702,47 @@ def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
     small = n is not None and n < OPTIMAL_INFORMATION_SIZE
     lo, hi, t = main.benefit_low, main.benefit_high, main.threshold
     ci = f"CI {main.ci_low:.3g} to {main.ci_high:.3g}"
+    ie = question.important_effect if question is not None else None
+    judged = ("an author judgement, not a published threshold"
+              if ie is not None and ie.author_judgement and main.measure not in _RATIO_MEASURES
+              else "")
     shown = (None if t is None else f"ratio {math.exp(t):.3g}" if main.measure in _RATIO_MEASURES
-             else f"{t:g}")
+             else f"{t:g}" + (f" ({judged})" if judged else ""))
     crosses_null = lo < 0 < hi
-    if crosses_null and t is not None and hi > t and lo < -t:
+    if t is not None and lo < -t and hi > t:
         return CertaintyStep("imprecision", -2, f"the {ci} includes both an important benefit "
                              f"and an important harm (threshold {shown}; GRADE 6)")
+    if t is not None and abs(main.benefit) < t:
+        # A "little to no difference" reading: the CI is judged against the important thresholds
+        # on both sides, not against zero. A CI that includes zero but stays inside them is
+        # precise for this reading (GRADE 6; Hultcrantz 2017, J Clin Epidemiol 87:4-13).
+        if hi > t or lo < -t:
+            return CertaintyStep("imprecision", -1, f"the {ci} includes effects both above and "
+                                 f"below the important threshold of {shown}, so an important "
+                                 "effect is not ruled out (GRADE 6)")
+        if small:
+            return CertaintyStep("imprecision", -1, f"{n_text}, below the optimal information "
+                                 f"size of ~{OPTIMAL_INFORMATION_SIZE} (GRADE 6)")
+        return CertaintyStep("imprecision", 0, f"the {ci} lies within the important thresholds "
+                             f"(±{shown}) on both sides; {n_text}")
     if crosses_null:
         change = -2 if small else -1
         return CertaintyStep("imprecision", change, f"the {ci} includes no effect"
                              + (f" and {n_text} is below the optimal information size "
                                 f"(~{OPTIMAL_INFORMATION_SIZE})" if small else "") + " (GRADE 6)")
-    if t is not None and lo < t < hi:
+    if t is not None and (lo < t < hi or lo < -t < hi):
+        # A benefit straddles +t; a harm (an estimate below zero on the benefit scale) straddles -t.
         return CertaintyStep("imprecision", -1, f"the {ci} includes effects both above and below "
                              f"the important threshold of {shown} (GRADE 6)")
     if small:
         return CertaintyStep("imprecision", -1, f"{n_text}, below the optimal information size "
                              f"of ~{OPTIMAL_INFORMATION_SIZE} (GRADE 6)")
+    if t is None and not main.scale_stated and ie is not None:
+        return CertaintyStep("imprecision", -1, f"the {ci} excludes no effect, but the scale of "
+                             f"this {main.measure} is not stated in the records, so it cannot be "
+                             f"compared with the important threshold ({ie.value:g}, in "
+                             f"{ie.scale}" + (f"; {judged}" if judged else "") + "): the CI may "
+                             "include effects too small to matter (GRADE 6)")
     if t is None:
         return CertaintyStep("imprecision", 0, f"the {ci} excludes no effect; no important "
                              f"threshold on this scale, so only no effect was judged; {n_text}")
@@ -734,7 +795,14 @@ def _direction(main: EffectSummary | None, votes: dict[str, int]) -> str:
             return "benefit"
         if main.benefit_high < 0:
             return "harm"
-        return "benefit" if (t is not None and main.benefit >= t) else "unclear"
+        # The CI includes no effect: GRADE 26 words the statement from the point estimate (the
+        # certainty carries the imprecision), the same way for an important benefit and an
+        # important harm.
+        if t is not None and main.benefit >= t:
+            return "benefit"
+        if t is not None and main.benefit <= -t:
+            return "harm"
+        return "unclear"
     cast = votes["benefit"] + votes["harm"] + votes["none"] + votes["mixed"]
     if not cast:
         return "no-evidence"
@@ -832,10 +900,10 @@ def rate_certainty(question: Question, library, overrides: Mapping[str, Any] | N
                                notes=tuple(notes))
 
     main = _choose_main(question, items, library, notes)
-    if (main is not None and main.threshold is not None and main.measure == "MD"
-            and _range_top(main.scale) is None and question.important_effect is not None):
-        notes.append(f"{main.records[0]} gives no scale range; the threshold's scale "
-                     f"({question.important_effect.scale}) is assumed")
+    if (main is not None and not main.scale_stated and question.important_effect is not None):
+        notes.append(f"{main.records[0]}: the scale of the {main.measure} is not stated, so it is "
+                     f"not compared with the important threshold "
+                     f"({question.important_effect.scale}); no scale is assumed")
     # Studies inside the chosen review are represented by it: do not count them twice.
     included = _study_links(library)
     inside: set[str] = set()
@@ -861,7 +929,8 @@ def rate_certainty(question: Question, library, overrides: Mapping[str, Any] | N
     if main is not None and main.n:
         total_n = max(total_n or 0, main.n)
     steps = [_risk_of_bias(body), _inconsistency(body, main, votes),
-             _indirectness(body, question), _imprecision(main, body, total_n, n_complete),
+             _indirectness(body, question),
+             _imprecision(main, body, total_n, n_complete, question),
              _publication_bias(body, main)]
     steps += _upgrades(start_index, main, steps)
 
@@ -894,9 +963,17 @@ def rate_certainty(question: Question, library, overrides: Mapping[str, Any] | N
         final.append(CertaintyStep("synthesis", change, cap_reason))
         index = min(index, cap)
     index = max(0, min(3, index))
+    direction = _direction(main, votes)
+    if (index == 0 and direction in ("benefit", "harm") and main is not None
+            and main.benefit_low is not None and main.benefit_low < 0 < main.benefit_high):
+        # Read only from the point estimate of a CI that includes no effect, a direction is not
+        # asserted at very low certainty: GRADE 26's very-low statement names none ("the
+        # evidence is very uncertain about the effect"), and a reader of the direction field (the
+        # audit) must not take it as "the evidence points to harm" (or benefit).
+        direction = "unclear"
     return CertaintyRating(question=question.id, title=question.title, kind=question.kind,
                            start=CERTAINTY_LEVELS[start_index], level=CERTAINTY_LEVELS[index],
-                           steps=tuple(final), direction=_direction(main, votes),
+                           steps=tuple(final), direction=direction,
                            synthesis=synthesis, main=main, items=tuple(items), notes=tuple(notes),
                            votes=dict(votes))
 

@@ -52,31 +52,31 @@ class Rung(NamedTuple):
 #: ``markers`` are the phrases that give a sentence this strength; :func:`strength_of` reads them
 #: and the audit uses them to judge existing pages on the same scale.
 WORDING_LADDER: tuple[Rung, ...] = (
-    # GRADE 26 words very low as "The evidence is very uncertain about the effect of X on Y";
-    # the same message in two short sentences reads about three grades easier.
+    # GRADE 26's own very-low statement, word for word, then the same in a short plain sentence
+    # ({plain}: "We do not know if it helps."), which keeps the claim at grade 8.
     Rung(0, "very low", "the evidence is very uncertain",
-         "We do not know if {i} {vs} {O}. The evidence is very uncertain.",
-         "We do not know if {i} {vs} {O}. The evidence is very uncertain.",
-         "We do not know if {i} {vs} {O}. The evidence is very uncertain.",
-         "We do not know if {i} {vs} {O}. The evidence is very uncertain.",
+         "The evidence is very uncertain about the effect of {i} on {O}. {plain}",
+         "The evidence is very uncertain about the effect of {i} on {O}. {plain}",
+         "The evidence is very uncertain about the effect of {i} on {O}. {plain}",
+         "The evidence is very uncertain about the effect of {i} on {O}. {plain}",
          ("very uncertain", "not clear", "do not know", "no studies", "no study", "unknown",
           "found no",
           "uncertain", "cannot show")),
     Rung(1, "low", "may",
          "{I} may {v} {O}.",
-         "{I} may make little to no difference to {O}.",
+         "{I} may result in little to no difference in {O}.",
          "{I} may {v} {O}.",
          "{I} may make {O} worse.",
          ("may", "might", "could", "possibly")),
     Rung(2, "moderate", "probably",
          "{I} probably {vs} {O}.",
-         "{I} probably makes little to no difference to {O}.",
+         "{I} probably results in little to no difference in {O}.",
          "{I} probably {vs} {O}.",
          "{I} probably makes {O} worse.",
          ("probably", "likely")),
     Rung(3, "high", "",
          "{I} {vs} {O}.",
-         "{I} makes little to no difference to {O}.",
+         "{I} results in little to no difference in {O}.",
          "{I} {vs} {O}.",
          "{I} makes {O} worse.",
          ()),
@@ -289,6 +289,12 @@ def _vote_text(rating: CertaintyRating) -> str | None:
     return f"Only {found} of {cast} studies found a benefit. The others did not."
 
 
+def _judged(question) -> bool:
+    """Whether the question's important-effect threshold is our own judgement."""
+    ie = getattr(question, "important_effect", None)
+    return bool(ie is not None and ie.author_judgement)
+
+
 def _size_words(rating: CertaintyRating, question) -> tuple[str | None, str | None]:
     """(plain sentence hedged to the certainty, technical line) for the main estimate.
 
@@ -304,7 +310,9 @@ def _size_words(rating: CertaintyRating, question) -> tuple[str | None, str | No
             + f", {m.source}: {', '.join(m.records)}"
             + ("" if m.threshold is None else
                f"; important effect {math.exp(m.threshold):.3g}" if m.measure in _RATIOS else
-               f"; important effect {m.threshold:g}"))
+               f"; important effect {m.threshold:g}"
+               + (" (author judgement)" if _judged(question) else ""))
+            + ("" if m.scale_stated else "; scale not stated, not compared with the threshold"))
     strength = max_strength(rating.level)
     if strength == 0:
         return None, tech
@@ -314,12 +322,15 @@ def _size_words(rating: CertaintyRating, question) -> tuple[str | None, str | No
         unit = "degrees" if degrees else "points"
         label = {"pain": "pain", "disability": "disability"}.get(m.domain or "", "")
         rng = re.search(r"0\s*[-–]\s*\d+", m.scale or "")
+        if not m.scale_stated:
+            # A bare "MD -2.31" from a review abstract: a number of points means nothing without
+            # the scale (2 points is a lot on 0-10 and little on 0-100), so no size is given.
+            return (f"The {label + ' ' if label else ''}scale used was not stated, so the size "
+                    "of the difference is unknown."), tech
         if rng:
             # The claim's first sentence names the outcome; the range is what the number needs.
             # (Leaving out "disability"/"pain" here keeps the claim at grade 8.)
             on = f" on a {rng.group(0)} scale"
-        elif unit == "points":  # the record gives no range: do not invent one
-            on = f" on the {label + ' ' if label else ''}scales used"
         else:
             on = ""
         amount = _count(_number(m.estimate), "degree" if degrees else "point")
@@ -341,7 +352,11 @@ def _statement(rating: CertaintyRating, question, strength: int) -> str:
     outcome = question.outcome.strip()
     when = question.time_window.strip()
     o = f"{outcome} {when}" if when and not when.startswith("(") else outcome
-    fill = dict(I=_cap(i), i=i[:1].lower() + i[1:] if not i[:2].isupper() else i, O=o, v=v, vs=vs)
+    plain = {"harm": "We do not know if it causes more of them.",
+             "mechanism": "We do not know if it changes them."}.get(
+        question.kind, "We do not know if it helps.")
+    fill = dict(I=_cap(i), i=i[:1].lower() + i[1:] if not i[:2].isupper() else i, O=o, v=v, vs=vs,
+                plain=plain)
     d = rating.direction
     if d == "no-evidence":
         if any(i.role == "within-group" for i in rating.items):
@@ -578,9 +593,10 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
     if votes and question.kind != "mechanism":
         out.append(_Derived(_RANK_CONTRARY, "negative-trial", votes))
     for note in contrary:
+        what = "review" if studies[note.study].design == "systematic-review" else "study"
         out.append(_Derived(_RANK_CONTRARY, "negative-trial",
-                            f"One study did not find a worthwhile benefit "
-                            f"({_short_name(studies[note.study])})."))  # always named
+                            f"One {what} did not find a worthwhile benefit. This was "
+                            f"{_short_name(studies[note.study])}."))  # always named
     if question.kind == "harm" and rating.direction != "no-evidence":
         evidence = list(dict.fromkeys(ev.study for ev in question.evidence))
         silent = [s for s in evidence if s not in counted_ids]
@@ -631,16 +647,32 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
             and rating.index > 0:
         lo, hi, t = m.benefit_low, m.benefit_high, m.threshold
         text = None
-        if lo < 0 < hi:
+        if rating.direction == "no-difference" and t is not None and (hi > t or lo < -t):
+            # "little to no difference": the worry is an important effect, not zero
+            text = "The true difference could be big enough to matter."
+        elif lo < 0 < hi:
             text = "The results are too unsure to rule out no difference at all."
-        elif t is not None and lo < t < hi:
-            text = ("The true difference could be too small to matter."
-                    if rating.direction == "benefit" else
-                    "The true difference could be big enough to matter.")
+        elif t is not None and (lo < t < hi or lo < -t < hi):
+            text = "The true difference could be too small to matter."
+        elif t is None and not m.scale_stated:
+            text = ("The scale used was not stated. So we cannot tell if the difference is big "
+                    "enough to matter.")
         if text:
             about = tuple(dict.fromkeys(r.split("#")[0] for r in m.records))
             out.append(_Derived(_RANK_IMPRECISION, "imprecision", text,
                                 about if len(about) == 1 else ()))
+    if (m is not None and m.threshold is not None and m.measure not in _RATIOS
+            and _judged(question) and rating.index > 0 and (
+                rating.direction == "no-difference"
+                or any(s.domain == "imprecision" and s.change < 0 for s in rating.steps))):
+        # The claim or its caveats lean on the threshold: say whose it is.
+        ie = question.important_effect
+        unit = "" if m.measure == "SMD" else " " + _unit_of(ie.scale, ie.value)
+        value = f"{ie.smd:g} standard deviations" if m.measure == "SMD" and ie.smd else \
+            f"{ie.value:g}{unit}"
+        out.append(_Derived(_RANK_IMPRECISION, "other",
+                            f"What counts as a difference that matters ({value}) is our own "
+                            "choice. It does not come from a study."))
     n = rating.total_n()
     small = [(s, words) for s in counted_ids
              for ok, words in [_very_small(studies[s], max(
@@ -684,6 +716,12 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
                             f"gave no clear answer. So we did not count "
                             f"{'it' if len(names) == 1 else 'them'} as support: {listed}."))
     return out
+
+
+def _unit_of(scale: str, value: float) -> str:
+    """'points' / 'degrees' from a threshold's scale text, agreeing with the number."""
+    word = "degree" if "degree" in scale.lower() else "point"
+    return word if f"{value:g}" == "1" else word + "s"
 
 
 _AUTHOR_YEAR = re.compile(r"\(([^()]*\b\d{4}[a-z]?)\)\s*$")

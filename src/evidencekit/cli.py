@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,6 +22,7 @@ from .jsonout import dumps
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT (128 + 2)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,8 +39,9 @@ def print_json(payload: Any) -> None:
 
 
 def _add_format(p: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "json")) -> None:
+    extra = "; html: the page with its findings highlighted" if "html" in choices else ""
     p.add_argument("--format", choices=choices, default="text",
-                   help="output format (default: text, for people; json for scripts)")
+                   help=f"output format (default: text, for people; json for scripts{extra})")
 
 
 def _add_evidence(p: argparse.ArgumentParser) -> None:
@@ -99,29 +102,114 @@ def _cmd_studies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_pool(args: argparse.Namespace) -> int:
-    import warnings
+def _read_csv(path: Path):
+    """The CLI's CSV as a DataFrame of stripped text cells, indexed by CSV line number.
+
+    Read with the standard library's ``csv`` rather than ``pd.read_csv``: pandas quietly turns a
+    row with one cell too many into an index and shifts every value one column left (a stray comma
+    would pool the wrong numbers), and renames a repeated column to ``yi.1``. Here both are errors
+    that name the line. Keeping the line numbers as the index lets later errors name the right
+    line even after a blank line.
+    """
+    import csv
+    import io
 
     import pandas as pd
+
+    shown = str(path)
+    where = {"file": shown}
+    if path.is_dir():
+        raise InputError("cannot read as CSV: this is a folder; give the path to a CSV file",
+                         **where)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found; give the path to a CSV with metafor's column names",
+                         **where) from None
+    except PermissionError:
+        raise InputError("cannot read as CSV: permission denied; check the file's permissions",
+                         **where) from None
+    except OSError as exc:
+        raise InputError(f"cannot read as CSV: {exc.strerror or exc}", **where) from None
+    if b"\x00" in data:
+        raise InputError("cannot read as CSV: this is a binary file, not text; export the "
+                         "table as CSV", **where)
+    try:
+        text = data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read as CSV: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                         "a spreadsheet must be saved as 'CSV UTF-8 (comma delimited)'",
+                         line=data[:exc.start].count(b"\n") + 1, **where) from None
+    if not text.strip():
+        raise InputError("cannot read as CSV: the file is empty; the first line names the "
+                         "columns (metafor's names, e.g. yi,vi; see `evidencekit pool --help`) "
+                         "and each further line is one study", **where)
+    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    try:
+        rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader if row]
+    except csv.Error as exc:
+        raise InputError(f"cannot read as CSV: {exc}", line=reader.line_num, **where) from None
+    _, header = rows[0]
+    while header and not header[-1]:  # a trailing comma on the header line
+        header = header[:-1]
+    if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
+        sep = "semicolons" if ";" in header[0] else "tabs"
+        raise InputError(f"cannot read as CSV: the columns are separated by {sep}; save the "
+                         "file with commas between values (and full stops as decimal points)",
+                         line=1, **where)
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise InputError(f"column {name!r} appears twice in the header; keep one",
+                             line=1, field=name, **where)
+        seen.add(name)
+    for line, row in rows[1:]:
+        extra = row[len(header):]
+        if len(row) < len(header) or any(extra):
+            raise InputError(
+                f"line has {len(row)} value(s) but the header names {len(header)} column(s); "
+                "check for a missing or extra comma (a decimal comma? write 1.5, not 1,5)",
+                line=line, **where)
+    if len(rows) == 1:
+        raise InputError("the file has a header but no rows of data; add one line per study",
+                         **where)
+    return pd.DataFrame([row[:len(header)] for _, row in rows[1:]], columns=header,
+                        index=pd.Index([line for line, _ in rows[1:]], name="line"), dtype=object)
+
+
+def _check_pool_options(args: argparse.Namespace) -> None:
+    """Unknown --measure/--method name the option, before the CSV is read."""
+    from .effects import MEASURES
+    from .pooling import METHODS
+
+    if args.measure.upper() not in MEASURES:
+        raise InputError(f"unknown measure {args.measure!r}: use one of {', '.join(MEASURES)} "
+                         "(see `evidencekit pool --help` for the columns each needs)",
+                         field="--measure")
+    if args.method.upper() not in METHODS:
+        raise InputError(f"unknown method {args.method!r}: use one of {', '.join(METHODS)} "
+                         "(default: REML)", field="--method")
+
+
+def _cmd_pool(args: argparse.Namespace) -> int:
+    import warnings
 
     from .effects import effect_sizes_from_frame
     from .pooling import pool
 
+    _check_pool_options(args)
     path = Path(args.csv)
-    try:
-        # every column as text first, so a non-number is reported with its column and line
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    except FileNotFoundError:
-        raise InputError("file not found; give the path to a CSV with metafor's column names",
-                         file=str(path)) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise InputError(f"cannot read as CSV: {exc}", file=str(path)) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = _read_csv(path)
     label = next((c for c in ("study", "label", "slab", "author") if c in frame.columns), None)
     es = effect_sizes_from_frame(frame, args.measure, label_column=label, source=str(path))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = pool(es, method=args.method, ci=args.ci)
+        try:
+            result = pool(es, method=args.method, ci=args.ci)
+        except InputError as exc:
+            if exc.file is not None:
+                raise
+            raise InputError(exc.message, file=str(path), field=exc.field) from None
     for w in caught:  # e.g. rows with missing values left out: say so, on stderr
         print(f"evidencekit: {path}: warning: {w.message}", file=sys.stderr)
     if args.format == "json":
@@ -171,65 +259,137 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     source, fmt = read_page(args.file)
     claims = make_claims(load_library(_evidence_dir(args)))
     report = audit_text(source, claims, source_format=fmt)
+    if report.sentences == 0:
+        # Exit 0 (the audit ran), but an empty result is far more often a wrong or unrendered file
+        # than a page with no words, so say so where a person or CI log will see it.
+        print(f"evidencekit: {args.file}: warning: no text to audit (the page is empty or holds "
+              "only markup and scripts); check the file, and for a page built by JavaScript save "
+              "it from the browser once it has loaded, or paste its text into a .txt file",
+              file=sys.stderr)
     if args.format == "json":
         print_json(report.to_dict())
-    elif args.format == "html":
-        sys.stdout.write(report.to_html(title=f"Audit of {Path(args.file).name}"))
     else:
-        sys.stdout.write(report.summary())
+        out = (report.to_html(title=f"Audit of {Path(args.file).name}") if args.format == "html"
+               else report.summary())
+        # end with a newline, so the shell prompt does not follow the last line
+        sys.stdout.write(out if out.endswith("\n") else out + "\n")
     return EXIT_FINDINGS if args.strict and report.not_supported else EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------------
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="evidencekit", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+_DESCRIPTION = (
+    "Review clinical evidence: check the study records, meta-analyse, write the claims and "
+    "caveats patient material may carry, build the leaflet, and audit an existing patient page.")
 
-    p = sub.add_parser(
-        "validate", help="load and check the evidence folder",
-        epilog="Exit codes: 0 no errors (warnings may be listed); 1 errors found in the evidence "
-               "files; 2 bad usage, or the evidence folder is missing or unreadable.")
+_EPILOG = (
+    "Every command that reports takes --format json (text by default), and every command that "
+    "reads evidence takes --evidence DIR (default: ./evidence). Exit codes: 0 success; 1 "
+    "findings (validation errors, audit findings with --strict); 2 bad usage or unreadable "
+    "input. Run `evidencekit COMMAND --help` for a command's options.")
+
+_POOL_EPILOG = """\
+CSV columns (metafor's argument names; a study, label, slab or author column
+labels the rows; an empty cell is a missing value, and a study with one is
+left out with a warning):
+  MD, SMD, ROM  m1i,sd1i,n1i,m2i,sd2i,n2i  (mean, SD and n of groups 1 and 2)
+  RR, OR        ai,bi,ci,di                (events and non-events, groups 1, 2)
+  SMCR          m1i,m2i,sd1i,ni,ri         (post, pre mean, pre SD, n, r)
+  SMCC          m1i,m2i,sd1i,sd2i,ni,ri
+  GEN           yi,vi                      (effect size, sampling variance)
+The output names every default used: the tau² estimator, the CI and
+prediction-interval methods, and the Q-profile interval for tau².
+Exit codes: 0 pooled; 2 bad usage or an unreadable CSV."""
+
+_AUDIT_EPILOG = (
+    "Each health-claim sentence gets a verdict (supported, overstated, unsupported, "
+    "contradicted, mechanism-as-fact), the reason, and the wording the evidence allows "
+    "(docs/audit.md). The page is read as HTML (.html, .htm), Markdown (.md) or plain text, "
+    "encoded as UTF-8 (or UTF-16/32 with a byte-order mark). Exit codes: 0 the audit ran; 1 "
+    "--strict and a finding is not 'supported'; 2 bad usage, an unreadable page or evidence "
+    "that does not load.")
+
+
+def _subparser(sub, name: str, summary: str, description: str | None = None,
+               epilog: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand with a --help description (by default its one-line summary) and epilog.
+    Text is wrapped to 79 columns, except an epilog already laid out in lines (pool's table)."""
+    description = description or summary[:1].upper() + summary[1:] + "."
+    if epilog and "\n" not in epilog:
+        epilog = textwrap.fill(epilog, 79, break_on_hyphens=False)
+    description = textwrap.fill(description, 79, break_on_hyphens=False)
+    return sub.add_parser(name, help=summary, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog="evidencekit", description=_DESCRIPTION, epilog=_EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="COMMAND")
+
+    p = _subparser(
+        sub, "validate", "load and check the evidence folder",
+        "Load and check the evidence folder: study schema, impossible values, cross-references "
+        "and BibTeX. Every message names the file, line and field, and says what to do.",
+        "Exit codes: 0 no errors (warnings may be listed); 1 errors found in the evidence "
+        "files; 2 bad usage, or the evidence folder is missing or unreadable.")
     p.add_argument("evidence_dir", nargs="?", default=None, metavar="EVIDENCE_DIR",
-                   help="evidence folder (default: --evidence or ./evidence)")
+                   help="evidence folder (default: --evidence, else ./evidence)")
     _add_evidence(p)
     _add_format(p)
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("studies", help="print the study table")
+    p = _subparser(sub, "studies", "print the study table (one row per study)")
     _add_evidence(p)
     _add_format(p)
     p.set_defaults(func=_cmd_studies)
 
-    p = sub.add_parser("pool", help="meta-analyse a CSV of study data (metafor column names)")
-    p.add_argument("csv", metavar="FILE.csv")
+    p = _subparser(
+        sub, "pool", "meta-analyse a CSV of study data (metafor column names)",
+        "Meta-analyse a CSV of study data: per-study effect sizes as R metafor's escalc, then "
+        "a random-effects model (REML) as rma.uni.", _POOL_EPILOG)
+    p.add_argument("csv", metavar="FILE.csv",
+                   help="comma-separated file, one study per line, UTF-8; columns below")
     p.add_argument("--measure", required=True,
-                   help="MD, SMD, SMCR, SMCC, RR, OR, ROM or GEN (yi, vi given)")
+                   help="effect measure: MD, SMD, SMCR, SMCC, RR, OR, ROM, or GEN (yi, vi given)")
     p.add_argument("--method", default="REML",
-                   help="tau² estimator: REML (default), DL, PM, ML, HS, SJ, HE, EB, or FE")
-    p.add_argument("--ci", choices=("wald", "hksj"), default="wald",
-                   help="interval for the pooled estimate (default: wald)")
+                   help="tau² estimator: REML (default), DL, PM, ML, HS, SJ, HE, EB, or FE "
+                        "(common effect)")
+    p.add_argument("--ci", choices=("wald", "hksj"), default="wald", type=str.lower,
+                   help="interval for the pooled estimate: wald (default, normal quantile) or "
+                        "hksj (Hartung-Knapp-Sidik-Jonkman, t with k-1 df)")
     _add_format(p)
     p.set_defaults(func=_cmd_pool)
 
-    p = sub.add_parser("claims", help="the claims and caveats patient material may carry")
+    p = _subparser(sub, "claims", "the claims and caveats patient material may carry",
+                   "The claim, certainty, caveats and citations per review question.")
     _add_evidence(p)
     _add_format(p)
     p.set_defaults(func=_cmd_claims)
 
-    p = sub.add_parser("build", help="write the leaflet, citation summary, claims.json and figures")
+    p = _subparser(
+        sub, "build", "write the leaflet, citation summary, claims.json and figures",
+        "Write the patient leaflet (Markdown, HTML, and PDF where Chromium is present), the "
+        "citation summary, claims.json and figures into the output folder.",
+        "Exit codes: 0 built; 1 a check failed (e.g. readability above grade 10) and nothing "
+        "was replaced; 2 bad usage, evidence that does not load, or an output folder that "
+        "cannot be written.")
     _add_evidence(p)
     p.add_argument("--out", default="build", metavar="DIR", help="output folder (default: build/)")
     _add_format(p)
     p.set_defaults(func=_cmd_build)
 
-    p = sub.add_parser("audit", help="check an existing patient page sentence by sentence")
-    p.add_argument("file", metavar="FILE")
+    p = _subparser(sub, "audit", "check an existing patient page sentence by sentence",
+                   "Check an existing patient page's health claims against the evidence, "
+                   "sentence by sentence.", _AUDIT_EPILOG)
+    p.add_argument("file", metavar="FILE", help="the page: .html, .md or plain text")
     _add_evidence(p)
     _add_format(p, ("text", "json", "html"))
     p.add_argument("--strict", action="store_true",
-                   help="exit 1 when any finding is not 'supported'")
+                   help="exit 1 when any finding is not 'supported' (for CI)")
     p.set_defaults(func=_cmd_audit)
     return parser
 
@@ -245,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `evidencekit studies | head`
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C during a long build or audit: no traceback either
+        print("evidencekit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

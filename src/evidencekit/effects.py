@@ -216,27 +216,7 @@ def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: floa
     assumptions: list[str] = []
     with np.errstate(all="ignore"):
         if measure in ("MD", "SMD", "ROM"):
-            a = {n: _arr(n, args.get(n)) for n in COLUMNS[measure]}
-            _same_length(a)
-            for n in ("sd1i", "sd2i"):
-                _positive(n, a[n], allow_zero=True)
-            for n in ("n1i", "n2i"):
-                _positive(n, a[n])
-            m1, sd1, n1, m2, sd2, n2 = (a[n] for n in COLUMNS[measure])
-            if measure == "MD":
-                yi = m1 - m2
-                vi = sd1**2 / n1 + sd2**2 / n2
-            elif measure == "SMD":
-                mi = n1 + n2 - 2
-                sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / mi)
-                yi = hedges_correction(mi) * (m1 - m2) / sp
-                vi = 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
-            else:
-                if ((m1 <= 0) | (m2 <= 0)).any():
-                    raise InputError("ROM needs positive means (a ratio of means on the log "
-                                     "scale)", field="m1i")
-                yi = np.log(m1 / m2)
-                vi = sd1**2 / (n1 * m1**2) + sd2**2 / (n2 * m2**2)
+            yi, vi = _two_group(measure, args)
         elif measure in ("RR", "OR"):
             yi, vi, extra = _two_by_two(measure, args, add, to)
         elif measure in ("SMCR", "SMCC"):
@@ -258,6 +238,29 @@ def _frozen(a) -> np.ndarray:
         else a.copy()
     a.flags.writeable = False
     return a
+
+
+def _two_group(measure, args):
+    """MD, SMD and ROM from group means, SDs and sizes (formulas: :func:`effect_sizes`, Notes)."""
+    a = {n: _arr(n, args.get(n)) for n in COLUMNS[measure]}
+    _same_length(a)
+    for n in ("sd1i", "sd2i"):
+        _positive(n, a[n], allow_zero=True)
+    for n in ("n1i", "n2i"):
+        _positive(n, a[n])
+    m1, sd1, n1, m2, sd2, n2 = (a[n] for n in COLUMNS[measure])
+    if measure == "MD":
+        return m1 - m2, sd1**2 / n1 + sd2**2 / n2
+    if measure == "SMD":
+        mi = n1 + n2 - 2
+        sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / mi)
+        yi = hedges_correction(mi) * (m1 - m2) / sp
+        return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
+    bad = np.nonzero((m1 <= 0) | (m2 <= 0))[0]
+    if bad.size:
+        raise InputError("ROM needs positive means (a ratio of means on the log scale); check "
+                         f"study/studies {', '.join(str(i + 1) for i in bad)}", field="m1i")
+    return np.log(m1 / m2), sd1**2 / (n1 * m1**2) + sd2**2 / (n2 * m2**2)
 
 
 def _two_by_two(measure, args, add, to):
@@ -393,6 +396,17 @@ class RiSweep:
             "yi": self.yi.ravel(), "vi": self.vi.ravel(),
             "ri_assumed": np.tile(self.ri_assumed, self.assumed.size)})
 
+    def summary(self) -> str:
+        """One line per assumed correlation: the sampling variances it gives (reported ri kept).
+        Variances, because SMCR's yi does not depend on r; its weight in a pooled result does."""
+        kept = int((~self.ri_assumed.astype(bool)).sum())
+        lines = [f"{self.measure} effect sizes for {self.assumed.size} assumed pre-post "
+                 f"correlation(s); {kept} of {self.yi.shape[1]} stud(ies) report their own ri "
+                 "and keep it"]
+        for r, row in zip(self.assumed, self.vi):
+            lines.append(f"  ri = {r:g}: vi " + ", ".join(f"{v:.4f}" for v in row))
+        return "\n".join(lines)
+
 
 def ri_sweep(measure: str, assumed: Sequence[float] = (0.2, 0.5, 0.8), **args) -> RiSweep:
     """Sensitivity of SMCR/SMCC effect sizes to the assumed pre-post correlation.
@@ -400,6 +414,12 @@ def ri_sweep(measure: str, assumed: Sequence[float] = (0.2, 0.5, 0.8), **args) -
     Cochrane Handbook 6.5.2.8 and 23.2.7.2 advise imputing a correlation only with a sensitivity
     analysis over plausible values; pass the sweep to ``pool_many`` to see the pooled result for
     each. Studies that report ``ri`` keep it.
+
+    Notes
+    -----
+    Each row is :func:`effect_sizes` with ``assumed_ri`` set to one value; the SMCR and SMCC
+    variances depend on r (2(1 - r)/n for SMCR, through sd_d for SMCC; Becker 1988, Gibbons et
+    al. 1993), so the sweep shows how far the pooled result rests on the assumption.
     """
     measure = measure.upper()
     if measure not in ("SMCR", "SMCC"):
@@ -419,8 +439,9 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
 
     Columns: see :data:`COLUMNS` (``m1i,sd1i,n1i,m2i,sd2i,n2i`` for MD/SMD/ROM; ``ai,bi,ci,di``
     for RR/OR; ``m1i,m2i,sd1i,(sd2i),ni,ri`` for SMCR/SMCC; ``yi,vi`` (or ``sei``) for GEN).
-    A missing column or a non-numeric value raises :class:`InputError` naming the column (and the
-    CSV line, counting the header as line 1, when ``source`` names the file). Empty cells are
+    A missing column or a non-numeric value raises :class:`InputError` naming the column and the
+    CSV line (the header is line 1; an index named ``"line"`` gives each row's line, as the CLI's
+    reader sets it). Empty cells are
     missing values; ``ri`` may be absent or empty when ``assumed_ri`` is given.
     """
     if not isinstance(measure, str) or measure.upper() not in MEASURES:
@@ -438,9 +459,10 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
         required = [c for c in required if c != "ri"]
     missing = [c for c in required if c not in frame.columns]
     if missing:
+        found = ", ".join(map(str, frame.columns)) or "none"
         raise InputError(f"missing column(s) {', '.join(missing)} for measure {measure}; "
-                         f"expected {', '.join(COLUMNS[measure])} (metafor's names)",
-                         field=missing[0], file=source)
+                         f"expected {', '.join(COLUMNS[measure])} (metafor's names); the file "
+                         f"has: {found}", field=missing[0], file=source, line=1 if source else None)
     use = required + ([c for c in ("ri",) if c in frame.columns and c not in required]
                       if measure in ("SMCR", "SMCC") else [])
     values = {}
@@ -449,8 +471,10 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
         bad = series.isna() & frame[col].notna() & (frame[col].astype(str).str.strip() != "")
         if bad.any():
             row = int(np.nonzero(bad.to_numpy())[0][0])
-            raise InputError(f"column {col} holds a non-number {frame[col].iloc[row]!r}",
-                             file=source, line=row + 2, field=col)
+            raise InputError(f"column {col} holds a non-number {frame[col].iloc[row]!r}; write "
+                             "the number alone (no units, '%' or '<'; a full stop as the decimal "
+                             "point), or leave the cell empty if it is not reported",
+                             file=source, line=_csv_line(frame, row), field=col)
         values[col] = series.to_numpy(dtype=float)
     labels = (frame[label_column].astype(str).tolist() if label_column
               and label_column in frame.columns else None)
@@ -460,6 +484,14 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
         if source and exc.file is None:
             raise InputError(exc.message, file=source, field=exc.field) from None
         raise
+
+
+def _csv_line(frame: pd.DataFrame, row: int) -> int:
+    """The CSV line of a frame's ``row``: the index when the reader kept line numbers there (the
+    CLI's reader does, so blank lines do not shift it), else the row + 2 (header is line 1)."""
+    if frame.index.name == "line":
+        return int(frame.index[row])
+    return row + 2
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,11 +25,13 @@ class Message:
         return d
 
     def __str__(self) -> str:
-        where = self.file or "<input>"
+        where = self.file or ""
         if self.line is not None:
-            where += f":{self.line}"
-        field = f" [{self.field}]" if self.field else ""
-        return f"{where}{field}: {self.severity}: {self.message}"
+            where = f"{where}:{self.line}" if self.file else f"line {self.line}"
+        field = f"[{self.field}]" if self.field else ""
+        # An option such as --method has no file: "[--method]: error: ...", not "<input> [...]".
+        head = " ".join(part for part in (where, field) if part) or "<input>"
+        return f"{head}: {self.severity}: {self.message}"
 
 
 class EvidenceKitError(Exception):

@@ -22,6 +22,7 @@ import datetime
 import difflib
 import json
 import re
+import shlex
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -949,7 +950,8 @@ def _check_root(path: Path) -> None:
     shown = _show(path)
     if not path.exists():
         raise InputError("evidence folder not found; give the folder that holds references.bib "
-                         "and studies/ (e.g. `evidencekit validate evidence`)", file=shown)
+                         "and studies/ with --evidence DIR (the default is ./evidence, in the "
+                         "folder you run the command from)", file=shown)
     if not path.is_dir():
         raise InputError("is not a folder; give the evidence folder that holds references.bib "
                          "and studies/", file=shown)
@@ -1299,8 +1301,10 @@ def load_library(path: str | Path = "evidence") -> Library:
     if not report.ok:
         shown = "\n  ".join(str(m) for m in report.errors[:10])
         more = f"\n  ... and {len(report.errors) - 10} more" if len(report.errors) > 10 else ""
+        # quoted, so the command can be pasted even when the folder's name has spaces
         raise InputError(f"{len(report.errors)} error(s) in the evidence; run `evidencekit "
-                         f"validate {_show(Path(path))}` to see them all:\n  {shown}{more}",
+                         f"validate {shlex.quote(_show(Path(path)))}` to see them all:\n  "
+                         f"{shown}{more}",
                          file=_show(Path(path)))
     return Library(root=Path(path).resolve(), studies=scan.studies, questions=scan.questions,
                    references=scan.references, warnings=report.warnings)

@@ -17,18 +17,18 @@ from .pooling import PoolResult
 __all__ = ["forest_plot", "funnel_plot"]
 
 
-def _axes(ax, figsize):
-    import matplotlib
+def _axes(ax, figsize, layout: str | None = None):
+    """The caller's axes and their figure, or a new Figure of ``figsize`` with one axes.
 
-    if ax is None:
-        from matplotlib.figure import Figure
+    A bare Figure (not pyplot) keeps no global state and needs no display or GUI backend, so the
+    plots work in a headless build and never leak figures between calls.
+    """
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure
 
-        # a bare Figure (not pyplot) does not touch global state or need a display
-        fig = Figure(figsize=figsize)
-        ax = fig.add_subplot(1, 1, 1)
-    else:
-        fig = ax.figure
-    return matplotlib, fig, ax
+    fig = Figure(figsize=figsize, layout=layout)
+    return fig, fig.add_subplot(1, 1, 1)
 
 
 def _ratio(result: PoolResult) -> bool:
@@ -62,7 +62,7 @@ def forest_plot(result: PoolResult, *, ax: Any = None, title: str | None = None,
     matplotlib.figure.Figure
     """
     k = result.k
-    _, fig, ax = _axes(ax, (7.5, 1.6 + 0.32 * (k + 3)))
+    fig, ax = _axes(ax, (7.5, 1.6 + 0.32 * (k + 3)))
     ratio = _ratio(result)
     tf = np.exp if ratio else (lambda x: x)
     z = stats.norm.isf((1 - result.level / 100) / 2)
@@ -154,7 +154,7 @@ def funnel_plot(result: PoolResult, *, ax: Any = None, title: str | None = None,
     -------
     matplotlib.figure.Figure
     """
-    _, fig, ax = _axes(ax, (5.5, 4.5))
+    fig, ax = _axes(ax, (5.5, 4.5))
     yi = np.asarray(result.yi)
     se = np.sqrt(np.asarray(result.vi))
     z = stats.norm.isf((1 - level / 100) / 2)
@@ -202,16 +202,6 @@ ROB_STYLE = {
 }
 
 
-def _new_axes(ax, figsize):
-    # A bare Figure (no pyplot) keeps no global state and needs no GUI backend.
-    if ax is not None:
-        return ax.figure, ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.add_subplot()
-
-
 def _wrap(text: str, width: int = 34) -> str:
     import textwrap
 
@@ -251,7 +241,8 @@ def evidence_map(library, certainty=None, ax=None):
     present = {s.design for q in questions for ev in q.evidence
                for s in [studies.get(ev.study)] if s is not None}
     designs = [d for d in EVIDENCE_MAP_DESIGNS if d in present] or ["randomised-trial"]
-    fig, ax = _new_axes(ax, (1.4 + 1.25 * len(designs) + 3.2, 0.9 + 0.75 * max(1, len(questions))))
+    fig, ax = _axes(ax, (1.4 + 1.25 * len(designs) + 3.2, 0.9 + 0.75 * max(1, len(questions))),
+                    layout="constrained")
 
     cells = {}
     for qi, q in enumerate(questions):
@@ -341,7 +332,8 @@ def risk_of_bias_plot(studies, ax=None):
             if d.name not in domains:
                 domains.append(d.name)
     columns = domains + ["Overall"]
-    fig, ax = _new_axes(ax, (2.8 + 0.75 * len(columns), 0.9 + 0.42 * max(1, len(studies))))
+    fig, ax = _axes(ax, (2.8 + 0.75 * len(columns), 0.9 + 0.42 * max(1, len(studies))),
+                    layout="constrained")
     for row, s in enumerate(studies):
         judged = {d.name: d.judgement for d in s.risk_of_bias.domains}
         judged["Overall"] = s.risk_of_bias.overall

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ __all__ = [
     "PI_METHODS",
     "MissingDataWarning",
     "PoolResult",
+    "StudyWeight",
     "pool",
     "pool_many",
     "leave_one_out",
@@ -704,6 +705,14 @@ def _check_values(yi, vi, where=""):
 # public results
 
 
+class StudyWeight(NamedTuple):
+    """One study in a fit: the ``studies: [{yi, vi, weight}]`` entries of the JSON contract."""
+
+    yi: float
+    vi: float
+    weight: float  # percent of the total weight, as metafor's weights()
+
+
 @dataclass(frozen=True, slots=True)
 class PoolResult:
     """A fitted meta-analysis (one intercept-only model), frozen.
@@ -755,6 +764,12 @@ class PoolResult:
     tau2_ci_method: str | None = None
 
     @property
+    def studies(self) -> tuple[StudyWeight, ...]:
+        """Per study ``(yi, vi, weight)``: the contract's ``studies`` key as an attribute."""
+        return tuple(StudyWeight(float(y), float(v), float(w))
+                     for y, v, w in zip(self.yi, self.vi, self.weight))
+
+    @property
     def tau(self) -> float:
         """Between-study standard deviation, sqrt(tau²)."""
         return math.sqrt(self.tau2) if math.isfinite(self.tau2) else math.nan
@@ -796,8 +811,7 @@ class PoolResult:
         d["converged"] = bool(self.converged)
         d["fallback"] = bool(self.fallback)
         d["notes"] = list(self.notes)
-        d["studies"] = [{"yi": float(y), "vi": float(v), "weight": float(w)}
-                        for y, v, w in zip(self.yi, self.vi, self.weight)]
+        d["studies"] = [study._asdict() for study in self.studies]
         return d
 
     def to_frame(self) -> pd.DataFrame:
@@ -848,7 +862,8 @@ class PoolResult:
                          f"[{fmt(math.exp(self.ci_low))}, {fmt(math.exp(self.ci_high))}]")
         lines.append(f"  {lv} prediction interval [{fmt(self.pi_low)}, {fmt(self.pi_high)}]")
         het = (f"  heterogeneity: Q = {fmt(self.q)} (df = {self.k - 1}), p {_fmt_p(self.q_p)}, "
-               f"I² = {fmt(self.i2, 1)}%, H² = {fmt(self.h2)}")
+               f"I² = {fmt(self.i2, 1)}{'%' if math.isfinite(self.i2) else ''}, "
+               f"H² = {fmt(self.h2)}")
         lines.append(het)
         if self.method != "FE":
             lines.append(f"  tau² = {fmt(self.tau2)} (tau = {fmt(self.tau)}), {lv} Q-profile CI "
@@ -882,6 +897,35 @@ def _unpack_effects(yi, vi, measure):
     if vi is None:
         raise InputError("pool needs vi (sampling variances) alongside yi", field="vi")
     return yi, vi, measure, None
+
+
+def _fit_notes(k: int, method: str, ci: str, pi: str, *, fallback: bool,
+               maxiter: int) -> tuple[str, ...]:
+    """What a fit could not estimate, or rests on, in words: :attr:`PoolResult.notes`."""
+    notes: list[str] = []
+    if k == 1:
+        if method == "FE":
+            notes.append("k = 1: I², H² and the test of heterogeneity cannot be estimated from one "
+                         "study; the estimate is the study's own")
+        else:
+            notes.append("k = 1: tau² and its Q-profile interval, I², H², the test of "
+                         "heterogeneity and the prediction interval cannot be estimated from one "
+                         "study; the estimate is the study's own")
+        if ci == "hksj":
+            notes.append("k = 1: HKSJ needs k >= 2 (no degrees of freedom): no se, CI, t or p")
+    if pi == "t_k2" and k <= 2:
+        notes.append(f"k = {k}: the t-based prediction interval needs k >= 3 (k - 2 df)")
+    if k == 2 and method != "FE":
+        notes.append("k = 2: tau² rests on two studies and is very imprecise (see its Q-profile "
+                     "interval)")
+    if method == "FE":
+        notes.append("common-effect model: tau² is 0 by assumption and the prediction interval "
+                     "equals the confidence interval (as in metafor)")
+    if fallback:
+        notes.append("Fisher scoring (metafor's algorithm) did not converge in "
+                     f"{maxiter} iterations; tau² found by bracketed root finding "
+                     "on the likelihood score instead")
+    return tuple(notes)
 
 
 def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "metafor",
@@ -983,8 +1027,9 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
         y, v = y[keep], v[keep]
         labels = [s for s, m in zip(labels, keep) if m]
     if y.size == 0:
-        raise InputError("no studies to pool (k = 0)" + (" after dropping missing rows"
-                                                         if dropped else ""))
+        raise InputError("no studies to pool (k = 0)" + (
+            " after dropping missing rows; every study lacks yi or vi (or the values they are "
+            "computed from): fill them in" if dropped else "; give at least one study"))
     _check_values(y, v)
     res = _fit_rows(y[None, :], v[None, :], np.ones((1, y.size), bool), method, ci, pi, level,
                     ctl, tau2_ci)
@@ -993,29 +1038,8 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
     tau2_w = 0.0 if (method == "FE" or k == 1) else float(r["tau2"])
     w = 1.0 / (v + tau2_w)
     weight = 100 * w / w.sum()
-    notes = []
-    if k == 1:
-        if method == "FE":
-            notes.append("k = 1: I², H² and the test of heterogeneity cannot be estimated from one "
-                         "study; the estimate is the study's own")
-        else:
-            notes.append("k = 1: tau² and its Q-profile interval, I², H², the test of "
-                         "heterogeneity and the prediction interval cannot be estimated from one "
-                         "study; the estimate is the study's own")
-        if ci == "hksj":
-            notes.append("k = 1: HKSJ needs k >= 2 (no degrees of freedom): no se, CI, t or p")
-    if pi == "t_k2" and k <= 2:
-        notes.append(f"k = {k}: the t-based prediction interval needs k >= 3 (k - 2 df)")
-    if k == 2 and method != "FE":
-        notes.append("k = 2: tau² rests on two studies and is very imprecise (see its Q-profile "
-                     "interval)")
-    if method == "FE":
-        notes.append("common-effect model: tau² is 0 by assumption and the prediction interval "
-                     "equals the confidence interval (as in metafor)")
-    if bool(r["fallback"]):
-        notes.append("Fisher scoring (metafor's algorithm) did not converge in "
-                     f"{int(ctl['maxiter'])} iterations; tau² found by bracketed root finding "
-                     "on the likelihood score instead")
+    notes = _fit_notes(k, method, ci, pi, fallback=bool(r["fallback"]),
+                       maxiter=int(ctl["maxiter"]))
     return PoolResult(
         k=k, measure=(measure or "GEN"), method=method, ci_method=ci, pi_method=pi,
         level=float(level), estimate=float(r["estimate"]), se=float(r["se"]),
@@ -1027,7 +1051,7 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
         tau2_ci_high=float(r["tau2_ci_high"]) if tau2_ci else math.nan,
         yi=_frozen(y), vi=_frozen(v), weight=_frozen(weight), labels=tuple(labels),
         dropped=dropped, converged=bool(r["converged"]), fallback=bool(r["fallback"]),
-        notes=tuple(notes), tau2_ci_method=("Q-profile" if tau2_ci and method != "FE" else None))
+        notes=notes, tau2_ci_method=("Q-profile" if tau2_ci and method != "FE" else None))
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -1150,7 +1174,10 @@ def leave_one_out(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: st
 
     Notes
     -----
-    The k fits run as one :func:`pool_many` call on a (k, k-1) array. Needs k >= 2.
+    A sensitivity analysis: how much the pooled result rests on any one study (Cochrane Handbook
+    10.14; Viechtbauer & Cheung 2010, Res Synth Methods 1:112, as metafor's ``leave1out``). Each
+    row is the same model as :func:`pool` on the other k - 1 studies, with the formulas given
+    there. The k fits run as one :func:`pool_many` call on a (k, k-1) array. Needs k >= 2.
     """
     yi, vi, _, es_labels = _unpack_effects(yi, vi, None)
     y = _as_float("yi", yi).ravel()
