@@ -352,3 +352,102 @@ def test_bundled_every_question_rated_with_reasons(bundled):
         assert r.steps and all(s.reason for s in r.steps)
         if q.kind == "mechanism":
             assert r.level == "very low"
+
+
+# ---------------------------------------------------------------------------------------------
+# regressions found in the pre-release methods review
+
+
+def test_important_harm_with_ci_including_no_effect_reads_as_harm_like_a_benefit_would():
+    # Pain (lower is better) higher with dry needling by 2 points, CI -0.5 to 4.5: the point
+    # estimate is an important harm. It used to read "unclear" while the mirror image read
+    # "benefit"; GRADE 26 words both from the point estimate.
+    harm = study(results=[estimate(est=2.0, lo=-0.5, hi=4.5, direction="harm")])
+    benefit = study(results=[estimate(est=-2.0, lo=-4.5, hi=0.5, direction="benefit")])
+    q = question([("trial", ["r1"], None)])
+    assert rate([harm], q).direction == "harm"
+    assert rate([benefit], q).direction == "benefit"
+
+
+def test_very_low_certainty_asserts_no_direction_from_a_point_estimate_alone():
+    # He 2017's shape: RR 1.89 (0.38 to 9.39) for adverse events, indirect, risk unclear. The point
+    # estimate is an important harm but the CI includes no effect, and GRADE 26's very-low
+    # statement names no direction; the audit must not read "the evidence points to harm".
+    s = study(rob="not-assessable", n=None, outcomes=[outcome("ae", "adverse-events", "risk ratio")],
+              results=[estimate(est=1.89, lo=0.38, hi=9.39, measure="RR", out="ae",
+                                direction="no-difference")])
+    q = question([("trial", ["r1"], "heel pain, not neck pain")], kind="harm",
+                 domains=("adverse-events",))
+    r = rate([s], q)
+    assert r.level == "very low"
+    assert r.direction == "unclear"
+
+
+def test_harm_ci_straddling_the_harm_threshold_is_imprecise():
+    # Benefit scale -3 to -0.5 (harm) with threshold 1: the CI includes harms too small to matter
+    # and harms that matter. Only +t used to be checked, so this was called precise.
+    s = study(results=[estimate(est=1.5, lo=0.5, hi=3.0, direction="harm")])
+    r = rate([s], question([("trial", ["r1"], None)]))
+    assert r.direction == "harm"
+    assert step(r, "imprecision").change == -1
+
+
+def test_little_to_no_difference_inside_both_thresholds_is_precise():
+    # MD 0.2 (-0.5 to 0.9) on 0-10 with threshold 1, 500 people: the CI includes zero but no
+    # important effect either way, which is exactly what "little to no difference" claims.
+    s = study(results=[estimate(est=0.2, lo=-0.5, hi=0.9, direction="no-difference")])
+    r = rate([s], question([("trial", ["r1"], None)]))
+    assert r.direction == "no-difference"
+    assert step(r, "imprecision").change == 0
+    assert r.level == "high"
+
+
+def test_little_to_no_difference_reaching_an_important_effect_is_imprecise():
+    s = study(results=[estimate(est=-0.3, lo=-1.6, hi=1.0, direction="no-difference")])
+    r = rate([s], question([("trial", ["r1"], None)]))
+    assert r.direction == "no-difference"
+    assert step(r, "imprecision").change == -1
+
+
+def test_an_md_without_a_stated_scale_is_not_compared_with_the_threshold():
+    # Navarro-Santana 2020's shape: "MD -2.31, 95% CI -3.64 to -0.99" with no scale. On 0-10 it
+    # would be important, on 0-100 trivial; the threshold's scale used to be assumed.
+    r = study("review", design="systematic-review", rob="low", n=None,
+              outcomes=[outcome(scale=None)],
+              results=[estimate(est=-2.31, lo=-3.64, hi=-0.99, contrast="review-pooled")])
+    rating = rate([r], question([("review", ["r1"], None)]))
+    assert rating.main.threshold is None and not rating.main.scale_stated
+    imp = step(rating, "imprecision")
+    assert imp.change == -1 and "scale" in imp.reason and "not stated" in imp.reason
+    assert "author judgement" in imp.reason
+    assert any("not compared with the important threshold" in n for n in rating.notes)
+
+
+def test_a_stated_0_100_scale_still_rescales_the_threshold():
+    s = study(outcomes=[outcome(scale="0-100")],
+              results=[estimate(est=-20.0, lo=-25.0, hi=-15.0)])
+    r = rate([s], question([("trial", ["r1"], None)]))
+    assert r.main.threshold == pytest.approx(10.0)
+
+
+def test_a_reviews_total_participants_do_not_satisfy_the_information_size_of_one_result():
+    # Liu 2015's shape: 839 patients across 20 trials and several comparisons; the pooled result
+    # itself prints neither k nor n. The 839 used to stand for this result's participants.
+    r = study("review", design="systematic-review", rob="low", n=839,
+              results=[estimate(est=-1.91, lo=-3.10, hi=-0.73, measure="SMD",
+                                contrast="review-pooled")])
+    rating = rate([r], question([("review", ["r1"], None)], smd=0.5))
+    assert rating.main.n is None
+    assert rating.main.k is None  # an unreported k is not k = 1
+    assert "839" not in step(rating, "imprecision").reason
+
+
+def test_pooled_trials_keep_the_outcome_direction_when_the_first_estimate_is_zero():
+    # Lower is better. The first trial's MD is exactly 0; the pooled estimate used to take its
+    # sign from that zero (and so could flip). Both trials favour no one / dry needling here, so
+    # the pooled MD must be <= 0 on the outcome's own scale.
+    a = study("a", results=[estimate(est=0.0, lo=-1.0, hi=1.0, direction="no-difference")])
+    b = study("b", results=[estimate(est=-2.0, lo=-3.0, hi=-1.0)])
+    r = rate([a, b], question([("a", ["r1"], None), ("b", ["r1"], None)]))
+    assert r.synthesis == "meta-analysis"
+    assert r.main.estimate < 0 and r.main.benefit > 0

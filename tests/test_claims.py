@@ -443,6 +443,8 @@ def test_yeganehlari_is_not_support_for_pain(bundled):
 
 #: The aim for claim text (issue 4; render warns above it).
 CLAIM_GRADE = 8
+#: The aim for each caveat on its own (issue 4: plain language, US grade 8 or below).
+CAVEAT_GRADE = 8
 
 
 def test_bundled_claims_read_plainly(bundled):
@@ -457,4 +459,79 @@ def test_bundled_claims_read_plainly(bundled):
         block = " ".join(x if x.endswith((".", "?", "!")) else x + "." for x in (c.claim, *c.caveats))
         assert textstat.flesch_kincaid_grade(block) <= MAX_GRADE, c.question
         for x in c.caveats:
-            assert textstat.flesch_kincaid_grade(x) <= MAX_GRADE, (c.question, x)
+            assert textstat.flesch_kincaid_grade(x) <= CAVEAT_GRADE, (c.question, x)
+        for _, _, x in c.excluded_caveats:  # printed in the citation summary
+            assert textstat.flesch_kincaid_grade(x) <= CAVEAT_GRADE, (c.question, x)
+
+
+# ---------------------------------------------------------------------------------------------
+# regressions found in the pre-release methods review
+
+
+@pytest.mark.parametrize("rob, level, sentence", [
+    ("low", "high", "Dry needling results in little to no difference in neck pain"),
+    ("not-assessable", "moderate",
+     "Dry needling probably results in little to no difference in neck pain"),
+    ("high", "low", "Dry needling may result in little to no difference in neck pain"),
+])
+def test_little_to_no_difference_uses_grade_26_words(rob, level, sentence):
+    c = _one(rob=rob, est=-0.4, lo=-0.6, hi=-0.2, threshold=1.0)
+    assert c.certainty == level
+    assert c.claim.startswith(sentence), c.claim
+
+
+def test_very_low_uses_grade_26_words():
+    c = _one(rob="high", n=30, est=-1.5, lo=-3.5, hi=0.5)
+    assert c.claim.startswith("The evidence is very uncertain about the effect of dry needling on "
+                              "neck pain"), c.claim
+
+
+def test_an_md_without_a_stated_scale_gets_no_size_in_points():
+    # Navarro-Santana 2020 prints "MD -2.31" with no scale: "about 2 points" would invent one.
+    s = study("review", design="systematic-review", rob="not-assessable", n=None,
+              outcomes=[outcome(scale=None)],
+              results=[estimate(est=-2.31, lo=-3.64, hi=-0.99, contrast="review-pooled")])
+    q = question([("review", ["r1"], None)])
+    c = make_claims(library([s], [q])).get("q")
+    assert "point" not in c.claim and "scale used was not stated" in c.claim, c.claim
+    assert any("scale used was not stated" in x for x in c.caveats), c.caveats
+    assert "scale not stated" in c.size
+
+
+def test_an_author_judged_threshold_is_said_to_be_ours():
+    c = _one(est=-0.4, lo=-0.6, hi=1.5, threshold=1.0)  # little to no difference, CI reaches 1
+    assert c.direction == "no-difference"
+    assert any("our own choice" in x for x in c.caveats), c.caveats
+    assert "author judgement" in c.size
+
+
+def test_bundled_pain_claims_do_not_give_points_on_an_unstated_scale(bundled):
+    lib, claims = bundled
+    for qid in ("pain-short-term", "pain-immediate"):
+        c = claims.get(qid)
+        main = claims.ratings[qid].main
+        if main is not None and main.measure == "MD" and not main.scale_stated:
+            assert "point" not in c.claim, c.claim
+            assert "not stated" in c.claim, c.claim
+
+
+def test_bundled_whiplash_claim_says_the_threshold_is_ours(bundled):
+    lib, claims = bundled
+    c = claims.get("whiplash-recovery")
+    assert lib.question("whiplash-recovery").important_effect.author_judgement
+    assert any("our own choice" in x for x in c.caveats), c.caveats
+    assert "results in little to no difference in" in c.claim, c.claim
+
+
+def test_bundled_single_group_reports_support_nothing(bundled):
+    """Group averages within one group (yeganehlari2016 "all three groups ... decreases") and the
+    four case reports (osborne2010) are never support for a claim of benefit."""
+    lib, claims = bundled
+    for c in claims:
+        if c.direction != "benefit":
+            continue
+        for rec in c.records:
+            sid, _, rid = rec.partition("#")
+            if rid:
+                assert lib.study(sid).result(rid).contrast != "within-group", rec
+        assert "osborne2010" not in c.citations, c.question

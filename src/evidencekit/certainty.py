@@ -751,6 +751,13 @@ def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
 
 
 def _publication_bias(body: list[EvidenceItem], main: EffectSummary | None) -> CertaintyStep:
+    if main is not None and main.source == "review-pooled" and not main.k:
+        # The body is reviews (each pooling an unreported number of trials) and perhaps trials:
+        # counting the reviews as "studies" would misstate what a funnel plot would rest on.
+        return CertaintyStep("publication-bias", 0, "the estimate is a review's pooled result "
+                             "whose number of trials is not reported, and the reviews' own "
+                             "small-study analyses are not in the records, so no test could be "
+                             "run; not rated down without other signs (GRADE 5)")
     k = max([main.k or 1] if main else [1])
     k = max(k, len({i.study for i in body}))
     if k < MIN_STUDIES_FOR_SMALL_STUDY_TESTS:
