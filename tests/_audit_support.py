@@ -37,7 +37,7 @@ def stand_in_claims() -> ClaimSet:
                ("hsieh2007#rom-treated-vs-untreated", "osborne2010#rom-narrative"),
                ("range of motion", "mobility", "movement")),
         _claim("whiplash-recovery", "benefit", "moderate", "no-difference",
-               "Adding dry needling to exercise probably makes little to no difference to disability "
+               "Adding dry needling to exercise probably results in little to no difference in disability "
                "from whiplash up to a year later.",
                ("sterling2015#ndi-md-12mo", "sterling2015#recovery-narrative"),
                ("whiplash", "recovery", "disability"), title="Disability and recovery after whiplash"),

@@ -319,7 +319,6 @@ def _size_words(rating: CertaintyRating, question) -> tuple[str | None, str | No
     verb = {3: "was", 2: "is probably", 1: "may be"}[strength]
     if m.measure == "MD":
         degrees = (m.scale or "").startswith("deg")
-        unit = "degrees" if degrees else "points"
         label = {"pain": "pain", "disability": "disability"}.get(m.domain or "", "")
         rng = re.search(r"0\s*[-–]\s*\d+", m.scale or "")
         if not m.scale_stated:
