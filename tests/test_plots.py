@@ -64,3 +64,27 @@ def test_matplotlib_is_not_imported_by_pooling():
 def test_k1_forest_draws():
     fig = forest_plot(pool([0.2], [0.01], measure="SMD"))
     assert np.isfinite(fig.axes[0].get_xlim()).all()
+
+
+def test_reported_effects_plot_panels_by_measure_and_outcome_and_never_pools():
+    from evidencekit.plots import reported_effects_plot
+
+    rows = [
+        {"label": "A, 6 weeks", "estimate": -0.3, "ci_low": -5.4, "ci_high": 4.7, "measure": "MD",
+         "outcome": "NDI, 0-100", "better": "lower"},
+        {"label": "A, 6 months", "estimate": -4.4, "ci_low": -9.6, "ci_high": -0.74,
+         "measure": "MD", "outcome": "NDI, 0-100", "better": "lower", "highlight": True},
+        {"label": "B", "estimate": 1.89, "ci_low": 0.38, "ci_high": 9.39, "measure": "RR",
+         "outcome": "adverse events"},
+    ]
+    fig = reported_effects_plot(rows, title="Whiplash")
+    md_ax, rr_ax = fig.axes
+    assert "lower is better" in md_ax.get_xlabel() and "95% CI as reported" in md_ax.get_xlabel()
+    assert rr_ax.get_xscale() == "log"  # ratios: log axis, no-effect line at 1
+    assert [line.get_xdata()[0] for line in rr_ax.lines] == [1.0]
+    # one marker per reported row and no pooled diamond (no polygon patches)
+    from matplotlib.collections import PathCollection
+
+    assert sum(isinstance(c, PathCollection) for c in md_ax.collections) == 2
+    assert not any(p.__class__.__name__ == "Polygon" for ax in fig.axes for p in ax.patches)
+    assert reported_effects_plot([], title="none") is None

@@ -192,6 +192,78 @@ _DESIGN_LABELS = {
 #: also written beside each question, so colour is never the only cue.
 CERTAINTY_COLOURS = {"high": "#009E73", "moderate": "#56B4E9", "low": "#E69F00",
                      "very low": "#D55E00", None: "#999999"}
+#: Reported measures drawn on a log axis with the line of no effect at 1 (hazard ratios are
+#: reported by papers though effects.py never computes them).
+LOG_SCALE_MEASURES = RATIO_MEASURES | {"HR"}
+
+
+def reported_effects_plot(rows, *, title: str,
+                          subtitle: str = "Reported effects, as printed in each source (not pooled)"):
+    """Forest-style plot of reported estimates with their CIs, exactly as printed; nothing pooled.
+
+    Parameters
+    ----------
+    rows
+        Mappings with ``label``, ``estimate``, ``ci_low``, ``ci_high`` and ``measure``; optional
+        ``outcome`` (estimates share a panel only with the same measure and outcome), ``level``
+        (CI level, default 0.95), ``better`` (``"lower"``/``"higher"``, named in the axis label)
+        and ``highlight`` (drawn in blue, e.g. the estimate a claim rests on).
+    title, subtitle
+        Figure title lines.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        None when there is no row.
+
+    Notes
+    -----
+    There is deliberately no pooled diamond. A question's estimates are mostly reviews' pooled
+    results whose trials overlap, or one trial at several time points; pooling them would count
+    the same patients more than once (Cochrane Handbook 23.3.4 on unit-of-analysis errors). Ratio
+    measures use a log axis with the line of no effect at 1; differences use 0.
+    """
+    import textwrap
+
+    from matplotlib.figure import Figure
+
+    rows = list(rows)
+    if not rows:
+        return None
+    groups: dict[tuple[str, str], list] = {}
+    for row in rows:
+        groups.setdefault((row["measure"], row.get("outcome") or ""), []).append(row)
+    heights = [len(g) + 1.2 for g in groups.values()]
+    fig = Figure(figsize=(8.0, 1.2 + 0.55 * sum(heights)), layout="constrained")
+    axes = fig.subplots(len(groups), 1, squeeze=False,
+                        gridspec_kw={"height_ratios": heights})[:, 0]
+    for ax, ((measure, outcome), items) in zip(axes, groups.items()):
+        ys = list(range(len(items), 0, -1))
+        for y, r in zip(ys, items):
+            colour = "tab:blue" if r.get("highlight") else "0.2"
+            ax.hlines(y, r["ci_low"], r["ci_high"], color=colour, lw=1.2)
+            ax.scatter([r["estimate"]], [y], marker="s", s=40, color=colour, zorder=3)
+            ax.annotate(f"{r['estimate']:g} [{r['ci_low']:g}, {r['ci_high']:g}]", (1.01, y),
+                        xycoords=("axes fraction", "data"), va="center", fontsize=8)
+        ax.axvline(1.0 if measure in LOG_SCALE_MEASURES else 0.0, color="0.5", lw=0.8, ls="--")
+        if measure in LOG_SCALE_MEASURES:
+            ax.set_xscale("log")
+        ax.set_yticks(ys, [r["label"] for r in items], fontsize=7)
+        ax.set_ylim(0.4, len(items) + 0.6)
+        better = {r.get("better") for r in items}
+        hint = (" (lower is better)" if better == {"lower"} else
+                " (higher is better)" if better == {"higher"} else "")
+        levels = {r.get("level", 0.95) for r in items}
+        ci = f"{levels.pop() * 100:g}% CI" if len(levels) == 1 else "CI"
+        what = f", {textwrap.shorten(outcome, 60)}" if outcome else ""
+        ax.set_xlabel(f"{measure}{what}{hint}; {ci} as reported", fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    fig.suptitle(f"{title}\n{subtitle}" if subtitle else title, fontsize=9)
+    return fig
+
+
 #: Risk-of-bias judgements: colour and symbol, as in robvis (McGuinness & Higgins 2021).
 ROB_STYLE = {
     "low": ("#02C100", "+", "Low"),

@@ -644,55 +644,6 @@ def _reported_effects(question: Any, library: Any) -> list[dict[str, Any]]:
     return rows
 
 
-_RATIO = frozenset({"RR", "OR", "HR", "ROM"})
-
-
-def _reported_forest(title: str, rows: list[dict[str, Any]]) -> Any:
-    """Forest of reported effects: each estimate with its CI exactly as printed; nothing pooled.
-
-    One panel per (measure, outcome): estimates on different scales or of different outcomes do not
-    share an axis. Results of one question differ in comparison and time, so pooling them would
-    count trials twice; plots.forest_plot (a pooled analysis) is therefore not used here.
-    Ratio measures use a log axis with the line of no effect at 1; differences, 0.
-    """
-    import textwrap
-
-    from matplotlib.figure import Figure
-
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault((row["measure"], row["outcome"]), []).append(row)
-    heights = [len(g) + 1.2 for g in groups.values()]
-    fig = Figure(figsize=(8.0, 1.2 + 0.55 * sum(heights)), layout="constrained")
-    axes = fig.subplots(len(groups), 1, squeeze=False,
-                        gridspec_kw={"height_ratios": heights})[:, 0]
-    for ax, ((measure, outcome), items) in zip(axes, groups.items()):
-        ys = list(range(len(items), 0, -1))
-        for y, r in zip(ys, items):
-            ax.hlines(y, r["ci_low"], r["ci_high"], color="black", lw=1.2)
-            ax.scatter([r["estimate"]], [y], marker="s", s=40, color="0.2", zorder=3)
-            ax.annotate(f"{r['estimate']:g} [{r['ci_low']:g}, {r['ci_high']:g}]", (1.01, y),
-                        xycoords=("axes fraction", "data"), va="center", fontsize=8)
-        ax.axvline(1.0 if measure in _RATIO else 0.0, color="0.5", lw=0.8, ls="--")
-        if measure in _RATIO:
-            ax.set_xscale("log")
-        ax.set_yticks(ys, [r["label"] for r in items], fontsize=7)
-        ax.set_ylim(0.4, len(items) + 0.6)
-        better = {r["better"] for r in items}
-        hint = (" (lower is better)" if better == {"lower"} else
-                " (higher is better)" if better == {"higher"} else "")
-        level = {r["level"] for r in items}
-        ci = f"{level.pop() * 100:g}% CI" if len(level) == 1 else "CI"
-        ax.set_xlabel(f"{measure}, {textwrap.shorten(outcome, 60)}{hint}; {ci} as reported",
-                      fontsize=8)
-        ax.tick_params(axis="x", labelsize=8)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-    fig.suptitle(f"{title}\nReported effects, as printed in each source (not pooled)",
-                 fontsize=9)
-    return fig
-
-
 def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
     """All figures as PNG bytes by file name (``figures/`` relative names, sorted).
 
@@ -706,7 +657,7 @@ def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
     for qid, question in library.questions.items():
         rows = _reported_effects(question, library)
         if rows:
-            out[f"forest-{qid}.png"] = _png(_reported_forest(question.title, rows))
+            out[f"forest-{qid}.png"] = _png(plots.reported_effects_plot(rows, title=question.title))
     out["evidence-map.png"] = _png(plots.evidence_map(library, certainty=certainty))
     out["risk-of-bias.png"] = _png(plots.risk_of_bias_plot(library.studies.values()))
     return dict(sorted(out.items()))

@@ -246,36 +246,20 @@ def question_effects(rating) -> pd.DataFrame:
     return frame.set_index("record")
 
 
-def plot_question_effects(rating, ax=None):
-    """Forest-style plot of a question's reported estimates, one panel per measure, not pooled.
+def plot_question_effects(rating):
+    """Forest-style plot of a question's reported estimates, not pooled (see
+    :func:`evidencekit.plots.reported_effects_plot`); the estimate the claim rests on is blue.
 
-    Each row is an estimate with its 95% CI; the one the claim rests on is drawn in blue. There is
-    deliberately no pooled diamond: these are mostly reviews' pooled results whose trials overlap,
-    or one trial at several times, and pooling them would count the same patients more than once.
     Returns a bare matplotlib Figure (no pyplot state), or None when there is no estimate.
     """
-    from matplotlib.figure import Figure
+    from .plots import reported_effects_plot
 
     frame = question_effects(rating)
-    if frame.empty:
-        return None
-    measures = list(dict.fromkeys(frame["measure"]))
-    fig = Figure(figsize=(7.5, 1.0 + 0.45 * len(frame) + 0.5 * len(measures)), layout="constrained")
-    axes = fig.subplots(len(measures), 1, squeeze=False,
-                        height_ratios=[max(1, (frame["measure"] == m).sum()) for m in measures])
-    for ax, measure in zip(axes[:, 0], measures):
-        part = frame[frame["measure"] == measure].iloc[::-1]
-        rows = np.arange(len(part))
-        colours = ["tab:blue" if m else "0.3" for m in part["main"]]
-        ax.hlines(rows, part["ci_low"], part["ci_high"], colors=colours)
-        ax.scatter(part["estimate"], rows, marker="s", c=colours, zorder=3)
-        ax.axvline(1.0 if measure in RATIO_MEASURES else 0.0, color="0.5", lw=0.8, ls="--")
-        if measure in RATIO_MEASURES:
-            ax.set_xscale("log")
-        ax.set_yticks(rows, list(part.index))
-        ax.set_xlabel(f"{measure} (95% CI)")
-    axes[0, 0].set_title(f"{rating.question}: reported estimates (blue: the claim's estimate)")
-    return fig
+    rows = [{"label": record, "estimate": row.estimate, "ci_low": row.ci_low,
+             "ci_high": row.ci_high, "measure": row.measure, "highlight": bool(row.main)}
+            for record, row in frame.iterrows()]
+    return reported_effects_plot(rows, title=f"{rating.question}: reported estimates",
+                                 subtitle="blue: the estimate the claim rests on; not pooled")
 
 
 def direction_summary(ratings: Mapping[str, Any]) -> pd.DataFrame:
