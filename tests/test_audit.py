@@ -155,6 +155,161 @@ def test_single_sentences(claims, sentence, verdict):
     assert [f.verdict for f in report.findings] == [verdict], report.findings
 
 
+# --- rules added after the first held-out measurement (docs/audit.md, "Held-out evaluation") --
+# Each case is a sentence written for this test, not taken from a sample page.
+
+
+def _one(sentence, claims, **kw):
+    findings = audit_text(sentence, claims, **kw).findings
+    assert len(findings) <= 1, findings
+    return findings[0] if findings else None
+
+
+@pytest.mark.parametrize("sentence, verdict", [
+    # gapped benefit phrases (`eas* ...3 pain`, `less ...2 pain*`, `better ...2 movement`)
+    ("Dry needling eases stubborn neck pain.", "overstated"),
+    ("Expect less shoulder pain and stiffness.", "overstated"),
+    ("Patients enjoy better neck movement.", "overstated"),
+    ("Office workers respond well to it.", "overstated"),
+    ("People with a sore neck usually feel better after it.", "overstated"),
+    ("It gets you back to work sooner.", "unsupported"),       # return to work: no question
+    ("Dry needling keeps you playing all season.", "overstated"),
+    ("Most clients find the relief is long-lasting.", "overstated"),  # durable: an absolute
+    ("You may notice lasting relief.", "overstated"),          # durable effects are absolutes
+])
+def test_gapped_and_everyday_benefit_phrases(claims, sentence, verdict):
+    f = _one(sentence, claims)
+    assert f is not None and f.verdict == verdict, (sentence, f)
+
+
+def test_gap_width_is_part_of_the_phrase(claims):
+    # `less ...2 pain*` allows two words in between, not more
+    assert _one("There is less time to wait and your therapist discusses pain with you.",
+                claims) is None
+    assert _one("Enjoy less nagging back pain.", claims).verdict == "overstated"
+
+
+@pytest.mark.parametrize("sentence", [
+    "Most patients need four to six sessions.",
+    "Expect results within two visits.",
+    "Older injuries often need more sessions than new ones.",
+])
+def test_session_counts_in_words(claims, sentence):
+    f = _one(sentence, claims)
+    assert f is not None and f.verdict == "unsupported" and f.questions == ("sessions",), f
+
+
+def test_course_of_treatment_does_not_outrank_a_benefit_claim(claims):
+    f = _one("You may have less neck pain after a course of treatment.", claims)
+    assert f.verdict == "supported" and "sessions" not in f.questions, f
+    # alone it is still a dose claim
+    assert _one("A course of treatment is usually needed.", claims).verdict == "unsupported"
+
+
+@pytest.mark.parametrize("sentence", [
+    "Needling boosts circulation to the muscle.",
+    "The needle washes away irritating chemicals.",
+    "It switches off the overactive muscle fibres.",
+    "Your body responds by producing endorphins.",
+    "Treatment targets the root cause of your pain.",
+    "Knotted muscles keep firing signals to the spinal cord.",
+])
+def test_more_mechanism_phrases(claims, sentence):
+    f = _one(sentence, claims)
+    assert f is not None and f.verdict == "mechanism-as-fact", (sentence, f)
+
+
+def test_reference_list_entries_are_not_claims(claims):
+    page = ("Dry needling may reduce neck pain.\n\n"
+            "Sources\n\n"
+            "1. Doe J, Roe R. Needling reduces pain and cures stiffness. J Pain Res. 2019;12(3):45-50.\n"
+            "2. Poe A, et al. Needling is highly effective. Pain Med. 2020;21:100-110.\n\n"
+            "Contact\n\n"
+            "Dry needling cures back pain.\n")
+    report = audit_text(page, claims)
+    assert [f.text for f in report.findings] == ["Dry needling may reduce neck pain.",
+                                                 "Dry needling cures back pain."]
+    # a citation-shaped line is skipped even without a heading; prose that names a study is not
+    page = ("Smith AB, Jones C. Dry needling eliminates pain. Clin J Pain. 2018;34(2):1-9.\n\n"
+            "Smith et al. found that dry needling reduced pain.\n")
+    report = audit_text(page, claims)
+    assert [f.text for f in report.findings] == ["Smith et al. found that dry needling reduced pain."]
+
+
+def test_markdown_references_heading(claims):
+    page = "Needling relieves pain.\n\n## References\n\n- Lee K. Needling relieves pain. doi:10.1000/xyz\n"
+    report = audit_text(page, claims, source_format="markdown")
+    assert [f.text for f in report.findings] == ["Needling relieves pain."]
+
+
+def test_procedure_cue_does_not_hide_a_promise(claims):
+    f = _one("Book an appointment and expect relief from neck pain.", claims)
+    assert f is not None and f.verdict == "overstated", f
+    # without a promise, the same sentence is logistics
+    assert _one("Book an appointment to talk about neck pain relief.", claims) is None
+
+
+@pytest.mark.parametrize("sentence", [
+    "Dry needling improves sleep.",
+    "It reduces stress and anxiety.",
+    "Dry needling relieves tension headaches.",
+    "Needling helps your posture get better.",
+])
+def test_outcomes_no_question_covers_are_unsupported(claims, sentence):
+    f = _one(sentence, claims)
+    assert f is not None and f.verdict == "unsupported", (sentence, f)
+    assert f.questions == ("outcomes-not-studied",), f
+    assert "No question in the evidence covers this" in f.reason
+
+
+def test_tension_is_a_mechanism_only_as_muscle_tension(claims):
+    assert _one("Needling releases muscle tension.", claims).verdict == "mechanism-as-fact"
+    assert "mechanism" not in _one("Dry needling relieves tension headaches.", claims).questions
+
+
+@pytest.mark.parametrize("sentence", [
+    "No one knows for certain how dry needling works.",
+    "Nobody yet knows whether needling resets the muscle.",
+    "How needling works is not yet known; these are theories rather than facts.",
+])
+def test_strong_hedges_make_it_supported(claims, sentence):
+    f = _one(sentence, claims)
+    assert f is not None and f.verdict == "supported", (sentence, f)
+
+
+def test_report_is_study_context_and_irregular_past_counts(claims):
+    report = audit_text("A 2012 report described four patients. Their pain improved after "
+                        "treatment.", claims)
+    assert [f.verdict for f in report.findings] == ["supported"]
+    assert _one("In the trial, the needled group felt less pain.", claims).verdict == "supported"
+    # negated comparison in a study report: an accurate account, not a claim that it helps
+    assert _one("In the trial, needling alone did no better than stretching.",
+                claims).verdict == "supported"
+    # every <someone> who ...: an absolute, even in a report
+    assert _one("In the trial, every man who was needled had less pain.",
+                claims).verdict == "overstated"
+
+
+def test_more_harm_words_and_rare_complications(claims):
+    f = _one("Some people feel dizzy or light-headed afterwards.", claims)
+    assert f.verdict == "supported" and f.questions == ("safety",), f
+    f = _one("Serious complications are extremely rare.", claims)
+    assert f.verdict != "supported" and f.questions == ("safety",), f
+
+
+@pytest.mark.parametrize("sentence", [
+    "We will get back to you within one business day.",
+    "We offer two treatments: dry needling and massage.",
+    "Stress and poor posture can contribute to trigger points.",
+    "Please return to reception after your session.",
+    "Our physiotherapists also treat headaches.",
+    "The clinic is open six days a week.",
+    "References are available on request from the front desk.",
+])
+def test_new_rules_leave_neutral_sentences_alone(claims, sentence):
+    assert _one(sentence, claims) is None
+
+
 def test_finding_carries_evidence_and_suggestion(claims):
     report = audit_text("Dry needling relieves pain.", claims)
     (f,) = report.findings
@@ -338,6 +493,9 @@ def test_extending_the_lexicon_without_python(claims, tmp_path):
     ("benefit: reduce\n", "list of phrases"),
     ("benefit: ['re:(unclosed']\n", "bad phrase"),
     ("benefit: ['a ... ']\n", "bad phrase"),
+    ("benefit: ['less ...13 pain']\n", "bad phrase"),
+    ("benefit: [reduce]\nsessions: [{phrase: x, bogus: true}]\n", "each entry"),
+    ("benefit: [reduce]\ncitation_shapes: ['re:(unclosed']\n", "bad phrase"),
     ("benefit: [reduce]\nhedges: {7: [maybe]}\n", "level 7"),
 ])
 def test_bad_lexicon_is_a_clear_error(claims, tmp_path, content, match):

@@ -1,4 +1,8 @@
-"""Held-out measurement of the audit on a page its rules were not written against.
+"""Measurement of the audit on a second page, first held out, now a development page.
+
+The page was held out for the first measurement only (the rules had not been run on it). The rules
+were then changed after reading its errors, so the figures this test prints today are in-sample;
+``FIRST_*`` below keeps the held-out result. A fresh page is needed for an unbiased figure.
 
 ``tests/data/samples/heldout-clinic-page.txt`` is a clinic-style page about trigger-point dry
 needling written for this test (procedure, logistics, benefits, safety, sessions, the five cited
@@ -273,14 +277,19 @@ LABELS: list[tuple[str, str | None, str]] = [
 ]
 
 # Floors guard against regressions; they are not targets.  Each sits MARGIN below the value measured
-# when this test was written (MEASURED_*, with the audit and evidence/ as they were then), so a
-# lexicon edit that costs held-out accuracy fails here.  Do not raise a floor by tuning the rules on
-# this page: it would stop being held out.  If the rules improve for other reasons, raise
-# MEASURED_* to the new values and say so in docs/audit.md.
-MEASURED_PRECISION = 23 / 26          # 0.88
-MEASURED_RECALL = 23 / 49             # 0.47
-MEASURED_VERDICT_AGREEMENT = 17 / 23  # 0.74
-# 0.05 is about one sentence either way (1/26 flagged = 0.04, 1/23 agreeing = 0.04, 2/49 = 0.04):
+# last (MEASURED_*), so a lexicon edit that costs accuracy on this page fails here.
+#
+# The first measurement (FIRST_*) was held out: the rules had never been run on this page.  The
+# rules were then changed after reading this page's errors (docs/audit.md, "Held-out evaluation"),
+# so from then on this is a *development* page and MEASURED_* are in-sample figures.  An unbiased
+# figure needs a fresh page; its test sits beside this one.
+FIRST_PRECISION = 23 / 26             # 0.88
+FIRST_RECALL = 23 / 49                # 0.47
+FIRST_VERDICT_AGREEMENT = 17 / 23     # 0.74
+MEASURED_PRECISION = 45 / 46          # 0.98, after the rule changes
+MEASURED_RECALL = 45 / 49             # 0.92
+MEASURED_VERDICT_AGREEMENT = 44 / 45  # 0.98
+# 0.05 is about one or two sentences either way (1/46 flagged = 0.02, 2/49 = 0.04, 2/45 agreeing = 0.04):
 # a change of one sentence through a harmless edit passes, a systematic loss does not.
 MARGIN = 0.05
 PRECISION_FLOOR = MEASURED_PRECISION - MARGIN

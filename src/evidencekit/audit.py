@@ -52,7 +52,16 @@ MAX_BYTES = 25 * 1024 * 1024
 MAX_SENTENCE = 2000
 
 _LADDER_NAMES = ("very uncertain", "may", "probably", "plain", "absolute")
-_GAP = r"(?:\W+\w+){0,6}?\W+"  # " ... " in a phrase: up to 6 words in between
+_DEFAULT_GAP = 6  # " ... " in a phrase: up to 6 words in between
+_MAX_GAP = 12     # " ...N " with N at most this (bounded, so every phrase stays linear to search)
+_GAP_MARK = re.compile(r"\.\.\.(\d*)")
+
+
+def _gap(n: int) -> str:
+    """Regex for a gap of up to ``n`` words between two parts of a phrase."""
+    return r"\W+" if n == 0 else r"(?:\W+\w+){0,%d}?\W+" % n
+
+
 _FORMATS = ("text", "markdown", "html")
 # One-for-one replacements, so offsets into the scanned copy are offsets into the text.
 _NORMALISE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
@@ -345,9 +354,14 @@ def _phrase_regex(phrase: str) -> str:
     """Regex source for a lexicon phrase (see the syntax notes at the top of the lexicon file)."""
     if phrase.startswith("re:"):
         return phrase[3:]
-    parts = [p.strip() for p in phrase.split("...")]
+    # "a ... b": up to 6 words between; "a ...2 b": up to 2 (a tighter window for common words)
+    pieces = _GAP_MARK.split(phrase)
+    parts = [p.strip() for p in pieces[0::2]]
+    gaps = [int(n) if n else _DEFAULT_GAP for n in pieces[1::2]]
     if any(not p for p in parts):
         raise ValueError("'...' needs words on both sides")
+    if any(n > _MAX_GAP for n in gaps):
+        raise ValueError(f"a gap of more than {_MAX_GAP} words is not a phrase")
     out = []
     for part in parts:
         tokens = []
@@ -363,7 +377,10 @@ def _phrase_regex(phrase: str) -> str:
         if part.endswith("*") or last.isalnum():
             src += r"(?!\w)"
         out.append(src)
-    return _GAP.join(out)
+    joined = out[0]
+    for n, src in zip(gaps, out[1:]):
+        joined += _gap(n) + src
+    return joined
 
 
 @dataclass(frozen=True)
@@ -378,6 +395,7 @@ class Lexicon:
     harms: _Phrases
     mechanism: _Phrases
     sessions: _Phrases
+    sessions_alone: _Phrases
     assertions: tuple[tuple[int, _Phrases], ...]
     hedges: tuple[tuple[int, _Phrases], ...]
     intensifiers: _Phrases
@@ -385,9 +403,12 @@ class Lexicon:
     absolutes_unhedged: _Phrases
     negation: re.Pattern
     procedure: _Phrases
+    promises: _Phrases
     study_context: _Phrases
     past_markers: _Phrases
     citation_lead_ins: _Phrases
+    reference_headings: frozenset[str]
+    citation_shapes: tuple[re.Pattern, ...]
     topics: Mapping[str, tuple[str, ...]]
     ignore_topics: Mapping[str, frozenset[str]]
     generic_question: str
@@ -401,16 +422,18 @@ class Lexicon:
     def groups(self) -> list[_Phrases]:
         """Every phrase section, for :class:`_Index`."""
         out = [self.benefit, self.safety_claims, self.harms, self.mechanism, self.sessions,
-               self.intensifiers, self.absolutes, self.absolutes_unhedged, self.procedure,
-               self.study_context, self.citation_lead_ins]
+               self.sessions_alone, self.intensifiers, self.absolutes, self.absolutes_unhedged,
+               self.procedure, self.promises, self.study_context, self.citation_lead_ins]
         out += [g for _, g in self.assertions] + [g for _, g in self.hedges]
         return out
 
 
-_LIST_KEYS = ("benefit", "safety_claims", "harms", "mechanism", "sessions", "intensifiers",
-              "negations", "procedure", "study_context", "past_markers", "citation_lead_ins")
+_LIST_KEYS = ("benefit", "safety_claims", "harms", "mechanism", "intensifiers",
+              "negations", "procedure", "promises", "study_context", "past_markers",
+              "citation_lead_ins", "reference_headings", "citation_shapes")
 _KNOWN_KEYS = set(_LIST_KEYS) | {
     "version", "skip_units_ending_with", "abbreviations", "assertions", "hedges", "absolutes",
+    "sessions",
     "topics", "ignore_topics", "generic_question", "precedence", "safety_question",
     "sessions_question", "mechanism_question", "verdict_order"}
 
@@ -490,16 +513,33 @@ def _compile_lexicon(text: str, source: str) -> Lexicon:
             raise InputError("must be a question id (a string)", file=file, field=key)
         return value
 
-    absolutes, unhedged = [], []
-    for i, entry in enumerate(data.get("absolutes") or []):
-        if isinstance(entry, str):
-            absolutes.append(entry)
-        elif isinstance(entry, dict) and isinstance(entry.get("phrase"), str) \
-                and set(entry) <= {"phrase", "unless_hedged"}:
-            (unhedged if entry.get("unless_hedged") else absolutes).append(entry["phrase"])
-        else:
-            raise InputError("each absolute is a phrase or {phrase: ..., unless_hedged: true}",
-                             file=file, field=f"absolutes[{i}]")
+    def flagged(key: str, flag: str) -> tuple[list[str], list[str]]:
+        """Entries that are a phrase, or ``{phrase: ..., <flag>: true}``: (plain, flagged)."""
+        plain, marked = [], []
+        value = data.get(key) or []
+        if not isinstance(value, list):
+            raise InputError("must be a list of phrases (strings)", file=file, field=key)
+        for i, entry in enumerate(value):
+            if isinstance(entry, (str, int, float)):
+                plain.append(str(entry))
+            elif isinstance(entry, dict) and isinstance(entry.get("phrase"), str) \
+                    and set(entry) <= {"phrase", flag}:
+                (marked if entry.get(flag) else plain).append(entry["phrase"])
+            else:
+                raise InputError(f"each entry is a phrase or {{phrase: ..., {flag}: true}}",
+                                 file=file, field=f"{key}[{i}]")
+        return plain, marked
+
+    absolutes, unhedged = flagged("absolutes", "unless_hedged")
+    sessions, sessions_alone = flagged("sessions", "unless_other_claim")
+    # Citation shapes are matched line by line and case-sensitively: author initials are capitals.
+    shapes = []
+    for i, p in enumerate(str_list("citation_shapes")):
+        try:
+            shapes.append(re.compile(p[3:] if p.startswith("re:") else _phrase_regex(p)))
+        except (re.error, ValueError) as exc:
+            raise InputError(f"bad phrase {p!r}: {exc}", file=file,
+                             field=f"citation_shapes[{i}]") from None
 
     topics_raw = data.get("topics") or {}
     if not isinstance(topics_raw, dict):
@@ -540,7 +580,8 @@ def _compile_lexicon(text: str, source: str) -> Lexicon:
         safety_claims=_Phrases(str_list("safety_claims"), "safety_claims", file),
         harms=_Phrases(str_list("harms"), "harms", file),
         mechanism=_Phrases(str_list("mechanism"), "mechanism", file),
-        sessions=_Phrases(str_list("sessions"), "sessions", file),
+        sessions=_Phrases(sessions, "sessions", file),
+        sessions_alone=_Phrases(sessions_alone, "sessions", file),
         assertions=tuple((lvl, _Phrases(ph, f"assertions.{lvl}", file))
                          for lvl, ph in sorted(levelled("assertions", range(0, 5)))),
         hedges=tuple((lvl, _Phrases(ph, f"hedges.{lvl}", file)) for lvl, ph in sorted(by_level.items())),
@@ -550,9 +591,13 @@ def _compile_lexicon(text: str, source: str) -> Lexicon:
         # "did not reduce", "no improvement": a negation up to two words before a benefit word
         negation=re.compile(r"(?:" + neg_alts + r")\W+(?:\w+\W+){0,2}$", re.I),
         procedure=_Phrases(str_list("procedure"), "procedure", file),
+        promises=_Phrases(str_list("promises"), "promises", file),
         study_context=_Phrases(str_list("study_context"), "study_context", file),
         past_markers=_Phrases(str_list("past_markers"), "past_markers", file),
         citation_lead_ins=_Phrases(str_list("citation_lead_ins"), "citation_lead_ins", file),
+        reference_headings=frozenset(" ".join(h.lower().split())
+                                     for h in str_list("reference_headings")),
+        citation_shapes=tuple(shapes),
         topics=topics, ignore_topics=ignore,
         generic_question=str_value("generic_question"),
         precedence=precedence,
@@ -933,9 +978,15 @@ def audit_text(text: str, claims: Any, *, lexicon: str | Path | Lexicon | None =
     topics = _topic_matchers(cs, lex)
 
     index = _Index(lex.groups() + list(topics.values()))
+    refs = _reference_lines(scan, lex)
+    ref_starts = [a for a, _ in refs]
     findings = []
     recent_study: list[bool] = []
     for s, e in spans:
+        k = bisect.bisect_right(ref_starts, s) - 1
+        if k >= 0 and s < refs[k][1]:
+            recent_study.append(False)
+            continue  # a reference-list entry: a study's title is not the page's claim
         unit_scan = scan[s:e]
         hits = index.scan(unit_scan)
         lead_ins = hits.get(id(lex.citation_lead_ins))
@@ -955,6 +1006,41 @@ def audit_text(text: str, claims: Any, *, lexicon: str | Path | Lexicon | None =
                                 allowed=allowed))
     return AuditReport(text=text, findings=tuple(findings), source_format=source_format,
                        sentences=len(spans), lexicon=lex.source)
+
+
+_HEADING_MARKUP = re.compile(r"^[\s#*_>=\-]+|[\s#*_:=\-]+$")
+
+
+def _reference_lines(scan: str, lex: Lexicon) -> list[tuple[int, int]]:
+    """(start, end) of the lines that are reference-list entries, in page order.
+
+    A line is an entry when it has the shape of a citation (``citation_shapes``: "2013;43(9):620",
+    a DOI, a Vancouver author list), or when it follows a ``reference_headings`` heading
+    ("References") and no other heading has come since. A heading is a short line with no
+    sentence end. One pass over the lines, so linear in the length of the page.
+    """
+    if not lex.reference_headings and not lex.citation_shapes:
+        return []
+    out: list[tuple[int, int]] = []
+    in_refs = False
+    pos = 0
+    for raw in scan.split("\n"):
+        a, b = pos, pos + len(raw)
+        pos = b + 1
+        line = raw.strip()
+        if not line:
+            continue
+        short = len(line) <= 80  # headings are short; long lines are never stripped of markup
+        name = " ".join(_HEADING_MARKUP.sub("", line).lower().split()) if short else ""
+        if name in lex.reference_headings:
+            in_refs = True
+            continue
+        shaped = any(rx.search(raw) for rx in lex.citation_shapes)
+        if in_refs and not shaped and short and not line.endswith((".", "!", "?", ";")):
+            in_refs = False  # the next heading ends the list
+        if shaped or in_refs:
+            out.append((a, b))
+    return out
 
 
 def _topic_matchers(cs: Any, lex: Lexicon) -> dict[str, _Phrases]:
@@ -993,7 +1079,8 @@ def _judge(unit: str, hits: Mapping[int, list[re.Match]], study_context: bool, c
         return hits.get(id(group), [])
 
     # Most sentences have no claim cue at all: leave before the detailed reading.
-    signals = (lex.benefit, lex.safety_claims, lex.harms, lex.mechanism, lex.sessions)
+    signals = (lex.benefit, lex.safety_claims, lex.harms, lex.mechanism, lex.sessions,
+               lex.sessions_alone)
     if not any(find(g) for g in signals) and not any(find(g) for _, g in lex.assertions):
         return None
     benefit, negated_benefit = [], []
@@ -1012,11 +1099,20 @@ def _judge(unit: str, hits: Mapping[int, list[re.Match]], study_context: bool, c
     intens = find(lex.intensifiers)
     topics = {q: ms for q, rx in topic_rx.items() if (ms := find(rx))}
 
-    if find(lex.procedure) and not absolutes and not mech:
+    # A benefit plus a promise ("can expect relief after the first appointment") is a claim even
+    # in a sentence that also names the procedure or the clinic.
+    promised = bool(benefit and find(lex.promises))
+    if find(lex.procedure) and not absolutes and not mech and not promised:
         return None  # describes the procedure, the clinic or a study's design: not a claim
 
     mech_q, safety_q, sessions_q = lex.mechanism_question, lex.safety_question, lex.sessions_question
     special = {mech_q, safety_q, sessions_q}
+    benefit_topics = [q for q in topics if q not in special]
+    # "after a course of treatment" next to a benefit with its own question is a time window, not
+    # a dose claim: these session cues count only when nothing else in the sentence is claimed.
+    if not sessions and find(lex.sessions_alone) and not ((benefit or negated_benefit)
+                                                           and benefit_topics):
+        sessions = find(lex.sessions_alone)
     signal = bool(benefit or negated_benefit or safety or mech or sessions or assertions)
     modes: dict[str, str] = {}
     if mech or (mech_q in topics and signal):
@@ -1028,7 +1124,7 @@ def _judge(unit: str, hits: Mapping[int, list[re.Match]], study_context: bool, c
     elif harms and not benefit:
         modes[safety_q] = "warning"
     if benefit or negated_benefit:
-        benefit_qs = [q for q in topics if q not in special]
+        benefit_qs = list(benefit_topics)
         if not benefit_qs and not (set(modes) - {safety_q}):
             benefit_qs = [lex.generic_question]
         for q in benefit_qs:
@@ -1101,10 +1197,13 @@ def _verdict_for(qid: str, mode: str, strength: int, why_strength: str, claims_b
                     _evidence(claim), 0)
         if strength == 0:
             return "supported", f"Says the evidence is uncertain ({qid}).", text or "", _evidence(claim), 0
-        what = f"question '{qid}'" + (f" ({claim.title})" if claim else "")
-        return ("unsupported",
-                f"No study in the evidence answers the {what}; the sentence states it with "
-                f"{why_strength}.",
+        if claim is None:  # e.g. the lexicon's topics for outcomes no question covers (sleep)
+            why = (f"No question in the evidence covers this ('{qid}'), so no study in the library "
+                   f"speaks to it; the sentence states it with {why_strength}.")
+        else:
+            why = (f"No study in the evidence answers the question '{qid}' ({claim.title}); the "
+                   f"sentence states it with {why_strength}.")
+        return ("unsupported", why,
                 text or f"Remove the statement, or add evidence for it (no question '{qid}' in "
                         f"evidence/questions.yaml).",
                 _evidence(claim), None)
