@@ -88,3 +88,15 @@ def test_reported_effects_plot_panels_by_measure_and_outcome_and_never_pools():
     assert sum(isinstance(c, PathCollection) for c in md_ax.collections) == 2
     assert not any(p.__class__.__name__ == "Polygon" for ax in fig.axes for p in ax.patches)
     assert reported_effects_plot([], title="none") is None
+
+
+def test_reported_effects_plot_shades_a_shared_important_effect_threshold():
+    from evidencekit.plots import reported_effects_plot
+
+    band = {"value": 5.0, "label": "5 points on the 0-100 NDI (our judgement)"}
+    rows = [{"label": f"A, {t}", "estimate": e, "ci_low": e - 5, "ci_high": e + 5, "measure": "MD",
+             "outcome": "NDI, 0-100", "threshold": band} for t, e in (("6 wk", -0.3), ("6 mo", -4.4))]
+    (ax,) = reported_effects_plot(rows, title="t").axes
+    spans = [p for p in ax.patches if p.get_x() == -5.0 and p.get_width() == 10.0]
+    assert len(spans) == 1
+    assert "our judgement" in ax.get_legend().get_texts()[0].get_text()

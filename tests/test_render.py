@@ -251,3 +251,23 @@ def test_grouping_caveats_by_study_keeps_every_caveat_once_in_order():
     html = render.render_leaflet([claim], lib, "html")
     for c in caveats:
         assert html.count(f"<li>{c}</li>") == 1
+
+
+def test_threshold_band_only_where_the_scale_is_the_thresholds():
+    # A 5-point band belongs on a 0-100 NDI difference, never on an MD whose scale is not stated
+    # (the claims refuse that comparison too) and, as an SMD band, on any SMD.
+    from types import SimpleNamespace
+
+    from evidencekit.records import ImportantEffect
+    from evidencekit.render import _threshold_for
+
+    q = SimpleNamespace(important_effect=ImportantEffect(
+        value=5, scale="points on the 0-100 Neck Disability Index", smd=0.5, author_judgement=True))
+    ndi = SimpleNamespace(scale="0-100 (as printed)")
+    unstated = SimpleNamespace(scale="not stated in the excerpt")
+    assert _threshold_for(q, "MD", ndi)["value"] == 5
+    assert "our judgement" in _threshold_for(q, "MD", ndi)["label"]
+    assert _threshold_for(q, "MD", unstated) is None
+    assert _threshold_for(q, "MD", SimpleNamespace(scale="0-10")) is None
+    assert _threshold_for(q, "SMD", unstated)["value"] == 0.5
+    assert _threshold_for(SimpleNamespace(important_effect=None), "SMD", ndi) is None

@@ -206,8 +206,10 @@ def reported_effects_plot(rows, *, title: str,
     rows
         Mappings with ``label``, ``estimate``, ``ci_low``, ``ci_high`` and ``measure``; optional
         ``outcome`` (estimates share a panel only with the same measure and outcome), ``level``
-        (CI level, default 0.95), ``better`` (``"lower"``/``"higher"``, named in the axis label)
-        and ``highlight`` (drawn in blue, e.g. the estimate a claim rests on).
+        (CI level, default 0.95), ``better`` (``"lower"``/``"higher"``, named in the axis label),
+        ``highlight`` (drawn in blue, e.g. the estimate a claim rests on) and ``threshold``
+        (``{"value": t, "label": ...}``: the smallest effect that matters; when a panel's rows
+        share one, the band from -t to t is shaded and named, so "too small to matter" is visible).
     title, subtitle
         Figure title lines.
 
@@ -248,6 +250,12 @@ def reported_effects_plot(rows, *, title: str,
         ax.axvline(1.0 if measure in LOG_SCALE_MEASURES else 0.0, color="0.5", lw=0.8, ls="--")
         if measure in LOG_SCALE_MEASURES:
             ax.set_xscale("log")
+        thresholds = {(t["value"], t["label"]) for t in (r.get("threshold") for r in items) if t}
+        if len(thresholds) == 1:  # one shared threshold: shade effects too small to matter
+            value, label = thresholds.pop()
+            ax.axvspan(-value, value, color="0.9", zorder=0,
+                       label=f"smaller than the smallest effect that matters: {label}")
+            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=7, frameon=False)
         ax.set_yticks(ys, [r["label"] for r in items], fontsize=7)
         ax.set_ylim(0.4, len(items) + 0.6)
         better = {r.get("better") for r in items}

@@ -640,8 +640,31 @@ def _reported_effects(question: Any, library: Any) -> list[dict[str, Any]]:
                 what = outcome.domain.replace("-", " ")
             rows.append({"label": label, "estimate": r.estimate, "ci_low": r.ci_low,
                          "ci_high": r.ci_high, "level": r.ci_level, "measure": r.measure,
-                         "outcome": what, "better": outcome.better})
+                         "outcome": what, "better": outcome.better,
+                         "threshold": _threshold_for(question, r.measure, outcome)})
     return rows
+
+
+def _threshold_for(question: Any, measure: str, outcome: Any) -> dict[str, Any] | None:
+    """The question's smallest important effect, when it is on this estimate's scale.
+
+    An SMD threshold applies to any SMD. A mean-difference threshold applies only when the
+    outcome's scale names the same range as the threshold (0-100 with 0-100): drawing a 5-point
+    band on an MD whose scale the source does not state would invent a comparison the claims
+    deliberately do not make.
+    """
+    important = getattr(question, "important_effect", None)
+    if important is None:
+        return None
+    whose = "our judgement" if important.author_judgement else "published"
+    if measure == "SMD" and important.smd is not None:
+        return {"value": important.smd, "label": f"SMD {important.smd:g} ({whose})"}
+    if measure == "MD":
+        span = re.compile(r"0\s*[-–]\s*\d+")
+        ours, theirs = span.search(outcome.scale or ""), span.search(important.scale or "")
+        if ours and theirs and ours.group(0).replace(" ", "") == theirs.group(0).replace(" ", ""):
+            return {"value": important.value, "label": f"{important.value:g} {important.scale} ({whose})"}
+    return None
 
 
 def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
