@@ -310,6 +310,171 @@ def test_new_rules_leave_neutral_sentences_alone(claims, sentence):
     assert _one(sentence, claims) is None
 
 
+# --- rules added after the blind second page (docs/audit.md, "Rule changes after the blind
+# second page"). Sentences written for these tests, not taken from any sample page.
+
+
+@pytest.mark.parametrize("sentence", [
+    "In a small trial, all the men needled reported less neck pain after four sessions.",
+    "All of our clients had less shoulder pain within a week of needling.",
+    "In that study, all 40 participants felt less pain after two sessions.",
+])
+def test_absolutes_about_people_win_over_study_reports_and_session_counts(claims, sentence):
+    f = _one(sentence, claims)
+    assert f is not None and f.verdict == "overstated" and f.strength == 4, (sentence, f)
+    assert "pain-short-term" in f.questions
+
+
+def test_a_count_after_after_is_a_time_window_not_a_dose(claims):
+    # "after three sessions" beside a pain claim: the pain claim is judged, not a dose
+    f = _one("Most clients notice less neck pain after three sessions.", claims)
+    assert f.verdict == "overstated" and "sessions" not in f.questions, f
+    # a promised dose is a dose claim even when it names the outcome it buys
+    f = _one("You will need 8 sessions to be completely pain-free.", claims)
+    assert f.verdict == "unsupported" and f.questions == ("sessions",), f
+    # a review schedule is not a claim
+    assert _one("Your physio will check how you are doing after four sessions.", claims) is None
+
+
+@pytest.mark.parametrize("sentence, verdict, question", [
+    ("Needling is a clinically proven remedy for neck pain.", "overstated", "pain-short-term"),
+    ("Walk out of our clinic pain-free.", "overstated", "pain-short-term"),
+    ("Clients report dramatic improvements in shoulder mobility.", "overstated", "movement"),
+    ("Feel the difference in neck pain after only one treatment.", "overstated", None),
+    ("Relief from back pain is guaranteed.", "overstated", "pain-short-term"),
+    ("Our athletes get amazing results.", "overstated", "athletes"),
+    ("Signing up for the full course gets you the best long-term outcomes.", "unsupported",
+     "sessions"),
+    ("Needling gives amazing results for restless sleep.", "unsupported", "outcomes-not-studied"),
+])
+def test_marketing_superlatives_are_absolutes(claims, sentence, verdict, question):
+    f = _one(sentence, claims)
+    assert f is not None and f.verdict == verdict, (sentence, f)
+    assert question is None or question in f.questions, f
+
+
+@pytest.mark.parametrize("sentence, verdict", [
+    ("Dry needling has not been proven to ease neck pain.", "supported"),   # negated: a hedge
+    ("We cannot guarantee that needling will reduce your pain.", "supported"),
+    ("Dry needling is not a miracle cure.", None),                          # denies a superlative
+    ("In the trial, the combined group got the best results of the three.", "supported"),  # a report
+])
+def test_negated_superlatives_and_reports_are_not_overstated(claims, sentence, verdict):
+    f = _one(sentence, claims)
+    assert (f.verdict if f else None) == verdict, (sentence, f)
+
+
+@pytest.mark.parametrize("sentence, verdict, comparator, record", [
+    ("Needling beats stretching for a stiff neck.", "contradicted", "vs-stretching",
+     "yeganehlari2016#vas-dn-vs-met"),
+    ("Dry needling is more effective than muscle energy technique.", "contradicted",
+     "vs-stretching", "yeganehlari2016#vas-dn-vs-met"),
+    ("It relieves pain better than cortisone injections.", "contradicted", "vs-injections",
+     "liu2015#vs-wet-needling"),
+    ("Needling is superior to lidocaine for trigger points.", "contradicted", "vs-injections",
+     "liu2015#vs-wet-needling"),
+    ("Dry needling outperforms an exercise programme.", "unsupported", "vs-exercise", None),
+    ("Needling works faster than painkillers.", "unsupported", "vs-other-treatments", None),
+])
+def test_comparative_claims_are_checked_against_the_comparator(claims, sentence, verdict,
+                                                                comparator, record):
+    f = _one(sentence, claims)
+    assert f is not None and f.verdict == verdict, (sentence, f)
+    assert comparator in f.questions, f
+    if record:
+        assert record in f.evidence and record in f.reason, f
+    assert "better than" in f.reason  # the reason names the comparison it checked
+
+
+def test_comparison_that_agrees_with_the_evidence_is_judged_by_its_outcome(claims):
+    # navarrosantana2020 favours needling over manual therapy: the pain wording decides
+    f = _one("Needling may ease neck pain better than manual therapy.", claims)
+    assert f.verdict == "supported" and "vs-manual-therapy" in f.questions, f
+    f = _one("Needling eases neck pain better than manual therapy.", claims)
+    assert f.verdict == "overstated", f
+
+
+@pytest.mark.parametrize("sentence, verdict", [
+    ("In one small trial, needling did no better than stretching.", "supported"),
+    ("Needling is no more effective than stretching, as far as we know.", "supported"),
+    ("Dry needling is no better than sham needling.", "contradicted"),  # reviews found it better
+    ("It is not known whether needling works better than injections.", "supported"),
+    ("The 2016 trial found needling worked better than stretching for a few women.", "supported"),
+])
+def test_negated_hedged_or_reported_comparisons_are_not_contradicted(claims, sentence, verdict):
+    f = _one(sentence, claims)
+    assert (f.verdict if f else None) == verdict, (sentence, f)
+
+
+def test_comparator_records_exist_in_the_evidence():
+    """Every record a comparator cites is a result in evidence/studies (ids do not go stale)."""
+    import yaml
+
+    studies = Path(__file__).parents[1] / "evidence" / "studies"
+    known = set()
+    for path in studies.glob("*.yaml"):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        known |= {f"{data['id']}#{r['id']}" for r in data.get("results") or ()}
+    lex = load_lexicon()
+    assert {c.id for c in lex.comparators} >= {"vs-stretching", "vs-injections"}
+    for c in lex.comparators:
+        assert set(c.evidence) <= known, (c.id, set(c.evidence) - known)
+        assert c.finding != "no-difference" or c.evidence, c.id
+
+
+def test_immediately_in_a_past_study_report_is_the_study_time_window(claims):
+    f = _one("A 2009 trial measured neck pain, which dropped and movement improved immediately "
+             "after needling.", claims)
+    assert f is not None and f.verdict == "supported", f
+    # the page's own promise is still an absolute
+    f = _one("Your neck pain improves immediately after needling.", claims)
+    assert f.verdict == "overstated" and f.strength == 4, f
+
+
+@pytest.mark.parametrize("sentence", [
+    "Needling detoxes tired muscles.",
+    "It interrupts the spasm-pain cycle in your shoulder.",
+    "Needling calms your overactive nervous system.",
+    "The needle reboots the muscle.",
+    "Needling unlocks tight shoulders.",
+    "The needle breaks up adhesions in the fascia.",
+    "Dry needling breaks down knots in the neck.",
+    "Needling restores healthy blood flow to the muscle.",
+])
+def test_mechanism_paraphrases(claims, sentence):
+    f = _one(sentence, claims)
+    assert f is not None and f.verdict == "mechanism-as-fact", (sentence, f)
+
+
+@pytest.mark.parametrize("sentence", [
+    "Dry needling helps torn tendons heal faster.",
+    "It speeds up healing after a sprain.",
+    "Needling repairs damaged tissue in the knee.",
+    "Regular needling prevents re-injury.",
+])
+def test_healing_is_an_outcome_no_question_covers(claims, sentence):
+    f = _one(sentence, claims)
+    assert f is not None and f.verdict == "unsupported", (sentence, f)
+    assert f.questions == ("outcomes-not-studied",), f
+
+
+@pytest.mark.parametrize("sentence", [
+    "We also offer stretching classes and manual therapy.",
+    "Please tell us if you have had steroid injections in the last month.",
+    "If you prefer, we can use massage or exercise instead of needles.",
+    "We ask all patients to complete a health questionnaire.",
+    "A course of six sessions costs £240.",
+    "Dry needling is better known in some countries as intramuscular stimulation.",
+    "The best way to book is online.",
+    "The trial compared needling with lidocaine injections.",
+    "Exercise is better than rest, and we may add needling to it.",
+    "Your physiotherapist will review your progress after three sessions.",
+    "Our team has a proven track record of friendly service.",
+])
+def test_second_round_rules_leave_neutral_sentences_alone(claims, sentence):
+    assert _one(sentence, claims) is None
+
+
 def test_finding_carries_evidence_and_suggestion(claims):
     report = audit_text("Dry needling relieves pain.", claims)
     (f,) = report.findings
@@ -497,6 +662,11 @@ def test_extending_the_lexicon_without_python(claims, tmp_path):
     ("benefit: [reduce]\nsessions: [{phrase: x, bogus: true}]\n", "each entry"),
     ("benefit: [reduce]\ncitation_shapes: ['re:(unclosed']\n", "bad phrase"),
     ("benefit: [reduce]\nhedges: {7: [maybe]}\n", "level 7"),
+    ("benefit: [reduce]\ncomparators: [{id: x, name: y, words: [a], finding: maybe}]\n", "finding"),
+    ("benefit: [reduce]\ncomparators: [{id: x, name: y, words: [a], finding: benefit, by: z}]\n",
+     "unknown key"),
+    ("benefit: [reduce]\ncomparators: [{name: y, words: [a], finding: benefit}]\n", "needs an id"),
+    ("benefit: [reduce]\ncomparator_gap: 40\n", "whole number"),
 ])
 def test_bad_lexicon_is_a_clear_error(claims, tmp_path, content, match):
     p = tmp_path / "bad.yaml"

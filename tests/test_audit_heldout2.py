@@ -6,8 +6,11 @@ sentence below labelled, by someone who had not read the auditor's code, lexicon
 pages, and before the auditor was first run on it. The labels are grounded in
 ../shared/evidence/SOURCES.md and the certainty of each question (`evidencekit claims`).
 
+Status: no longer blind. FIRST_* keep the blind result; the rules were then changed after reading
+this page's errors, so MEASURED_* (and the floors) are in-sample, development-page figures.
+
 Never edit the labels to fit the auditor's output: LABELS_SHA256 pins them. If a label is wrong, say so
-in the docs and leave it; the measured numbers are what the auditor does on unseen text.
+in the docs and leave it; FIRST_* are what the auditor did on unseen text.
 
 Scoring. Each label spans from its prefix to the next label's prefix. A finding is matched to the label
 whose span it overlaps most. "Flagged" means any finding, whatever its verdict ('supported' counts as a
@@ -152,14 +155,20 @@ LABELS_SHA256 = "55813532806c7248620ddf3818b34729a5553de18e6d9e04eef58136aeec738
 
 VERDICTS = ["supported", "overstated", "unsupported", "contradicted", "mechanism-as-fact"]
 
-# Floors are the numbers measured on the first blind run minus MARGIN.
 # MARGIN guards regressions, not a target: it lets the rules move a little without noise failures,
-# and a rule change that loses more than this on unseen text should be looked at, not waved through.
+# and a rule change that loses more than this should be looked at, not waved through.
 MARGIN = 0.05
-# First blind run, 2026-11-22, rules frozen (/tmp/audit-rules-frozen), labels frozen beforehand:
-MEASURED_PRECISION = 34 / 35  # 0.971: one neutral sentence flagged ("You can drive and return to work")
-MEASURED_RECALL = 34 / 51  # 0.667: 17 labelled claims not flagged, 9 of them accurate caveats
-MEASURED_AGREEMENT = 28 / 34  # 0.824: verdict equals the label among flagged claims
+# First blind run, 2026-11-22, rules frozen (/tmp/audit-rules-frozen), labels frozen beforehand.
+# This is the blind result, the one to quote for those rules:
+FIRST_PRECISION = 34 / 35  # 0.971: one neutral sentence flagged ("You can drive and return to work")
+FIRST_RECALL = 34 / 51  # 0.667: 17 labelled claims not flagged, 9 of them accurate caveats
+FIRST_AGREEMENT = 28 / 34  # 0.824: verdict equals the label among flagged claims
+# The rules were then changed after reading this page's errors (docs/audit.md, "Rule changes after
+# the blind second page"), so from then on this is a *development* page and the figures below are
+# in-sample. Labels unchanged. Floors are these minus MARGIN.
+MEASURED_PRECISION = 40 / 41  # 0.976: the same neutral sentence ("You can drive and return to work")
+MEASURED_RECALL = 40 / 51  # 0.784: 11 not flagged, 9 of them accurate caveats
+MEASURED_AGREEMENT = 40 / 40  # 1.000
 
 
 def _source() -> str:

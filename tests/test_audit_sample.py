@@ -31,6 +31,9 @@ SAMPLE = Path(__file__).parent / "data" / "samples" / "patient-page-dry-needling
 
 # Floors the measured values must stay above.  They sit a little below what the rules reach today so
 # that a lexicon edit that costs accuracy fails loudly; raise them when the rules improve.
+# Measured (real claims from evidence/): precision 1.00 (36/36 scored), recall 1.00 (36/36), verdict
+# agreement 0.92 (33/36); stand-in claims 1.00, 1.00, 0.97 (35/36). Unchanged by the rules written
+# from the blind second page (the same 38 findings with the same verdicts), so the floors stay.
 PRECISION_FLOOR = 0.90
 RECALL_FLOOR = 0.90
 VERDICT_AGREEMENT_FLOOR = 0.85

@@ -12,7 +12,8 @@ the claim the evidence allows for the question. It gives one of five verdicts:
 ``unsupported``
     no evidence in the library speaks to it (e.g. a promised number of sessions);
 ``contradicted``
-    claims a benefit where the evidence found no difference (or harm);
+    claims a benefit where the evidence found no difference (or harm), or claims dry needling beats a
+    comparator the evidence found it no better than;
 ``mechanism-as-fact``
     a hypothesised mechanism stated as established.
 
@@ -263,8 +264,11 @@ reason and a rewrite the evidence allows.</p>
 class _Phrases:
     """One lexicon section: its phrases, each compiled on its own (see :class:`_Index`)."""
 
-    def __init__(self, phrases: Iterable[str], where: str, file: str | None):
+    def __init__(self, phrases: Iterable[str], where: str, file: str | None,
+                 keys: Mapping[str, str] | None = None):
         self.where = where
+        # phrase -> the word it must start with, for `re:` phrases built from words (comparators)
+        self.keys = dict(keys or {})
         self.phrases = tuple(dict.fromkeys(p for p in phrases if p))
         self.entries: list[tuple[str, re.Pattern]] = []
         for i, p in enumerate(self.phrases):
@@ -294,19 +298,27 @@ class _Index:
     """
 
     def __init__(self, groups: Iterable[_Phrases]):
-        self.exact: dict[str, list[tuple[_Phrases, re.Pattern]]] = {}
-        self.prefix: dict[str, list[tuple[_Phrases, re.Pattern]]] = {}
+        Entry = tuple[_Phrases, re.Pattern, frozenset]
+        self.exact: dict[str, list[Entry]] = {}
+        self.prefix: dict[str, list[Entry]] = {}
         self.raw: list[tuple[_Phrases, re.Pattern]] = []
         for g in groups:
             for phrase, rx in g.entries:
-                first = phrase.split()[0] if not phrase.startswith("re:") else ""
+                key = g.keys.get(phrase)
+                first = key if key is not None else (
+                    phrase.split()[0] if not phrase.startswith("re:") else "")
                 lead = re.match(r"\w+", first.translate(_NORMALISE))
-                if phrase.startswith("re:") or not lead:
+                # The whole words a plain phrase needs ("pain* ...3 gone" needs "gone"): a sentence
+                # without one of them cannot match, so its regex is not tried there.
+                needs = frozenset() if phrase.startswith("re:") else frozenset(
+                    w.lower() for tok in phrase.split() if not tok.endswith("*")
+                    and not _GAP_MARK.fullmatch(tok) for w in _WORD.findall(tok.translate(_NORMALISE)))
+                if (phrase.startswith("re:") and key is None) or not lead:
                     self.raw.append((g, rx))
                 elif first.endswith("*") and lead.end() == len(first) - 1:
-                    self.prefix.setdefault(lead.group(0).lower(), []).append((g, rx))
+                    self.prefix.setdefault(lead.group(0).lower(), []).append((g, rx, needs))
                 else:
-                    self.exact.setdefault(lead.group(0).lower(), []).append((g, rx))
+                    self.exact.setdefault(lead.group(0).lower(), []).append((g, rx, needs))
         self.prefix_lens = sorted({len(k) for k in self.prefix})
         # word -> phrases starting with it; most words start none, and pages repeat their words
         self.memo: dict[str, tuple] = {}
@@ -323,15 +335,19 @@ class _Index:
         """Matches per section (keyed by ``id(section)``), non-overlapping, longest first."""
         found: dict[int, list[re.Match]] = {}
         memo = self.memo
-        todo: dict[tuple[int, int], tuple[_Phrases, re.Pattern]] = {}
-        for word in set(_WORD.findall(text)):
+        todo: dict[tuple[int, int], tuple[_Phrases, re.Pattern, frozenset]] = {}
+        words = set(_WORD.findall(text))
+        lower = {w.lower() for w in words}
+        for word in words:
             cands = memo.get(word)
             if cands is None:
                 cands = memo[word] = self._candidates(word.lower())
-            for g, rx in cands:
-                todo[(id(g), id(rx))] = (g, rx)
+            for entry in cands:
+                todo[(id(entry[0]), id(entry[1]))] = entry
         # Each phrase that could match is then searched for in C, over this sentence only.
-        for g, rx in todo.values():
+        for g, rx, needs in todo.values():
+            if not needs <= lower:
+                continue
             for m in rx.finditer(text):
                 if m.end() > m.start():
                     found.setdefault(id(g), []).append(m)
@@ -383,6 +399,28 @@ def _phrase_regex(phrase: str) -> str:
     return joined
 
 
+#: What the evidence found when dry needling was compared with a comparator (lexicon `comparators`).
+COMPARATOR_FINDINGS = ("no-difference", "comparator-better", "no-evidence", "benefit")
+
+
+@dataclass(frozen=True)
+class Comparator:
+    """A comparator a page may claim dry needling beats, and what the evidence says about it.
+
+    ``phrases`` match a superiority cue followed by one of ``words`` ("works better than
+    stretching"); ``finding`` is one of :data:`COMPARATOR_FINDINGS`; ``evidence`` the records
+    (``study#result``) that say so.
+    """
+
+    id: str
+    name: str
+    finding: str
+    evidence: tuple[str, ...]
+    says: str
+    suggestion: str
+    phrases: _Phrases
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """The audit rules, compiled. Build with :func:`load_lexicon`."""
@@ -394,6 +432,8 @@ class Lexicon:
     safety_claims: _Phrases
     harms: _Phrases
     mechanism: _Phrases
+    marketing: _Phrases
+    comparators: tuple[Comparator, ...]
     sessions: _Phrases
     sessions_alone: _Phrases
     assertions: tuple[tuple[int, _Phrases], ...]
@@ -421,19 +461,21 @@ class Lexicon:
 
     def groups(self) -> list[_Phrases]:
         """Every phrase section, for :class:`_Index`."""
-        out = [self.benefit, self.safety_claims, self.harms, self.mechanism, self.sessions,
-               self.sessions_alone, self.intensifiers, self.absolutes, self.absolutes_unhedged,
-               self.procedure, self.promises, self.study_context, self.citation_lead_ins]
+        out = [self.benefit, self.safety_claims, self.harms, self.mechanism, self.marketing,
+               self.sessions, self.sessions_alone, self.intensifiers, self.absolutes,
+               self.absolutes_unhedged, self.procedure, self.promises, self.study_context,
+               self.citation_lead_ins]
+        out += [c.phrases for c in self.comparators]
         out += [g for _, g in self.assertions] + [g for _, g in self.hedges]
         return out
 
 
-_LIST_KEYS = ("benefit", "safety_claims", "harms", "mechanism", "intensifiers",
+_LIST_KEYS = ("benefit", "safety_claims", "harms", "mechanism", "marketing", "intensifiers",
               "negations", "procedure", "promises", "study_context", "past_markers",
               "citation_lead_ins", "reference_headings", "citation_shapes")
 _KNOWN_KEYS = set(_LIST_KEYS) | {
     "version", "skip_units_ending_with", "abbreviations", "assertions", "hedges", "absolutes",
-    "sessions",
+    "sessions", "comparative_cues", "comparator_gap", "comparators",
     "topics", "ignore_topics", "generic_question", "precedence", "safety_question",
     "sessions_question", "mechanism_question", "verdict_order"}
 
@@ -541,6 +583,8 @@ def _compile_lexicon(text: str, source: str) -> Lexicon:
             raise InputError(f"bad phrase {p!r}: {exc}", file=file,
                              field=f"citation_shapes[{i}]") from None
 
+    comparators = _compile_comparators(data, file, str_list)
+
     topics_raw = data.get("topics") or {}
     if not isinstance(topics_raw, dict):
         raise InputError("must map question ids to lists of phrases", file=file, field="topics")
@@ -580,6 +624,8 @@ def _compile_lexicon(text: str, source: str) -> Lexicon:
         safety_claims=_Phrases(str_list("safety_claims"), "safety_claims", file),
         harms=_Phrases(str_list("harms"), "harms", file),
         mechanism=_Phrases(str_list("mechanism"), "mechanism", file),
+        marketing=_Phrases(str_list("marketing"), "marketing", file),
+        comparators=comparators,
         sessions=_Phrases(sessions, "sessions", file),
         sessions_alone=_Phrases(sessions_alone, "sessions", file),
         assertions=tuple((lvl, _Phrases(ph, f"assertions.{lvl}", file))
@@ -607,6 +653,53 @@ def _compile_lexicon(text: str, source: str) -> Lexicon:
         verdict_order=order,
         raw=data,
     )
+
+
+def _compile_comparators(data: Mapping[str, Any], file: str | None, str_list) -> tuple[Comparator, ...]:
+    """The `comparators` section: each comparator's words joined to every `comparative_cues` cue.
+
+    One pattern per cue and comparator ("better than" + up to `comparator_gap` words + any of the
+    comparator's words), indexed under the cue's first word like any phrase, so comparative claims
+    cost no more than other cues (the audit stays linear).
+    """
+    cues = str_list("comparative_cues")
+    gap = data.get("comparator_gap", 4)
+    if not isinstance(gap, int) or isinstance(gap, bool) or not 0 <= gap <= _MAX_GAP:
+        raise InputError(f"must be a whole number of words from 0 to {_MAX_GAP}", file=file,
+                         field="comparator_gap")
+    raw = data.get("comparators") or []
+    if not isinstance(raw, list):
+        raise InputError("must be a list of comparators ({id, name, words, finding, evidence, says})",
+                         file=file, field="comparators")
+    out = []
+    for i, entry in enumerate(raw):
+        where = f"comparators[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) \
+                or not isinstance(entry.get("name"), str):
+            raise InputError("each comparator needs an id and a name (strings)", file=file, field=where)
+        unknown = set(entry) - {"id", "name", "words", "finding", "evidence", "says", "suggestion"}
+        if unknown:
+            raise InputError(f"unknown key(s) {', '.join(sorted(unknown))}", file=file, field=where)
+        finding = entry.get("finding")
+        if finding not in COMPARATOR_FINDINGS:
+            raise InputError(f"finding {finding!r} is not one of {', '.join(COMPARATOR_FINDINGS)}",
+                             file=file, field=f"{where}.finding")
+        words = str_list(f"{where}.words", entry.get("words"), required=True)
+        evidence = str_list(f"{where}.evidence", entry.get("evidence") or [])
+        # One pattern per cue ("better than" + gap + any of the words, longest first), indexed under
+        # the cue's first word: a sentence with "more" tries a few patterns, not one per word.
+        try:
+            alts = "|".join(f"(?:{_phrase_regex(w)})" for w in sorted(words, key=len, reverse=True))
+            phrases = ["re:" + _phrase_regex(cue) + _gap(gap) + f"(?:{alts})" for cue in cues]
+        except ValueError as exc:
+            raise InputError(f"bad phrase: {exc}", file=file, field=f"{where}.words") from None
+        keys = {ph: cue.split()[0] for ph, cue in zip(phrases, cues) if not cue.startswith("re:")}
+        out.append(Comparator(
+            id=entry["id"], name=entry["name"], finding=finding, evidence=tuple(evidence),
+            says=" ".join(str(entry.get("says") or "").split()),
+            suggestion=" ".join(str(entry.get("suggestion") or "").split()),
+            phrases=_Phrases(phrases, where, file, keys)))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -961,7 +1054,10 @@ def audit_text(text: str, claims: Any, *, lexicon: str | Path | Lexicon | None =
     treated shoulder" describes an observation); (4) verdict per question: no evidence ->
     unsupported; benefit claimed where the evidence found no difference or harm -> contradicted;
     mechanism above the allowed rung -> mechanism-as-fact; above ``max_strength(certainty)`` ->
-    overstated; else supported. The shown verdict is the first in ``verdict_order``.
+    overstated; else supported. A comparison ("works better than stretching") is judged against the
+    lexicon's ``comparators``: contradicted where the evidence found no difference or favoured the
+    comparator, unsupported where no study compared them. The shown verdict is the first in
+    ``verdict_order``.
     The ladder is GRADE guideline 26 (Santesso 2020), as in :mod:`evidencekit.claims`.
     """
     if source_format not in _FORMATS:
@@ -1079,23 +1175,54 @@ def _judge(unit: str, hits: Mapping[int, list[re.Match]], study_context: bool, c
         return hits.get(id(group), [])
 
     # Most sentences have no claim cue at all: leave before the detailed reading.
-    signals = (lex.benefit, lex.safety_claims, lex.harms, lex.mechanism, lex.sessions,
-               lex.sessions_alone)
+    signals = (lex.benefit, lex.safety_claims, lex.harms, lex.mechanism, lex.marketing, lex.sessions,
+               lex.sessions_alone) + tuple(c.phrases for c in lex.comparators)
     if not any(find(g) for g in signals) and not any(find(g) for _, g in lex.assertions):
         return None
+
+    def negated(m: re.Match) -> bool:
+        return lex.negation.search(unit[max(0, m.start() - 40):m.start()]) is not None
+
     benefit, negated_benefit = [], []
     for m in find(lex.benefit):
-        (negated_benefit if lex.negation.search(unit[max(0, m.start() - 40):m.start()])
-         else benefit).append(m)
+        (negated_benefit if negated(m) else benefit).append(m)
+    # "has not been proven", "not a miracle cure", "cannot guarantee": a negated superlative or
+    # assertion claims nothing (the hedge "not been proven" is read on its own)
+    marketing, denied = [], []
+    for m in find(lex.marketing):
+        (denied if negated(m) else marketing).append(m)
+    if denied:  # "not a miracle cure" denies the superlative; it does not say the treatment fails
+        negated_benefit = [b for b in negated_benefit
+                           if not any(d.start() <= b.start() < d.end() for d in denied)]
+    # "works better than stretching": a superiority claim over a comparator; "did no better than
+    # stretching" is not one, nor is a cue whose comparator is in another clause
+    comparisons, denied_comparisons = [], []
+    for c in lex.comparators:
+        for m in find(c.phrases):
+            if not _CLAUSE_BREAK.search(m.group(0)):
+                (denied_comparisons if negated(m) else comparisons).append((c, m))
+    if denied_comparisons:  # "no more effective than stretching" is a comparison, judged as one
+        negated_benefit = [b for b in negated_benefit if not any(
+            m.start() <= b.start() < m.end() for _, m in denied_comparisons)]
+    benefit = benefit + marketing + [m for _, m in comparisons]
     safety = find(lex.safety_claims)
     harms = find(lex.harms)
     mech = find(lex.mechanism)
     sessions = find(lex.sessions)
-    assertions = [(lvl, m) for lvl, ph in lex.assertions for m in find(ph)]
+    assertions = [(lvl, m) for lvl, ph in lex.assertions for m in find(ph) if not negated(m)]
     hedges = [(lvl, m) for lvl, ph in lex.hedges for m in find(ph)]
+    # A past-tense report of a study ("a 2007 study found that pain dropped immediately after
+    # needling") describes what was measured: its time windows ("immediately") and superlatives
+    # ("gave the best results of the three groups") are the study's, not promises. Absolutes about
+    # people ("all the women treated") still overstate any report.
+    reported = benefit + negated_benefit
+    past_report = bool(study_context and reported and not assertions
+                       and all(_is_past(unit, m, lex) for m in reported))
     absolutes = find(lex.absolutes) + [m for lvl, m in assertions if lvl >= 4]
-    if not hedges:
+    if not hedges and not past_report:
         absolutes = absolutes + find(lex.absolutes_unhedged)
+    if not past_report:
+        absolutes = absolutes + marketing
     intens = find(lex.intensifiers)
     topics = {q: ms for q, rx in topic_rx.items() if (ms := find(rx))}
 
@@ -1123,9 +1250,16 @@ def _judge(unit: str, hits: Mapping[int, list[re.Match]], study_context: bool, c
         modes[safety_q] = "safety"
     elif harms and not benefit:
         modes[safety_q] = "warning"
+    compared = {c.id: (c, "comparison") for c, _ in comparisons}
+    compared.update({c.id: (c, "comparison-denied") for c, _ in denied_comparisons
+                     if c.id not in compared})
+    # a comparison the evidence does not back is the claim; an outcome-less benefit word beside it
+    # ("works better than stretching") is not also judged against the generic question
+    own_comparison = any(mode == "comparison-denied" or c.finding != "benefit"
+                         for c, mode in compared.values())
     if benefit or negated_benefit:
         benefit_qs = list(benefit_topics)
-        if not benefit_qs and not (set(modes) - {safety_q}):
+        if not benefit_qs and not (set(modes) - {safety_q}) and not own_comparison:
             benefit_qs = [lex.generic_question]
         for q in benefit_qs:
             modes.setdefault(q, "benefit")
@@ -1134,13 +1268,12 @@ def _judge(unit: str, hits: Mapping[int, list[re.Match]], study_context: bool, c
                 for d in dropped:
                     if modes.get(d) == "benefit":
                         del modes[d]
+    for cid, (_, mode) in compared.items():
+        modes.setdefault(cid, mode)
     if not modes:
         return None
 
     # wording strength
-    reported = benefit + negated_benefit
-    past_report = bool(study_context and reported and not assertions
-                       and all(_is_past(unit, m, lex) for m in reported))
     if absolutes:
         strength, why_strength = 4, "an absolute"
     elif past_report:
@@ -1163,6 +1296,10 @@ def _judge(unit: str, hits: Mapping[int, list[re.Match]], study_context: bool, c
 
     results = []  # (verdict, qid, reason, suggestion, evidence, allowed)
     for qid, mode in modes.items():
+        if mode in ("comparison", "comparison-denied"):
+            results.append((*_comparison_verdict(compared[qid][0], strength, why_strength,
+                                                 denied=mode == "comparison-denied"), qid))
+            continue
         results.append((*_verdict_for(qid, mode, strength, why_strength, bool(benefit),
                                       bool(negated_benefit) and not benefit, cs, lex), qid))
     rank = {v: i for i, v in enumerate(lex.verdict_order)}
@@ -1174,6 +1311,47 @@ def _judge(unit: str, hits: Mapping[int, list[re.Match]], study_context: bool, c
     qids = tuple(r[-1] for r in results)
     all_evidence = tuple(dict.fromkeys(x for r in results for x in r[3]))
     return verdict, reason, suggestion, evidence or all_evidence, qids, tuple(cues), strength, allowed
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:()!?\"]|\.\s")
+
+
+def _comparison_verdict(comp: Comparator, strength: int, why_strength: str, denied: bool = False):
+    """(verdict, reason, suggestion, evidence, allowed) for "better than <comparator>".
+
+    The lexicon's `comparators` say what the evidence found when dry needling was compared with
+    this comparator; the reason quotes it and names the records, so an author can check it.
+    ``denied``: the page says it did *no* better ("no more effective than stretching").
+    """
+    ev = tuple(dict.fromkeys(comp.evidence + tuple(e.split("#")[0] for e in comp.evidence)))
+    records = f" ({', '.join(comp.evidence)})" if comp.evidence else ""
+    says = comp.says or "the evidence does not show it"
+    keep = comp.suggestion or "Keep it: it matches the evidence."
+    if denied:
+        claim = f"Says dry needling does no better than {comp.name}"
+        if comp.finding in ("no-difference", "comparator-better"):
+            return ("supported", f"{claim}, as the evidence found: {says}{records}.", keep, ev, None)
+        if strength == 0:
+            return ("supported", f"{claim} ({why_strength}); {says}{records}.", keep, ev, 0)
+        if comp.finding == "benefit":
+            return ("contradicted", f"{claim} ({why_strength}), but {says}{records}.",
+                    comp.suggestion or "Say what the evidence found.", ev, None)
+        return ("unsupported", f"{claim} ({why_strength}), but {says}{records}.",
+                comp.suggestion or "Remove the comparison, or add a study that made it to evidence/.",
+                ev, None)
+    claim = f"Claims dry needling does better than {comp.name}"
+    if strength == 0:
+        return ("supported", f"{claim} ({why_strength}); {says}{records}.", keep, ev, 0)
+    if comp.finding in ("no-difference", "comparator-better"):
+        return ("contradicted", f"{claim} ({why_strength}), but {says}{records}.",
+                comp.suggestion or "Remove the comparison.", ev, None)
+    if comp.finding == "no-evidence":
+        return ("unsupported", f"{claim} ({why_strength}), but {says}{records}.",
+                comp.suggestion or "Remove the comparison, or add a study that made it to evidence/.",
+                ev, None)
+    return ("supported", f"The comparison with {comp.name} goes the way of the evidence: {says}"
+                         f"{records}; the wording is judged by the outcome's question.",
+            keep, ev, None)
 
 
 def _verdict_for(qid: str, mode: str, strength: int, why_strength: str, claims_benefit: bool,
