@@ -22,7 +22,8 @@ with some borderline labels, whose reasons say so.
 Scoring is per labelled sentence.  A finding is attributed to the sentence its start falls in and to
 every later sentence whose prefix it covers.  A sentence counts as *flagged* when any finding is
 attributed to it (a ``supported`` finding is a detected claim); its predicted verdict is that of the
-first such finding.
+first such finding. (This is ``score_page(..., match="start")`` in ``tests/_audit_support.py``; the
+other pages use the default "overlaps most" rule, which gives the same figures on this page.)
 
 * precision = flagged sentences labelled as claims / flagged sentences
 * recall = flagged sentences labelled as claims / sentences labelled as claims
@@ -41,16 +42,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _audit_support import real_claims  # noqa: E402
+from _audit_support import VERDICTS, real_claims, score_page  # noqa: E402
 
 from evidencekit.audit import audit_text, read_page  # noqa: E402
 
 PAGE = Path(__file__).parent / "data" / "samples" / "heldout-clinic-page.txt"
 # The labels describe this exact text; editing the page to suit the audit would void the result.
 PAGE_SHA256 = "75955261424e08275ebc7cdc8f3e054e059d5575c03101e7a90c549c052e17ba"
-
-VERDICTS = ("supported", "overstated", "unsupported", "contradicted", "mechanism-as-fact")
-PROBLEM_VERDICTS = frozenset(VERDICTS[1:])
 
 # (sentence prefix, expected verdict or None for "not a health claim", reason).  SOURCES n = section
 # n of ../shared/evidence/SOURCES.md; certainties are those of `evidencekit claims`.
@@ -308,62 +306,6 @@ def _positions(text: str) -> list[int]:
     return [text.index(prefix) for prefix, _v, _r in LABELS]
 
 
-def attribute(text: str, findings) -> list[list]:
-    """For each label, the findings attributed to its sentence (see the module docstring)."""
-    starts = _positions(text)
-    bounds = starts[1:] + [len(text) + 1]
-    per_label: list[list] = [[] for _ in LABELS]
-    for f in sorted(findings, key=lambda f: f.start):
-        for i, (lo, hi) in enumerate(zip(starts, bounds)):
-            if lo <= f.start < hi or f.start < lo < f.end:
-                per_label[i].append(f)
-    return per_label
-
-
-def measure(text: str, findings) -> dict:
-    per_label = attribute(text, findings)
-    attributed = {id(f) for fs in per_label for f in fs}
-    stray = [f.text for f in findings if id(f) not in attributed]
-    rows = []
-    for (prefix, expected, _why), fs in zip(LABELS, per_label):
-        rows.append((prefix, expected, fs[0].verdict if fs else None))
-    tp = sum(1 for _p, e, g in rows if e and g)
-    fp = sum(1 for _p, e, g in rows if not e and g) + len(stray)
-    fn = sum(1 for _p, e, g in rows if e and not g)
-    agree = sum(1 for _p, e, g in rows if e and g and e == g)
-    exp_prob = sum(1 for _p, e, _g in rows if e in PROBLEM_VERDICTS)
-    got_prob = sum(1 for _p, _e, g in rows if g in PROBLEM_VERDICTS)
-    both_prob = sum(1 for _p, e, g in rows if e in PROBLEM_VERDICTS and g in PROBLEM_VERDICTS)
-    labels = (None,) + VERDICTS
-    confusion = {(e, g): 0 for e in labels for g in labels}
-    for _p, e, g in rows:
-        confusion[(e, g)] += 1
-    return {
-        "sentences": len(rows), "claims": tp + fn, "flagged": tp + fp,
-        "tp": tp, "fp": fp, "fn": fn,
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / (tp + fn) if tp + fn else 0.0,
-        "verdict_agreement": agree / tp if tp else 0.0, "agree": agree,
-        "problem_precision": both_prob / got_prob if got_prob else 0.0,
-        "problem_recall": both_prob / exp_prob if exp_prob else 0.0,
-        "problem_counts": (both_prob, got_prob, exp_prob),
-        "confusion": confusion, "rows": rows, "stray": stray,
-    }
-
-
-def format_confusion(confusion: dict) -> str:
-    labels = (None,) + VERDICTS
-    name = {None: "none", "mechanism-as-fact": "mechanism"}
-    cols = [name.get(v, v) for v in labels]
-    lines = ["| expected \\ audit | " + " | ".join(cols) + " | total |",
-             "|---|" + "---:|" * (len(cols) + 1)]
-    for e in labels:
-        counts = [confusion[(e, g)] for g in labels]
-        lines.append(f"| {name.get(e, e)} | " + " | ".join(str(c) for c in counts)
-                     + f" | {sum(counts)} |")
-    return "\n".join(lines)
-
-
 @pytest.fixture(scope="module")
 def page():
     text, fmt = read_page(PAGE)
@@ -377,7 +319,7 @@ def result(page):
         pytest.skip("evidence/ does not load; run `evidencekit validate evidence`")
     text, fmt = page
     report = audit_text(text, claims, source_format=fmt)
-    return report, measure(report.text, report.findings)
+    return report, score_page(report.text, LABELS, report.findings, match="start")
 
 
 def test_page_unchanged(page):
@@ -411,21 +353,20 @@ def test_offsets_exact(result):
 def test_heldout_floors(result):
     _report, m = result
     print()
-    print(f"held-out page: {m['sentences']} sentences, {m['claims']} labelled claims, "
-          f"{m['flagged']} flagged")
-    print(f"precision {m['precision']:.2f} ({m['tp']}/{m['flagged']})  "
-          f"recall {m['recall']:.2f} ({m['tp']}/{m['claims']})  "
-          f"verdict agreement {m['verdict_agreement']:.2f} ({m['agree']}/{m['tp']})")
-    pp, gp, ep = m["problem_counts"]
+    print(f"held-out page: {len(LABELS)} sentences, {m.claims} labelled claims, "
+          f"{m.flagged} flagged")
+    print(f"precision {m.precision:.2f} ({m.tp}/{m.flagged})  "
+          f"recall {m.recall:.2f} ({m.tp}/{m.claims})  "
+          f"verdict agreement {m.verdict_agreement:.2f} ({m.agree}/{m.tp})")
+    pp, gp, ep = m.problem_counts
     print(f"problem (not 'supported') detection: "
-          f"precision {m['problem_precision']:.2f} ({pp}/{gp})  "
-          f"recall {m['problem_recall']:.2f} ({pp}/{ep})")
-    print(format_confusion(m["confusion"]))
-    for prefix, expected, got in m["rows"]:
-        if expected != got:
-            print(f"  expected {str(expected):17} audit {str(got):17} {prefix}")
-    for text in m["stray"]:
-        print(f"  stray finding: {text!r}")
-    assert m["precision"] >= PRECISION_FLOOR, m["precision"]
-    assert m["recall"] >= RECALL_FLOOR, m["recall"]
-    assert m["verdict_agreement"] >= VERDICT_AGREEMENT_FLOOR, m["verdict_agreement"]
+          f"precision {m.problem_precision:.2f} ({pp}/{gp})  "
+          f"recall {m.problem_recall:.2f} ({pp}/{ep})")
+    print(m.format_confusion())
+    for i, expected, got in m.misses:
+        print(f"  expected {str(expected):17} audit {str(got):17} {LABELS[i][0]}")
+    for f in m.stray:
+        print(f"  stray finding: {f.text!r}")
+    assert m.precision >= PRECISION_FLOOR, m.precision
+    assert m.recall >= RECALL_FLOOR, m.recall
+    assert m.verdict_agreement >= VERDICT_AGREEMENT_FLOOR, m.verdict_agreement

@@ -25,10 +25,12 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _audit_support import score_page  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = REPO / "tests" / "data" / "samples" / "heldout-clinic-page-2.txt"
@@ -175,12 +177,6 @@ def _source() -> str:
     return PAGE.read_text(encoding="utf-8")
 
 
-def _spans(source: str) -> list[tuple[int, int]]:
-    starts = [source.index(prefix) for prefix, _, _ in LABELS]
-    ends = starts[1:] + [len(source)]
-    return [(s, s + len(source[s:e].rstrip())) for s, e in zip(starts, ends)]
-
-
 @pytest.fixture(scope="module")
 def findings() -> list[dict]:
     exe = Path(sys.executable).with_name("evidencekit")
@@ -191,52 +187,18 @@ def findings() -> list[dict]:
     return json.loads(proc.stdout)["findings"]
 
 
-def _score(source: str, findings: list[dict]) -> dict:
-    spans = _spans(source)
-    matched: dict[int, list[tuple[int, dict]]] = {}
-    stray = []
-    for f in findings:
-        overlaps = [max(0, min(e, f["end"]) - max(s, f["start"])) for s, e in spans]
-        best = max(range(len(spans)), key=lambda i: overlaps[i])
-        if overlaps[best] == 0:
-            stray.append(f)
-        else:
-            matched.setdefault(best, []).append((overlaps[best], f))
-    rows = []
-    for i, (prefix, expected, reason) in enumerate(LABELS):
-        got = max(matched[i], key=lambda t: t[0])[1]["verdict"] if i in matched else None
-        rows.append((prefix, expected, got, reason))
-    claims = [r for r in rows if r[1] is not None]
-    tp = sum(1 for r in claims if r[2] is not None)
-    fp = sum(1 for r in rows if r[1] is None and r[2] is not None) + len(stray)
-    agree = sum(1 for r in claims if r[2] is not None and r[2] == r[1])
-    return {
-        "rows": rows, "stray": stray, "tp": tp, "fp": fp, "fn": len(claims) - tp, "agree": agree,
-        "claims": len(claims),
-        "split": sum(1 for v in matched.values() if len(v) > 1),
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / len(claims),
-        "agreement": agree / tp if tp else 0.0,
-    }
-
-
-def _report(sc: dict) -> str:
-    cols = VERDICTS + [None]
+def _report(sc) -> str:
     name = lambda v: "(not flagged)" if v is None else v  # noqa: E731
-    lines = [f"{'expected / auditor':<20}" + "".join(f"{name(c)[:13]:>14}" for c in cols)]
-    for exp in VERDICTS + [None]:
-        cnt = Counter(r[2] for r in sc["rows"] if r[1] == exp)
-        lines.append(f"{name(exp)[:20]:<20}" + "".join(f"{cnt[c]:>14}" for c in cols))
-    lines.append("")
-    lines.append(f"precision {sc['precision']:.3f} ({sc['tp']}/{sc['tp'] + sc['fp']}), "
-                 f"recall {sc['recall']:.3f} ({sc['tp']}/{sc['claims']}), "
-                 f"verdict agreement {sc['agreement']:.3f} ({sc['agree']}/{sc['tp']}); "
-                 f"end-to-end {sc['agree']}/{sc['claims']}; stray findings {len(sc['stray'])}; "
-                 f"units with >1 finding {sc['split']}")
+    lines = [sc.format_confusion(), ""]
+    lines.append(f"precision {sc.precision:.3f} ({sc.tp}/{sc.flagged}), "
+                 f"recall {sc.recall:.3f} ({sc.tp}/{sc.claims}), "
+                 f"verdict agreement {sc.verdict_agreement:.3f} ({sc.agree}/{sc.tp}); "
+                 f"end-to-end {sc.agree}/{sc.claims}; stray findings {len(sc.stray)}; "
+                 f"units with >1 finding {sc.split}")
     lines.append("disagreements (expected -> auditor):")
-    for prefix, exp, got, reason in sc["rows"]:
-        if exp != got:
-            lines.append(f"  {name(exp):>17} -> {name(got):<17} {prefix!r}  [{reason}]")
+    for i, exp, got in sc.misses:
+        prefix, _exp, reason = LABELS[i]
+        lines.append(f"  {name(exp):>17} -> {name(got):<17} {prefix!r}  [{reason}]")
     return "\n".join(lines)
 
 
@@ -273,8 +235,8 @@ def test_offsets_are_exact(findings):
 
 
 def test_heldout2_scores(findings):
-    sc = _score(_source(), findings)
+    sc = score_page(_source(), LABELS, findings)
     print("\n" + _report(sc))
-    assert sc["precision"] >= MEASURED_PRECISION - MARGIN
-    assert sc["recall"] >= MEASURED_RECALL - MARGIN
-    assert sc["agreement"] >= MEASURED_AGREEMENT - MARGIN
+    assert sc.precision >= MEASURED_PRECISION - MARGIN
+    assert sc.recall >= MEASURED_RECALL - MARGIN
+    assert sc.verdict_agreement >= MEASURED_AGREEMENT - MARGIN

@@ -21,11 +21,11 @@ import json
 import shutil
 import subprocess
 import sys
-from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
-import pytest
+sys.path.insert(0, str(Path(__file__).parent))
+from _audit_support import VERDICTS, score_page, sentence_spans  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "tests" / "data" / "samples" / "heldout-clinic-page-3.html"
@@ -165,8 +165,6 @@ LABELS = (
 PAGE_SHA256 = "16225394dd20970aa3dddbc3f8c10ce499e6d8ba6769c615ce85bfb7e6ad6b7e"
 LABELS_SHA256 = "436117555599861a7bd618f54227e9acae889a366fcbdac742ddfb075e28b1d1"  # sha256 of json.dumps(LABELS, ensure_ascii=False)
 
-VERDICTS = ("supported", "overstated", "unsupported", "contradicted", "mechanism-as-fact")
-
 # Guards regressions, not a target: each floor sits MARGIN below what the auditor measured on its first
 # (and only) run against this page with the frozen labels. Raise the floors when the auditor improves;
 # never lower them, or edit LABELS, to make a failing run pass.
@@ -214,56 +212,17 @@ def _label_spans(text: str) -> list[tuple[int, int]]:
     A span runs from the prefix to the end of its line (each sentence is on its own line of the page),
     or to the next label, whichever comes first; headings and "Myth:"/"Fact:" tags fall outside every span.
     """
-    starts, pos = [], 0
-    for prefix, _, _ in LABELS:
-        at = text.find(prefix, pos)
-        assert at >= 0, f"label prefix not in the stripped text (after offset {pos}): {prefix!r}"
-        starts.append(at)
-        pos = at + len(prefix)
-    spans = []
-    for i, (at, (prefix, _, _)) in enumerate(zip(starts, LABELS)):
-        nxt = starts[i + 1] if i + 1 < len(starts) else len(text)
-        eol = text.find("\n", at + len(prefix))
-        spans.append((at, min(nxt, eol) if eol >= 0 else nxt))
-    return spans
+    return sentence_spans(text, [prefix for prefix, _, _ in LABELS], stop_at_line_end=True)
 
 
-def _evaluate():
-    """Predicted verdict per label (None when no finding lands on it) and findings that land on no label.
-
-    A finding belongs to the label whose span it overlaps most, so a sentence split or a heading glued to
-    a sentence does not move it; a finding that overlaps no labelled sentence (a heading, the nav, script)
-    counts as a false positive.
+def _score():
+    """The shared scorer (tests/_audit_support.py): a finding belongs to the label whose span it overlaps
+    most, so a sentence split or a heading glued to a sentence does not move it; a finding that overlaps no
+    labelled sentence (a heading, the nav, script) counts as a false positive.
     """
     report = _report()
     text = _stripped_text(report)
-    spans = _label_spans(text)
-    predicted: list[str | None] = [None] * len(LABELS)
-    best_overlap = [0] * len(LABELS)
-    stray = []
-    for f in report["findings"]:
-        overlaps = [max(0, min(f["end"], e) - max(f["start"], s)) for s, e in spans]
-        i = max(range(len(spans)), key=overlaps.__getitem__)
-        if overlaps[i] == 0:
-            stray.append(f)
-        elif overlaps[i] > best_overlap[i]:
-            predicted[i], best_overlap[i] = f["verdict"], overlaps[i]
-    return predicted, stray
-
-
-def _metrics():
-    predicted, stray = _evaluate()
-    expected = [v for _, v, _ in LABELS]
-    tp = sum(e is not None and p is not None for e, p in zip(expected, predicted))
-    fp = sum(e is None and p is not None for e, p in zip(expected, predicted)) + len(stray)
-    claims = sum(e is not None for e in expected)
-    agree = sum(e is not None and e == p for e, p in zip(expected, predicted))
-    return {
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / claims,
-        "verdict_agreement": agree / tp if tp else 0.0,
-        "right_verdict_of_claims": agree / claims,
-    }, {"tp": tp, "fp": fp, "claims": claims, "agree": agree, "stray": len(stray)}, predicted, stray
+    return score_page(text, LABELS, report["findings"], spans=_label_spans(text))
 
 
 def test_page_and_labels_are_pinned():
@@ -295,23 +254,20 @@ def test_script_and_style_are_not_reported():
 
 
 def test_measured_against_frozen_labels():
-    scores, counts, predicted, stray = _metrics()
-    expected = [v for _, v, _ in LABELS]
-    rows = (None,) + VERDICTS
-    table = Counter(zip(expected, predicted))
+    sc = _score()
+    scores = {"precision": sc.precision, "recall": sc.recall,
+              "verdict_agreement": sc.verdict_agreement, "right_verdict_of_claims": sc.right_of_all}
+    counts = {"tp": sc.tp, "fp": sc.fp, "claims": sc.claims, "agree": sc.agree, "stray": len(sc.stray)}
     name = lambda v: "(not a claim)" if v is None else v  # noqa: E731
     print()
-    print("confusion: rows = expected, columns = auditor ('-' = not reported)")
-    print(f"{'':>18}" + "".join(f"{('-' if c is None else c[:11]):>12}" for c in rows))
-    for r in rows:
-        print(f"{name(r):>18}" + "".join(f"{table[(r, c)]:>12}" for c in rows))
-    print(f"stray findings on no labelled sentence: {len(stray)}")
-    for f in stray:
+    print("confusion: rows = expected, columns = auditor ('none' = not a claim / not reported)")
+    print(sc.format_confusion())
+    print(f"stray findings on no labelled sentence: {len(sc.stray)}")
+    for f in sc.stray:
         print(f"  stray [{f['verdict']}] {f['text'][:90]!r}")
     print("disagreements:")
-    for (prefix, e, _), p in zip(LABELS, predicted):
-        if e != p:
-            print(f"  expected {name(e):<18} got {name(p):<18} {prefix}")
+    for i, e, p in sc.misses:
+        print(f"  expected {name(e):<18} got {name(p):<18} {LABELS[i][0]}")
     print("counts:", counts)
     print("scores:", {k: round(v, 4) for k, v in scores.items()})
     assert set(FLOORS) == set(scores), "every score needs a floor"

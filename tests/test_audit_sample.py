@@ -5,7 +5,8 @@ the rules in ``data/audit_lexicon.yaml`` were tuned, and they are not edited to 
 Each label is a fragment that occurs in exactly one sentence of the page.
 
 * ``EXPECTED``: sentences that make a health claim about dry needling, with the verdict the
-  evidence calls for and why.  A finding whose text contains the fragment counts as a hit.
+  evidence calls for and why.  A finding that overlaps the fragment counts as a hit (each finding
+  goes to the fragment it overlaps most: the shared scorer in ``_audit_support.py``).
 * ``NEUTRAL``: sentences that must not be reported (procedure, clinic, logistics, descriptions of the
   condition or of a study's design, marketing).
 * ``EITHER``: a handful of borderline sentences where reporting and not reporting are both
@@ -23,7 +24,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _audit_support import real_claims, stand_in_claims  # noqa: E402
+from _audit_support import (IGNORED, real_claims, score_page,  # noqa: E402
+                            stand_in_claims)
 
 from evidencekit.audit import audit_text, read_page  # noqa: E402
 
@@ -247,54 +249,40 @@ EITHER: dict[str, str] = {
         "a caution, not a benefit claim, though 'based on empirical evidence' has no source",
 }
 
-PROBLEM_VERDICTS = {"overstated", "unsupported", "contradicted", "mechanism-as-fact"}
-
-
 def _match(fragment: str, findings) -> list:
     return [f for f in findings if fragment in f.text]
 
 
+def _labels(text: str) -> tuple[list[tuple[str, str | None]], list[tuple[int, int]]]:
+    """EXPECTED, NEUTRAL and EITHER as label rows in page order, each spanning its fragment.
+
+    A finding lands on the fragment it overlaps most (the shared scorer in tests/_audit_support.py);
+    EITHER fragments are IGNORED, so a finding on one counts neither way."""
+    rows = ([(frag, verdict) for frag, (verdict, _why) in EXPECTED.items()]
+            + [(frag, None) for frag in NEUTRAL] + [(frag, IGNORED) for frag in EITHER])
+    rows.sort(key=lambda row: text.index(row[0]))
+    spans = [(text.index(frag), text.index(frag) + len(frag)) for frag, _v in rows]
+    return rows, spans
+
+
 def measure(report) -> dict:
     """Precision / recall of 'reported vs not' and verdict agreement on the labelled page."""
-    findings = report.findings
-    tp, verdict_ok, missed, wrong = 0, 0, [], []
-    used: set[int] = set()
-    for fragment, (verdict, _why) in EXPECTED.items():
-        hits = _match(fragment, findings)
-        if not hits:
-            missed.append(fragment)
-            continue
-        tp += 1
-        used.update(id(h) for h in hits)
-        if any(h.verdict == verdict for h in hits):
-            verdict_ok += 1
-        else:
-            wrong.append((fragment, verdict, hits[0].verdict))
-    either_ids = {id(f) for frag in EITHER for f in _match(frag, findings)}
-    false_pos = [f for f in findings if id(f) not in used and id(f) not in either_ids]
-    scored = len(findings) - len([f for f in findings if id(f) in either_ids and id(f) not in used])
-    precision = (scored - len(false_pos)) / scored if scored else 0.0
-    recall = tp / len(EXPECTED)
-    # problem detection: "not supported" expected vs reported as a problem
-    expected_problem = {k for k, (v, _) in EXPECTED.items() if v in PROBLEM_VERDICTS}
-    reported_problem = [f for f in findings if f.verdict in PROBLEM_VERDICTS
-                        and id(f) not in either_ids]
-    prob_tp = sum(1 for k in expected_problem
-                  if any(h.verdict in PROBLEM_VERDICTS for h in _match(k, findings)))
-    prob_correct_reports = sum(1 for f in reported_problem
-                               if any(k in f.text for k in expected_problem))
+    labels, spans = _labels(report.text)
+    sc = score_page(report.text, labels, report.findings, spans=spans)
     return {
-        "findings": len(findings),
-        "expected": len(EXPECTED),
-        "true_positives": tp,
-        "precision": precision,
-        "recall": recall,
-        "verdict_agreement": verdict_ok / tp if tp else 0.0,
-        "problem_precision": prob_correct_reports / len(reported_problem) if reported_problem else 0.0,
-        "problem_recall": prob_tp / len(expected_problem),
-        "missed": missed,
-        "false_positives": [f.text for f in false_pos],
-        "wrong_verdicts": wrong,
+        "findings": len(report.findings),
+        "expected": sc.claims,
+        "true_positives": sc.tp,
+        "precision": sc.precision,
+        "recall": sc.recall,
+        "verdict_agreement": sc.verdict_agreement,
+        "problem_precision": sc.problem_precision,
+        "problem_recall": sc.problem_recall,
+        "missed": [labels[i][0] for i, e, p in sc.misses if e is not None and p is None],
+        "false_positives": [labels[i][0] for i, e, p in sc.misses if e is None]
+                           + [f.text for f in sc.stray],
+        "wrong_verdicts": [(labels[i][0], e, p) for i, e, p in sc.misses
+                           if e is not None and p is not None],
     }
 
 
