@@ -314,8 +314,9 @@ def _halve_until_nonnegative(t, adj):
 def _fisher_scoring(method, t0, Y, V, Mf, ctl):
     """metafor's Fisher scoring (rma.uni.r) for ML, REML and EB, on every row at once.
 
-    Returns (tau2, converged, iterations). Rows stop individually when |change| <= threshold;
-    a row that exceeds maxiter is reported as not converged (the caller then falls back).
+    Returns (tau2, converged, iterations, nonfinite). Rows stop individually when |change| <=
+    threshold; a row that exceeds maxiter is reported as not converged (the caller then falls
+    back); a row whose step is not finite stops at once with tau2 NaN and ``nonfinite`` True.
 
     Speed without changing a digit: the per-step sums run in preallocated buffers
     (:func:`_scores_into`, bit-identical to :func:`_scores`); step halving touches only the rows
@@ -326,6 +327,7 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
     K = Y.shape[0]
     t = t0.copy()
     conv = np.zeros(n, bool)
+    nonfinite = np.zeros(n, bool)
     iters = np.zeros(n, int)
     threshold, maxiter = ctl["threshold"], ctl["maxiter"]
     # absent (padding) cells: v = +inf gives them weight exactly 0 without a mask
@@ -343,7 +345,9 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
     idx = np.arange(n)
     Ya, Va, ta = Y, Vi, t0.copy()
     bufs = [view(b, n) for b in flat]
-    live = np.ones(n, bool)
+    live = np.isfinite(t0)  # an infinite start (variance of yi overflows) cannot be refined
+    nonfinite |= ~live
+    t[~live] = np.nan
     it = 0
     side = 0
     with np.errstate(all="ignore"):  # once: entering errstate costs as much as a small step
@@ -355,11 +359,20 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
             # adj <- adj/2`; from tau2 == 0 metafor halves a negative step all the way to (-)0,
             # i.e. no step at all. A NaN step (0/0) is no step either.
             adj[np.isnan(adj) | ((ta == 0.0) & (adj < 0))] = 0.0
+            # A step that is not finite (data at the edge of floating point: sums of 1e300)
+            # would never end metafor's halving loop (-inf / 2 is -inf): such rows stop here,
+            # with tau2 NaN, and the caller reports them.
+            blown = live & ~np.isfinite(adj)
+            if blown.any():
+                adj[blown] = 0.0
+                nonfinite[idx[blown]] = True
+                t[idx[blown]] = np.nan
+                live &= ~blown
             neg = np.flatnonzero(ta + adj < 0)
             if 0 < neg.size <= 32:  # a few rows (the usual case): plain floats, no numpy overhead
                 for i in neg.tolist():
                     ti, ai = float(ta[i]), float(adj[i])
-                    while ti + ai < 0:
+                    while ti + ai < 0:  # ends: ai is finite, so halving reaches 0 or -ti
                         ai /= 2
                     adj[i] = ai
             elif neg.size:
@@ -385,7 +398,7 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
                     ka = ka[live]
                 bufs = [view(b, n_live) for b in flat]
                 live = np.ones(n_live, bool)
-    return t, conv, iters
+    return t, conv, iters, nonfinite
 
 
 def _score_root_fallback(method, Y, V, Mf, rows, ctl):
@@ -461,16 +474,17 @@ def _tau2(method, Y, V, Mf, k, ctl):
 
     if method in ("REML", "ML", "EB"):
         with np.errstate(all="ignore"):  # k = 1 rows (k - 1 = 0) are set to 0 below
-            t, conv, _ = _fisher_scoring(method, t, Y, V, Mf, ctl)
-        bad = ~conv & ~one
+            t, conv, _, nonfinite = _fisher_scoring(method, t, Y, V, Mf, ctl)
+        bad = ~conv & ~one & ~nonfinite
         if bad.any():
             for i, val in _score_root_fallback(method, Y, V, Mf, bad, ctl).items():
                 t[i] = val
             fallback = bad.copy()
             conv = conv | bad
+        t = np.where(nonfinite, np.nan, t)
     elif method == "PM":
         t, conv = _paule_mandel(Y, V, Mf, kk, ctl)
-    t = np.where(one, 0.0, np.maximum(t, 0.0))
+    t = np.where(one, 0.0, np.where(np.isnan(t), np.nan, np.maximum(t, 0.0)))
     return t, conv, fallback
 
 
@@ -1031,10 +1045,12 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
             " after dropping missing rows; every study lacks yi or vi (or the values they are "
             "computed from): fill them in" if dropped else "; give at least one study"))
     _check_values(y, v)
-    res = _fit_rows(y[None, :], v[None, :], np.ones((1, y.size), bool), method, ci, pi, level,
-                    ctl, tau2_ci)
+    with np.errstate(all="ignore"):  # overflow is reported below, once, in words
+        res = _fit_rows(y[None, :], v[None, :], np.ones((1, y.size), bool), method, ci, pi,
+                        level, ctl, tau2_ci)
     r = {key: val[0] for key, val in res.items()}
     k = int(r["k"])
+    _check_finite_fit(r, k, method, ci, y, v)
     tau2_w = 0.0 if (method == "FE" or k == 1) else float(r["tau2"])
     w = 1.0 / (v + tau2_w)
     weight = 100 * w / w.sum()
@@ -1052,6 +1068,24 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
         yi=_frozen(y), vi=_frozen(v), weight=_frozen(weight), labels=tuple(labels),
         dropped=dropped, converged=bool(r["converged"]), fallback=bool(r["fallback"]),
         notes=notes, tau2_ci_method=("Q-profile" if tau2_ci and method != "FE" else None))
+
+
+def _check_finite_fit(r: Mapping[str, Any], k: int, method: str, ci: str, y, v) -> None:
+    """Raise InputError when a fit is not finite (never a silent "estimate NA", exit 0).
+
+    Effect sizes near 1e150 or variances near 1e-150 make the sums of w y² overflow floating
+    point (w y² ~ 1e450); the numbers are then not meaningful, and rescaling is the fix.
+    """
+    # what may legitimately be NaN: tau² from one study, and the HKSJ se from one study (no df)
+    needed = (["estimate", "q"] + (["se"] if (ci != "hksj" or k > 1) else [])
+              + (["tau2"] if method != "FE" and k > 1 else []))
+    bad = [key for key in needed if not math.isfinite(float(r[key]))]
+    if bad:
+        raise InputError(
+            f"the meta-analysis cannot be computed in floating point: {', '.join(bad)} "
+            f"overflow(s) (effect sizes up to {float(np.max(np.abs(y))):.3g}, sampling "
+            f"variances from {float(np.min(v)):.3g} to {float(np.max(v)):.3g}); rescale the "
+            "data (e.g. other units) so that yi² / vi stays well below 1e300", field="yi")
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

@@ -5,10 +5,20 @@
 # PAS), so the JSON records what a user of metafor gets without options.
 suppressMessages(library(metafor)); library(jsonlite)
 cases <- list()
+# the default random-effects fit of each case, rma(yi, vi) (REML), as `evidencekit pool` prints it
+fit <- function(es) {
+  r <- tryCatch(rma(yi, vi, data = es), error = function(e) NULL)
+  if (is.null(r)) return(NULL)
+  p <- predict(r)
+  list(k = r$k, estimate = as.numeric(r$b), se = r$se, ci_low = r$ci.lb, ci_high = r$ci.ub,
+       z = r$zval, p = r$pval, tau2 = r$tau2, i2 = r$I2, h2 = r$H2, q = r$QE, q_p = r$QEp,
+       pi_low = p$pi.lb, pi_high = p$pi.ub)
+}
 add <- function(name, measure, inputs, es, call) {
   cases[[length(cases) + 1]] <<- list(name = name, measure = measure, call = call,
                                       inputs = as.list(inputs),
-                                      yi = as.numeric(es$yi), vi = as.numeric(es$vi))
+                                      yi = as.numeric(es$yi), vi = as.numeric(es$vi),
+                                      rma_reml = fit(es))
 }
 d <- with(dat.bcg, data.frame(trial = trial, ai = tpos, bi = tneg, ci = cpos, di = cneg))
 add("bcg_RD", "RD", d, escalc("RD", ai = ai, bi = bi, ci = ci, di = di, data = d),
