@@ -1075,7 +1075,8 @@ def _fit_notes(k: int, method: str, ci: str, pi: str, *, fallback: bool,
                      "interval)")
     if method == "FE":
         notes.append("common-effect model: tau² is 0 by assumption and the prediction interval "
-                     "equals the confidence interval (as in metafor)")
+                     "equals the confidence interval (metafor's predict() gives no prediction "
+                     "interval for a common-effect model)")
     if fallback:
         notes.append("Fisher scoring (metafor's algorithm) did not converge in "
                      f"{maxiter} iterations; tau² found by bracketed root finding "
