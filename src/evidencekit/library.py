@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from . import io as _io
 from . import records
 from .bibliography import Reference, parse_bibtex
 from .errors import InputError, Message
@@ -48,7 +49,7 @@ __all__ = [
 #: Largest evidence file read. A study file is a few kilobytes and a review's references.bib rarely
 #: passes a few hundred; anything near this size is the wrong file, and PyYAML (pure Python) would
 #: take minutes on it.
-MAX_FILE_BYTES = 5_000_000
+MAX_FILE_BYTES = _io.MAX_EVIDENCE_BYTES
 
 #: Largest YAML document, in nodes after expanding aliases. YAML aliases can nest to an exponential
 #: size (the "billion laughs" file); validation walks every value, so the expanded size is capped.
@@ -429,41 +430,12 @@ def _show(path: Path) -> str:
 
 
 def _read_text(path: Path, out: _Collector) -> str | None:
-    """The file's text, or ``None`` after reporting why it cannot be used."""
-    shown = _show(path)
+    """The file's text, or ``None`` after reporting why it cannot be used (see :mod:`.io`)."""
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            out.error(shown, None, None, "is a folder, expected a file")
-            return None
-        if size > MAX_FILE_BYTES:
-            out.error(shown, None, None,
-                      f"file is {size / 1e6:.1f} MB, larger than the {MAX_FILE_BYTES / 1e6:.0f} MB "
-                      "limit for evidence files; is it the right file? Split it or remove it")
-            return None
-        data = path.read_bytes()
-    except OSError as exc:
-        out.error(shown, None, None, f"cannot be read ({exc.strerror or exc}); check that the file "
-                                     "exists and that you may read it")
+        return _io.read_text(path, limit=MAX_FILE_BYTES, kind="evidence file")
+    except InputError as exc:
+        out.error(exc.file, exc.line, exc.field, exc.message)
         return None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        out.error(shown, None, None, "saved as UTF-16 text; evidence files are UTF-8: re-save it "
-                                     "with UTF-8 encoding")
-        return None
-    if b"\x00" in data:
-        # A line number means nothing in a binary file, so none is given.
-        out.error(shown, None, None, "binary file (it contains NUL bytes, or is UTF-16); evidence "
-                                     "files are UTF-8 text: re-save it as UTF-8 or remove it")
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        bad = data[exc.start:exc.start + 1].hex().upper()
-        out.error(shown, line, None, f"not UTF-8 text (byte 0x{bad} on this line cannot be "
-                                     "decoded); re-save the file with UTF-8 encoding")
-        return None
-    return text
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
