@@ -33,7 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import io as _io
-from . import records
+from . import records, yamlsafe
 from .bibliography import Reference, parse_bibtex
 from .errors import InputError, Message
 from .records import ArmSummaryResult, EffectEstimate, Question, Study
@@ -74,7 +74,9 @@ STUDY_FILE_SUFFIX = ".yaml"
 
 # libyaml's safe loader where present (about 20x faster; same safe constructor, same line marks),
 # else PyYAML's pure-Python SafeLoader. Never the full Loader.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Its YAML 1.2 resolvers read `040`, `1:30`, `yes` and `1e5` as YAML 1.2 does, or refuse them
+# (see :mod:`evidencekit.yamlsafe`).
+_SafeLoader = yamlsafe.Loader
 
 
 # ----------------------------------------------------------------------------------------------
@@ -491,10 +493,21 @@ def _check_nodes(node: yaml.Node, shown: str, out: _Collector) -> bool:
                       "evidence files hold plain data (text, numbers, true/false, null, lists, "
                       "mappings); remove the tag")
         size = 1
+        if isinstance(n, yaml.ScalarNode):
+            problem = yamlsafe.scalar_problem(n)
+            if problem:
+                ok = False
+                out.error(shown, n.start_mark.line + 1, path or None, problem)
         if isinstance(n, yaml.MappingNode):
             seen: dict[str, int] = {}
             for key, value in n.value:
                 name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                if isinstance(key, yaml.ScalarNode) and key.tag == "tag:yaml.org,2002:merge":
+                    # YAML 1.2 has no merge keys, and a merged key silently loses to a local one.
+                    ok = False
+                    out.error(shown, key.start_mark.line + 1, path or None,
+                              "merge keys ('<<: *name') are not allowed: they hide which value a "
+                              "key has, and YAML 1.2 has none; write the keys out")
                 if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                     if key.value in seen:
                         ok = False
@@ -539,6 +552,11 @@ def _load_yaml(path: Path, out: _Collector) -> tuple[yaml.Node, Any] | None:
     if not text.strip():
         out.error(shown, None, None, "file is empty; fill it in (evidence/README.md shows a "
                                      "complete example) or delete it")
+        return None
+    hidden = yamlsafe.invisible_characters(text)
+    if hidden:
+        for ch in hidden:
+            out.error(shown, ch.line, None, ch.message)
         return None
     loader = _SafeLoader(text)
     try:
