@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from . import io as _io
 from . import records, yamlsafe
 from .bibliography import Reference, parse_bibtex
-from .errors import InputError, Message
+from .errors import InputError, Message, printable
 from .records import ArmSummaryResult, EffectEstimate, Question, Study
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -149,7 +149,7 @@ class ValidationReport:
     def summary(self) -> str:
         """Text for people: counts, then each error and warning as ``file:line [field]: ...``."""
         lines = [
-            f"evidence folder: {self.root}",
+            f"evidence folder: {printable(self.root)}",
             f"studies: {self.studies}   questions: {self.questions}   "
             f"references: {self.references}",
             f"numbers: {self.numbers}   with provenance: {self.numbers_with_provenance}",
@@ -1289,13 +1289,12 @@ def load_library(path: str | Path = "evidence") -> Library:
     scan = _scan(path)
     report = _report(scan, _show(Path(path)))
     if not report.ok:
-        shown = "\n  ".join(str(m) for m in report.errors[:10])
-        more = f"\n  ... and {len(report.errors) - 10} more" if len(report.errors) > 10 else ""
-        # quoted, so the command can be pasted even when the folder's name has spaces
+        more = [f"... and {len(report.errors) - 10} more"] if len(report.errors) > 10 else []
+        # quoted, so the command can be pasted even when the folder's name has spaces; the errors
+        # go in `details`, each escaped on its own line (a file name cannot forge a line).
         raise InputError(f"{len(report.errors)} error(s) in the evidence; run `evidencekit "
-                         f"validate {shlex.quote(_show(Path(path)))}` to see them all:\n  "
-                         f"{shown}{more}",
-                         file=_show(Path(path)))
+                         f"validate {shlex.quote(_show(Path(path)))}` to see them all:",
+                         file=_show(Path(path)), details=[*report.errors[:10], *more])
     return Library(root=Path(path).resolve(), studies=scan.studies, questions=scan.questions,
                    references=scan.references, warnings=report.warnings)
 
