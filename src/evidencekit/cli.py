@@ -116,30 +116,13 @@ def _read_csv(path: Path):
 
     import pandas as pd
 
-    shown = str(path)
-    where = {"file": shown}
-    if path.is_dir():
-        raise InputError("cannot read as CSV: this is a folder; give the path to a CSV file",
-                         **where)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found; give the path to a CSV with metafor's column names",
-                         **where) from None
-    except PermissionError:
-        raise InputError("cannot read as CSV: permission denied; check the file's permissions",
-                         **where) from None
-    except OSError as exc:
-        raise InputError(f"cannot read as CSV: {exc.strerror or exc}", **where) from None
-    if b"\x00" in data:
-        raise InputError("cannot read as CSV: this is a binary file, not text; export the "
-                         "table as CSV", **where)
-    try:
-        text = data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
-    except UnicodeDecodeError as exc:
-        raise InputError(f"cannot read as CSV: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                         "a spreadsheet must be saved as 'CSV UTF-8 (comma delimited)'",
-                         line=data[:exc.start].count(b"\n") + 1, **where) from None
+    from .io import MAX_CSV_BYTES, read_text
+
+    where = {"file": str(path)}
+    # Regular files only, bounded, whole-content NUL/UTF-8 checks; CR-only line ends read as lines.
+    text = read_text(path, limit=MAX_CSV_BYTES, kind="CSV file", prefix="cannot read as CSV: ",
+                     fix="a spreadsheet must be saved as 'CSV UTF-8 (comma delimited)'",
+                     newlines=True)
     if not text.strip():
         raise InputError("cannot read as CSV: the file is empty; the first line names the "
                          "columns (metafor's names, e.g. yi,vi; see `evidencekit pool --help`) "
@@ -405,7 +388,35 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _TerminalSafe:
+    """A text stream that escapes control characters (ESC, CR, ...) and bidi overrides on write.
+
+    Every command's output passes through it, so a value or a file name from the input cannot send
+    terminal escape sequences or reorder what is shown. JSON is unaffected (it escapes them itself).
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from .errors import terminal_safe
+
+        return self._stream.write(terminal_safe(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TerminalSafe(out), _TerminalSafe(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
