@@ -448,3 +448,16 @@ def test_column_median_equals_numpy():
     for k in (1, 2, 3, 10, 11):
         X = rng.normal(size=(k, 7))
         np.testing.assert_array_equal(P._median_cols(X), np.median(X, axis=0))
+
+
+def test_exact_solving_figures_in_the_methods_doc_are_the_measured_ones():
+    """docs/methods.md quotes how far metafor's stopping rules leave tau² from the exact root on
+    metafor's data sets; the figures must be the maxima tests/data/metafor-exact-solving.R wrote."""
+    data = json.loads((Path(__file__).parent / "data" / "metafor-exact-solving.json").read_text())
+    doc = (Path(__file__).parent.parent / "docs" / "methods.md").read_text(encoding="utf-8")
+    assert len(data["sets"]) >= 15
+    for method in ("PM", "REML", "ML"):
+        rel = [s[f"{method}_rel"] for s in data["sets"] if s[f"{method}_rel"] is not None]
+        worst = max(rel)
+        assert f"**{worst:.1e}** in {method} τ²".replace("e-0", "e-") in doc or \
+            f"**{worst:.1e}** relative in {method} τ²".replace("e-0", "e-") in doc, (method, worst)
