@@ -27,13 +27,13 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .effects import RATIO_MEASURES, effect_sizes
+from .effects import RATIO_MEASURES, effect_sizes, se_from_ci
 from .errors import InputError
 from .pooling import CI_METHODS, METHODS, MissingDataWarning, leave_one_out, pool
 
 __all__ = [
     "DEFAULT_ASSUMED_RI", "PREPOST_MEASURES", "SensitivityRow", "SensitivityReport",
-    "DirectionCheck", "sensitivity_analyses", "direction_check",
+    "DirectionCheck", "sensitivity_analyses", "direction_check", "for_rating",
 ]
 
 #: Pre-post correlations swept when a study does not report its own: low, middling and high, as
@@ -458,3 +458,46 @@ def _correlation_rows(pre, measure, sweep, method, ci, level, notes) -> list[Sen
                          f"pre-post correlation {r:g} assumed", "correlation", False,
                          f"assumed for {int(missing.sum())} of {missing.size} studies"))
     return rows
+
+
+def for_rating(rating, *, method: str = "REML", ci: str = "wald") -> SensitivityReport | None:
+    """The sensitivity analyses of a certainty rating's pooled estimate, or None.
+
+    Parameters
+    ----------
+    rating
+        A :class:`evidencekit.certainty.CertaintyRating` (read through its ``main`` and ``items``
+        attributes only).
+    method, ci
+        The primary analysis; the defaults are those the rating pools with (REML, Wald).
+
+    Returns
+    -------
+    SensitivityReport or None
+        None when the rating's estimate was not pooled here (``main.source`` other than
+        "meta-analysis": a review's pooled result, whose studies we do not hold, or a single
+        study), since there is nothing to re-run.
+
+    Notes
+    -----
+    Each study enters as the rating pooled it: its estimate on the reported scale (the first
+    study's sign, as the rating maps the benefit scale back) with the variance from its 95% CI
+    (:func:`evidencekit.effects.se_from_ci`, Cochrane Handbook 6.3.1); a study whose overall risk
+    of bias is "high" is flagged for the risk-of-bias analysis. Rows are then on the scale of the
+    claim's ``effect`` (the natural scale for ratio measures).
+    """
+    main = getattr(rating, "main", None)
+    if main is None or getattr(main, "source", None) != "meta-analysis":
+        return None
+    by_record = {item.record: item for item in rating.items}
+    missing = [r for r in main.records if r not in by_record]
+    if missing:
+        raise InputError(f"the pooled estimate names record(s) {', '.join(missing)} that the "
+                         "rating's items do not hold", field="main.records")
+    items = [by_record[r] for r in main.records]
+    sign = items[0].sign or 1
+    se = se_from_ci([i.benefit_low for i in items], [i.benefit_high for i in items])
+    return sensitivity_analyses([i.benefit * sign for i in items], np.asarray(se) ** 2,
+                                measure=main.measure, labels=[i.record for i in items],
+                                high_risk=[i.risk_of_bias == "high" for i in items],
+                                method=method, ci=ci)
