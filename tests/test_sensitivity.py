@@ -62,6 +62,14 @@ def test_equal_variances_common_effect_is_the_mean_and_leave_one_out_the_others_
     assert list(report.leave_one_out["estimate"]) == pytest.approx([2.5, 2.0, 1.5])
 
 
+def test_shared_labels_still_give_one_row_each():
+    report = sensitivity_analyses([1.0, 2.0, 3.0], [0.04] * 3, method="FE",
+                                  labels=["same", "same", "other"])
+    low, high = _by_kind(report, "leave-one-out")
+    assert (low.estimate, high.estimate) == (pytest.approx(1.5), pytest.approx(2.5))
+    assert low.analysis.endswith("without other") and high.analysis.endswith("without same")
+
+
 def test_homogeneous_studies_give_the_same_estimate_under_both_models():
     report = sensitivity_analyses([0.5, 0.5, 0.5, 0.5], [0.1, 0.2, 0.3, 0.4])
     (model,) = _by_kind(report, "model")

@@ -399,9 +399,11 @@ def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
     loo = None
     if k >= 2:
         loo = leave_one_out(y, v, method=method, ci=ci, level=level, labels=names)
-        low, high = loo["estimate"].idxmin(), loo["estimate"].idxmax()
-        for which, omitted in (("lowest", low), ("highest", high)):
-            rows.append(_row(loo.loc[omitted], f"leave-one-out, {which}: without {omitted}",
+        # by position, not label: two studies may share a label (two results of one paper)
+        estimates = loo["estimate"].to_numpy(dtype=float)
+        for which, i in (("lowest", int(np.argmin(estimates))),
+                         ("highest", int(np.argmax(estimates)))):
+            rows.append(_row(loo.iloc[i], f"leave-one-out, {which}: without {names[i]}",
                              "leave-one-out", ratio,
                              f"of {k} fits each leaving one study out"))
     else:
