@@ -40,7 +40,8 @@ __all__ = [
     "CERTAINTY_LEVELS", "DOWN_DOMAINS", "UP_DOMAINS", "DOMAINS", "DECISION_KEYS",
     "CAVEAT_DOMAINS", "Override", "Exclusion", "Decisions", "DecisionsError", "DomainChange",
     "OverrideOutcome", "ExclusionOutcome", "PairedCaveat", "parse_decisions",
-    "validate_decisions", "apply_overrides", "disclose_overrides", "apply_exclusions",
+    "validate_decisions", "apply_overrides", "disclose_overrides", "compare_ratings",
+    "apply_exclusions",
     "pair_caveats",
 ]
 
@@ -601,6 +602,23 @@ def apply_overrides(start: str, steps, decisions: Decisions | Sequence[Override]
     before, after = level(computed), level(decided)
     return OverrideOutcome(level_before=before, level_after=after, changes=tuple(changes),
                            disclosures=disclose_overrides(before, after, changes))
+
+
+def compare_ratings(before, after, decisions: Decisions | Sequence[Override]) -> OverrideOutcome:
+    """What the overrides changed, read from two ratings of one question.
+
+    For a rating engine that applies the overrides itself (``rate_certainty(question, library,
+    overrides=decisions.certainty_overrides())``): ``before`` is its rating without them,
+    ``after`` with them. The levels are the engine's own (its caps and rules included), the
+    rules' steps come from ``before.steps``; each needs ``level`` and ``steps`` (objects with
+    ``domain``, ``change``, ``reason``).
+    """
+    overrides = decisions.overrides if isinstance(decisions, Decisions) else tuple(decisions)
+    computed = _steps(before.steps)
+    changes = tuple(DomainChange(o.domain, *computed.get(o.domain, (0, "")), o.change, o.reason,
+                                 o.decided_by) for o in overrides)
+    return OverrideOutcome(level_before=before.level, level_after=after.level, changes=changes,
+                           disclosures=disclose_overrides(before.level, after.level, changes))
 
 
 # ---------------------------------------------------------------------------------------------
