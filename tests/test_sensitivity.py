@@ -320,6 +320,19 @@ def test_a_rating_pooled_here_is_re_run_on_the_claims_scale():
     assert _by_kind(report, "risk-of-bias")[0].note == "without b#m"
 
 
+def test_a_rating_that_keeps_its_effect_sizes_is_re_run_on_them_with_its_methods():
+    items = (_item("a#m", 0, 0, 0), _item("b#m", 0, 0, 0, rob="high"), _item("c#m", 0, 0, 0))
+    main = SimpleNamespace(source="meta-analysis", records=("a#m", "b#m", "c#m"), measure="RR",
+                           yi=(-0.5, -0.1, -0.3), vi=(0.04, 0.09, 0.05), method="REML",
+                           ci_method="hksj")
+    report = for_rating(SimpleNamespace(main=main, items=items))
+    expected = sensitivity_analyses([-0.5, -0.1, -0.3], [0.04, 0.09, 0.05], measure="RR",
+                                    labels=["a#m", "b#m", "c#m"], high_risk=[False, True, False],
+                                    ci="hksj")
+    assert report.to_list() == expected.to_list()
+    assert report.ci_method == "hksj" and report.null == 1.0
+
+
 def test_a_rating_not_pooled_here_has_no_sensitivity_analyses():
     for source in ("review-pooled", "single-study"):
         main = SimpleNamespace(source=source, records=("a#m",), measure="MD")

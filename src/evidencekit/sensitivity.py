@@ -462,7 +462,8 @@ def _correlation_rows(pre, measure, sweep, method, ci, level, notes) -> list[Sen
     return rows
 
 
-def for_rating(rating, *, method: str = "REML", ci: str = "wald") -> SensitivityReport | None:
+def for_rating(rating, *, method: str | None = None, ci: str | None = None
+               ) -> SensitivityReport | None:
     """The sensitivity analyses of a certainty rating's pooled estimate, or None.
 
     Parameters
@@ -471,7 +472,8 @@ def for_rating(rating, *, method: str = "REML", ci: str = "wald") -> Sensitivity
         A :class:`evidencekit.certainty.CertaintyRating` (read through its ``main`` and ``items``
         attributes only).
     method, ci
-        The primary analysis; the defaults are those the rating pools with (REML, Wald).
+        The primary analysis; by default the one the rating pooled with (``main.method`` and
+        ``main.ci_method`` where it records them, else REML and Wald).
 
     Returns
     -------
@@ -482,11 +484,12 @@ def for_rating(rating, *, method: str = "REML", ci: str = "wald") -> Sensitivity
 
     Notes
     -----
-    Each study enters as the rating pooled it: its estimate on the reported scale (the first
-    study's sign, as the rating maps the benefit scale back) with the variance from its 95% CI
-    (:func:`evidencekit.effects.se_from_ci`, Cochrane Handbook 6.3.1); a study whose overall risk
-    of bias is "high" is flagged for the risk-of-bias analysis. Rows are then on the scale of the
-    claim's ``effect`` (the natural scale for ratio measures).
+    Each study enters as the rating pooled it: its effect size and variance on the analysis
+    scale (``main.yi`` and ``main.vi`` where the rating keeps them; otherwise its estimate, mapped
+    from the benefit scale with the first study's sign as the rating does, with the variance from
+    its 95% CI by :func:`evidencekit.effects.se_from_ci`, Cochrane Handbook 6.3.1). A study whose
+    overall risk of bias is "high" is flagged for the risk-of-bias analysis. Rows are on the
+    scale of the claim's ``effect`` (the natural scale for ratio measures).
     """
     main = getattr(rating, "main", None)
     if main is None or getattr(main, "source", None) != "meta-analysis":
@@ -497,9 +500,13 @@ def for_rating(rating, *, method: str = "REML", ci: str = "wald") -> Sensitivity
         raise InputError(f"the pooled estimate names record(s) {', '.join(missing)} that the "
                          "rating's items do not hold", field="main.records")
     items = [by_record[r] for r in main.records]
-    sign = items[0].sign or 1
-    se = se_from_ci([i.benefit_low for i in items], [i.benefit_high for i in items])
-    return sensitivity_analyses([i.benefit * sign for i in items], np.asarray(se) ** 2,
-                                measure=main.measure, labels=[i.record for i in items],
+    yi, vi = tuple(getattr(main, "yi", ()) or ()), tuple(getattr(main, "vi", ()) or ())
+    if not (len(yi) == len(vi) == len(items)):
+        sign = items[0].sign or 1
+        se = se_from_ci([i.benefit_low for i in items], [i.benefit_high for i in items])
+        yi, vi = tuple(i.benefit * sign for i in items), tuple(np.asarray(se) ** 2)
+    return sensitivity_analyses(list(yi), list(vi), measure=main.measure,
+                                labels=[i.record for i in items],
                                 high_risk=[i.risk_of_bias == "high" for i in items],
-                                method=method, ci=ci)
+                                method=method or getattr(main, "method", None) or "REML",
+                                ci=ci or getattr(main, "ci_method", None) or "wald")
