@@ -193,7 +193,8 @@ def test_an_override_that_raises_the_level_is_disclosed_with_who_and_why():
 
 def test_an_override_that_lowers_the_level_names_every_decider():
     d = parse_decisions({"overrides": {
-        "risk-of-bias": {"change": -1, "reason": "Assessors were not blinded", "decided_by": "Dr A"},
+        "risk-of-bias": {"change": -1, "reason": "Assessors were not blinded",
+                         "decided_by": "Dr A"},
         "indirectness": {"change": -1, "reason": "Volunteers, not patients", "decided_by": "Dr B"},
     }})
     outcome = apply_overrides("high", {}, d)

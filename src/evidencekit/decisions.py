@@ -295,12 +295,14 @@ def _read_overrides(data: Any, r: _Reader) -> list[Override]:
         r.unknown_keys(entry, _OVERRIDE_KEYS, "overrides", str(key))
         change = entry.get("change")
         low, high = (-2, 0) if domain in DOWN_DOMAINS else (0, 2)
-        ok_change = isinstance(change, int) and not isinstance(change, bool) and low <= change <= high
+        ok_change = (isinstance(change, int) and not isinstance(change, bool)
+                     and low <= change <= high)
         if not ok_change:
+            meaning = ("0: not serious, -1: serious, -2: very serious" if low < 0
+                       else "0: not rated up, +1 or +2: rated up")
             r.error(r.path("overrides", str(key), "change"),
                     f"change must be a whole number of levels from {low} to {high} for "
-                    f"{domain} ({'0: not serious, -1: serious, -2: very serious' if low < 0 else '0: not rated up, +1 or +2: rated up'}), "
-                    f"not {change!r}")
+                    f"{domain} ({meaning}), not {change!r}")
         reason = r.text(entry, "reason", r.path("overrides", str(key), "reason"), "reason")
         by = r.text(entry, "decided_by", r.path("overrides", str(key), "decided_by"),
                     "decided_by")
@@ -537,14 +539,14 @@ def disclose_overrides(level_before: str, level_after: str, changes: Sequence[Do
         return ()
     before = _level_index(level_before, "level_before")
     after = _level_index(level_after, "level_after")
-    reasons = "; ".join(c.reason if len(changes) == 1 else f"{_domain_words(c.domain)}: {c.reason}"
-                        for c in changes)
-    if after > before:
-        head = f"Certainty raised from {level_before} to {level_after} by {_who(changes)}: {reasons}"
-    elif after < before:
-        head = f"Certainty lowered from {level_before} to {level_after} by {_who(changes)}: {reasons}"
+    reasons = "; ".join(c.reason if len(changes) == 1
+                        else f"{_domain_words(c.domain)}: {c.reason}" for c in changes)
+    who = _who(changes)
+    if after != before:
+        moved = "raised" if after > before else "lowered"
+        head = f"Certainty {moved} from {level_before} to {level_after} by {who}: {reasons}"
     else:
-        head = f"Certainty stays {level_after} after the judgement of {_who(changes)}: {reasons}"
+        head = f"Certainty stays {level_after} after the judgement of {who}: {reasons}"
     return tuple(_sentence(s) for s in [head] + [c.sentence() for c in changes])
 
 

@@ -150,7 +150,8 @@ class SensitivityReport:
         for note in self.notes:
             lines.append(f"  not run: {note}")
         check = self.direction_check()
-        lines.append(f"  {check.sentence or 'The direction and the conclusion hold under every analysis.'}")
+        lines.append("  " + (check.sentence
+                             or "The direction and the conclusion hold under every analysis."))
         return "\n".join(lines)
 
 
