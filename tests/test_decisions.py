@@ -263,6 +263,14 @@ def test_the_engine_applies_the_overrides_and_the_comparison_discloses_them():
     assert all("Dr A" in d for d in outcome.disclosures)
 
 
+def test_steps_as_numpy_integers_and_unoverridable_rules_are_kept():
+    import numpy as np
+
+    outcome = apply_overrides("high", {"imprecision": np.int64(-1), "synthesis": (-1, "cap")},
+                              _decisions())
+    assert (outcome.level_before, outcome.level_after) == ("low", "moderate")
+
+
 def test_bad_levels_are_input_errors():
     with pytest.raises(InputError, match="not a certainty level"):
         apply_overrides("very high", {}, Decisions())

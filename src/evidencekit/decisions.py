@@ -29,6 +29,7 @@ leaflet never reads "high certainty" above "too few people to be sure" without s
 from __future__ import annotations
 
 import difflib
+import numbers
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
@@ -517,7 +518,8 @@ def _steps(steps: Mapping[str, Any] | Iterable[Any]) -> dict[str, tuple[int, str
     items = steps.items() if isinstance(steps, Mapping) else (
         (getattr(s, "domain"), (getattr(s, "change"), getattr(s, "reason", ""))) for s in steps)
     for domain, value in items:
-        change, reason = (value, "") if isinstance(value, int) else (value[0], value[1] or "")
+        change, reason = ((value, "") if isinstance(value, numbers.Integral)
+                          else (value[0], value[1] or ""))
         out[_domain_key(domain)] = (int(change), str(reason))
     return out
 
