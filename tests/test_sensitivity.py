@@ -21,7 +21,7 @@ from evidencekit.effects import effect_sizes
 from evidencekit.errors import InputError
 from evidencekit.pooling import MissingDataWarning
 from evidencekit.sensitivity import (DEFAULT_ASSUMED_RI, SensitivityRow, direction_check,
-                                     for_rating, sensitivity_analyses)
+                                     for_claim, for_rating, sensitivity_analyses)
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "sensitivity-reference.json").read_text(encoding="utf-8"))["cases"]
@@ -331,6 +331,18 @@ def test_a_rating_that_keeps_its_effect_sizes_is_re_run_on_them_with_its_methods
                                     ci="hksj")
     assert report.to_list() == expected.to_list()
     assert report.ci_method == "hksj" and report.null == 1.0
+
+
+def test_a_claim_gets_the_list_and_the_sentence_of_a_flip():
+    items = (_item("x#m", 0, 0, 0), _item("y#m", 0, 0, 0), _item("z#m", 0, 0, 0))
+    main = SimpleNamespace(source="meta-analysis", records=("x#m", "y#m", "z#m"), measure="MD",
+                           yi=(-0.1, -0.1, 2.0), vi=(0.01, 0.01, 0.01), method="FE",
+                           ci_method="wald")
+    entries, sentence = for_claim(SimpleNamespace(main=main, items=items))
+    assert [e["analysis"] for e in entries][0] == "leave-one-out, lowest: without z#m"
+    assert sentence.startswith("The direction of the effect flips under 'leave-one-out, lowest")
+    single = SimpleNamespace(source="single-study", records=("x#m",), measure="MD")
+    assert for_claim(SimpleNamespace(main=single, items=items[:1])) == ([], "")
 
 
 def test_a_rating_not_pooled_here_has_no_sensitivity_analyses():

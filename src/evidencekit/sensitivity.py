@@ -33,7 +33,7 @@ from .pooling import CI_METHODS, METHODS, MissingDataWarning, leave_one_out, poo
 
 __all__ = [
     "DEFAULT_ASSUMED_RI", "PREPOST_MEASURES", "SensitivityRow", "SensitivityReport",
-    "DirectionCheck", "sensitivity_analyses", "direction_check", "for_rating",
+    "DirectionCheck", "sensitivity_analyses", "direction_check", "for_rating", "for_claim",
 ]
 
 #: Pre-post correlations swept when a study does not report its own: low, middling and high, as
@@ -511,3 +511,16 @@ def for_rating(rating, *, method: str | None = None, ci: str | None = None
                                 high_risk=[i.risk_of_bias == "high" for i in items],
                                 method=method or getattr(main, "method", None) or "REML",
                                 ci=ci or getattr(main, "ci_method", None) or "wald")
+
+
+def for_claim(rating) -> tuple[list[dict[str, Any]], str]:
+    """What a claim carries: its ``sensitivity`` list and the sentence a flip needs, or "".
+
+    ``([], "")`` when the rating's estimate was not pooled here (:func:`for_rating`). The
+    sentence names the analyses under which the direction flips or the interval crosses no
+    effect (:meth:`SensitivityReport.direction_check`), for the claim's caveats.
+    """
+    report = for_rating(rating)
+    if report is None:
+        return [], ""
+    return report.to_list(), report.direction_check().sentence
