@@ -1012,7 +1012,7 @@ def _scan(path: str | Path) -> _Scan:
             out.messages.extend(parsed.messages)
             scan.references = dict(parsed.references)
             scan.bib_broken_keys = set(parsed.broken_keys)
-            scan.bib_read = True
+            scan.bib_read = parsed.read
 
     # studies/*.yaml
     files_by_id: dict[str, Path] = {}
