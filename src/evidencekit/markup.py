@@ -15,10 +15,8 @@ character is literal text):
   links and images, raw HTML and autolinks, GFM strikethrough and fences ``~~~``, GitHub/GitLab
   maths ``$...$``, GFM table cells, entity references);
 - block starters are escaped where the value starts, because a template may put it at the start of
-  a line, and only where they would start a block (so ``-0.9`` and ``0.1.0`` stay as written):
-  ``#`` to ``######`` before a space (ATX heading), ``>`` (quote), ``-`` or ``+`` before a space
-  (list items), a run of ``=`` or ``-`` alone (setext underline, thematic break) and ``1.`` /
-  ``1)`` before a space (ordered lists);
+  a line: ``#`` (ATX heading), ``>`` (quote), ``-``, ``+``, ``=`` (list items, thematic breaks,
+  setext underlines) and ``1.`` / ``1)`` (ordered lists);
 - GFM's extended autolinks are broken up: ``www.`` becomes ``www\\.`` and ``://`` becomes ``\\://``,
   which GitHub's cmark-gfm renders as plain text. (An e-mail address may still be shown as a
   ``mailto:`` link by GitHub: cmark-gfm finds those after escapes are resolved. It cannot run code.)
@@ -46,11 +44,11 @@ _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u180e\u200b-\
 
 # Inline specials, escaped wherever they are.
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>~$|&])")
-# Block starters, escaped at the start of the value only (where a template may start a line).
-# Only where they would start a block: "# x" but not "#5", "- x" but not "-0.9", "1. x" but not
-# "0.1.0", and a run of "=" or "-" alone (a setext underline or a thematic break).
-_MD_BLOCK_START = re.compile(r"^(>|#{1,6}(?=\s|$)|[-+](?=\s|$)|[=-](?=[=-]*$))")
-_MD_ORDERED = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
+# Block starters, escaped at the start of the value only (where a template may start a line). They
+# are escaped whatever follows them ("-0.9" becomes "\-0.9"): the rendered text is the same, and
+# the rule stays simple enough to check by eye.
+_MD_BLOCK_START = re.compile(r"^([#>+=-])")
+_MD_ORDERED = re.compile(r"^(\d{1,9})([.)])")
 # GFM extended autolinks: www. and scheme://
 _WWW = re.compile(r"(?i)\b(www)\.")
 _SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):(//)")
