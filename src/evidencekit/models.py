@@ -223,8 +223,8 @@ def _tau2_regression(method, X, y, v):
     return max(0.0, tau2), note
 
 
-def _clean_inputs(yi, vi, columns: Mapping[str, Any], what: str):
-    """Float arrays with rows that miss yi, vi or any covariate dropped (with a warning)."""
+def _as_arrays(yi, vi):
+    """yi and vi as float arrays of one length (missing values stay NaN; the caller drops them)."""
     try:
         y = np.asarray(yi, dtype=float).ravel()
         v = np.asarray(vi, dtype=float).ravel()
@@ -283,7 +283,7 @@ def meta_regression(yi, vi, mods: Mapping[str, Sequence[float]] | pd.DataFrame, 
     method = method.upper()
     if ci not in ("wald", "hksj"):
         raise InputError(f"unknown ci {ci!r}: use 'wald' or 'hksj'", field="ci")
-    y, v = _clean_inputs(yi, vi, {}, "meta-regression")
+    y, v = _as_arrays(yi, vi)
     frame = pd.DataFrame(mods) if not isinstance(mods, pd.DataFrame) else mods
     names = [str(c) for c in frame.columns]
     if not names:
@@ -459,11 +459,7 @@ def subgroup_analysis(yi, vi, groups: Sequence[Any], *, method: str = "REML", ci
     chi² with G - 1 df (Deeks, Altman & Bradburn 2001; metafor: ``rma(estimates, sei = se,
     method = "FE")``'s QE). A subgroup of one study contributes its own estimate and se.
     """
-    try:
-        y = np.asarray(yi, dtype=float).ravel()
-        v = np.asarray(vi, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"yi and vi must be numbers: {exc}") from None
+    y, v = _as_arrays(yi, vi)
     g = list(groups)
     if len(g) != y.size or v.size != y.size:
         raise InputError(f"yi, vi and the subgroups must have one entry per study ({y.size}, "
