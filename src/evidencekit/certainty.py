@@ -457,6 +457,9 @@ def _study_links(library) -> dict[str, set[str]]:
     """Review -> included trials, from both ends of the ``includes``/``included-in`` links."""
     included: dict[str, set[str]] = {}
     for sid, study in library.studies.items():
+        for result in study.results:  # a pooled result that names its trials
+            if isinstance(result, EffectEstimate) and result.includes:
+                included.setdefault(sid, set()).update(result.includes)
         for link in study.links:
             if link.relation == "includes":
                 included.setdefault(sid, set()).add(link.target)
