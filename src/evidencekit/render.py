@@ -58,6 +58,7 @@ CERTAINTY_WORDS: dict[str, tuple[str, str]] = {
     "low": ("Low", "further research is likely to change this."),
     "very low": ("Very low", "we are very unsure about this. The true effect may be quite "
                              "different."),
+    "no evidence": ("No evidence", "we found no study that answers this question."),
 }
 
 #: Default leaflet title; ``render_leaflet(title=...)`` and ``build(title=...)`` change it.
@@ -1194,7 +1195,7 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     out = Path(out_dir)
     _check_folders(evidence, out)
     library = load_library(evidence)
-    claims = make_claims(library)
+    claims = make_claims(library, by_comparison=True)
     items = _claims_of(claims)
 
     grades = tuple(claim_readability(c) for c in items)
