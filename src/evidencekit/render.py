@@ -246,10 +246,12 @@ def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
 
     out: dict[str, bytes] = {}
     certainty = {c.question: c.certainty for c in _claims_of(claims)} if claims is not None else {}
+    intervention = review_settings(library).intervention
     for qid, question in library.questions.items():
         rows = _reported_effects(question, library)
         if rows:
-            out[f"forest-{qid}.png"] = _png(plots.reported_effects_plot(rows, title=question.title))
+            out[f"forest-{qid}.png"] = _png(plots.reported_effects_plot(
+                rows, title=question.title, intervention=intervention))
     out["evidence-map.png"] = _png(plots.evidence_map(library, certainty=certainty))
     out["risk-of-bias.png"] = _png(plots.risk_of_bias_plot(library.studies.values()))
     return dict(sorted(out.items()))
