@@ -35,6 +35,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from . import io as _io
 from .errors import InputError
 
 __all__ = [
@@ -47,7 +48,7 @@ VERDICTS = ("contradicted", "mechanism-as-fact", "overstated", "unsupported", "s
 
 #: Largest page read. 10 MB pages are audited (the audit is linear in the length of the text); past
 #: this a page is not a patient page, and reading it would only tie up memory, so it is refused.
-MAX_BYTES = 25 * 1024 * 1024
+MAX_BYTES = _io.MAX_PAGE_BYTES
 
 #: Longest sentence unit read as one; longer runs without a sentence end are cut at a space.
 MAX_SENTENCE = 2000
@@ -742,7 +743,8 @@ def read_page(path: str | Path) -> tuple[str, str]:
             raise InputError(f"the file is {size / 1e6:.1f} MB; the audit reads pages up to "
                              f"{MAX_BYTES // (1024 * 1024)} MB. Split it or audit the part that "
                              f"patients read", file=str(p))
-        data = p.read_bytes()
+        # Regular files only, read bounded (a FIFO or /dev/zero would hang or fill memory).
+        data = _io.read_bytes(p, limit=MAX_BYTES, kind="page").data
     except FileNotFoundError:
         raise InputError("file not found", file=str(p)) from None
     except PermissionError:
@@ -778,7 +780,7 @@ def decode_page(data: bytes, name: str = "<input>") -> str:
                 raise InputError("looks like a binary file (NUL characters); give a text, Markdown "
                                  "or HTML page", file=name)
             return text
-    if b"\x00" in data[:1 << 20] or b"\x00" in data[-(1 << 16):]:
+    if b"\x00" in data:  # the whole page: a NUL after the first megabyte is binary too
         raise InputError("looks like a binary file (NUL bytes), or UTF-16 without a byte-order mark; "
                          "give a text, Markdown or HTML page saved as UTF-8", file=name)
     try:

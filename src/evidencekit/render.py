@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from . import markup
 from .errors import InputError
 from .jsonout import dumps
 from .leaflet import LEAFLET_WORD_LIMIT, render_leaflet

@@ -13,32 +13,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from . import markup
+
 __all__ = ["MdSafe", "md_escape", "md_link", "md_env", "html_env", "Segment", "Reference",
            "reference_list", "reference_segments", "version"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-class MdSafe(str):
-    """Markdown that the renderer built itself (e.g. an autolink); not escaped again."""
-
-
-# Characters that would start emphasis, a link, code, raw HTML or an escape in Markdown.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
+# Markdown escaping (CommonMark and GFM) and control stripping are :mod:`evidencekit.markup`'s.
+MdSafe = markup.MdSafe
+md_escape = markup.md_escape
 SAFE_URL_RE = re.compile(r"^https?://[^\s<>\"'`\\]+$")
-
-
-def md_escape(value: Any) -> str:
-    """Escape a value for Markdown: text stays text whatever renders the file.
-
-    Whitespace (newlines too) collapses to single spaces, so a value cannot start a new block, and
-    Markdown's inline specials, including ``<`` (raw HTML), are backslash-escaped.
-    """
-    if isinstance(value, MdSafe):
-        return str(value)
-    if value is None:
-        return ""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def md_link(url: str | None) -> MdSafe:
@@ -72,6 +58,8 @@ def html_env():
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
+        # control characters (a NUL from a YAML "\0") are removed before escaping
+        finalize=markup.html_finalize,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
