@@ -411,3 +411,58 @@ def test_threshold_band_only_where_the_scale_is_the_thresholds():
     assert _threshold_for(q, "MD", SimpleNamespace(scale="0-10")) is None
     assert _threshold_for(q, "SMD", unstated)["value"] == 0.5
     assert _threshold_for(SimpleNamespace(important_effect=None), "SMD", ndi) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# links and the citation summary
+
+
+def test_links_go_only_to_doi_pubmed_or_the_publisher():
+    from evidencekit.templating import acceptable_link, reference_segments
+
+    assert acceptable_link("https://www.mdpi.com/2077-0383/9/10/3300")
+    for url in ("https://ru.scribd.com/document/1", "https://studylib.net/doc/1",
+                "https://www.researchgate.net/publication/1", "https://dev.example-clinic.com/x",
+                "javascript:alert(1)", None):
+        assert not acceptable_link(url), url
+    segs = reference_segments("Smith A. A trial. J. 2020. doi:10.1/x PubMed PMID: 123.", None)
+    assert [s.href for s in segs if s.href] == ["https://doi.org/10.1/x",
+                                                 "https://pubmed.ncbi.nlm.nih.gov/123/"]
+    # no DOI or PMID and a document-sharing copy only: no link, and no address printed
+    ref = _ref("a2020", url="https://ru.scribd.com/document/1")
+    html = render.render_leaflet([_claim()], _library(ref), "html")
+    assert "scribd" not in html
+
+
+def test_the_mean_difference_is_computed_beside_the_printed_numbers():
+    from evidencekit.citations import computed_mean_difference
+
+    study = SimpleNamespace(arms=(SimpleNamespace(id="t", role="intervention"),
+                                  SimpleNamespace(id="c", role="comparator")))
+    result = SimpleNamespace(kind="arm-summary", contrast="between-groups", arms=(
+        SimpleNamespace(arm="t", mean=3.0, sd=2.0, n=20),
+        SimpleNamespace(arm="c", mean=5.0, sd=2.0, n=20)))
+    # MD -2, SE sqrt(4/20 + 4/20) = 0.632, 95% CI -3.24 to -0.76 (Cochrane Handbook 6.5.1.1)
+    assert computed_mean_difference(result, study).startswith("MD -2.00 (95% CI -3.24 to -0.76)")
+    within = SimpleNamespace(kind="arm-summary", contrast="within-group", arms=result.arms)
+    assert computed_mean_difference(within, study) is None
+    no_sd = SimpleNamespace(kind="arm-summary", contrast="between-groups", arms=(
+        SimpleNamespace(arm="t", mean=3.0, sd=None, n=20),
+        SimpleNamespace(arm="c", mean=5.0, sd=2.0, n=20)))
+    assert computed_mean_difference(no_sd, study) is None
+
+
+def test_citation_summary_drops_empty_notes_and_has_contents(tmp_path):
+    from evidence_fixture import make_evidence
+    from evidencekit import load_library, make_claims
+
+    evidence = make_evidence(tmp_path)
+    path = evidence / "studies" / "trial2020.yaml"
+    path.write_text(path.read_text().replace("note: not in the abstract",
+                                             "note: Not in the notes."))
+    lib = load_library(evidence)
+    text = render.render_citation_summary(lib, make_claims(lib))
+    assert "## Contents" in text and "(#study-trial2020)" in text
+    assert "Not in the notes" not in text
+    assert "- side effects\n" in text  # the item stays, without a note that says nothing
+    assert text.index("## [1] ") < text.index("Athlete case reports (cases2019)\n")

@@ -1,0 +1,155 @@
+"""The bundled review's leaflet read as a patient would, and the clinician and citation summaries.
+
+Issue 13's checks on a fresh build of ``evidence/``: the leaflet body (before the references) is
+at most 1,200 words with none of the banned words, no bullet twice, each caveat once, harms in
+their own column, the sections a patient needs (questions to ask, other options, who should not
+have it, how sure we are, who wrote it and when); the tool's own audit flags none of its
+sentences; the clinician summary and citation summary carry the detail.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from evidencekit import render
+from evidencekit.audit import audit_text
+from evidencekit.leaflet import LEAFLET_WORD_LIMIT
+from evidencekit.presentation import PATIENT_BANNED_WORDS, jargon_in, word_count
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("leaflet") / "out"
+    report = render.build(ROOT / "evidence", out, pdf=False)
+    assert report.ok, report.summary()
+    return out
+
+
+@pytest.fixture(scope="module")
+def claims():
+    from evidencekit import load_library, make_claims
+
+    return make_claims(load_library(ROOT / "evidence"))
+
+
+def _body(md: str) -> str:
+    return md.split("\n## References", 1)[0]
+
+
+def test_leaflet_body_is_short_enough(built):
+    body = _body((built / "leaflet.md").read_text(encoding="utf-8"))
+    assert word_count(body) <= LEAFLET_WORD_LIMIT
+
+
+def test_word_count_counts_words_as_a_reader_does():
+    assert word_count("Dry-needling may help a bit (about 1 in 5).") == 9
+    assert word_count("**How sure are we?** Low.") == 5
+
+
+def test_patient_text_uses_none_of_the_banned_words(built):
+    for name in ("leaflet.md", "leaflet.html"):
+        text = (built / name).read_text(encoding="utf-8")
+        if name.endswith(".html"):
+            text = re.sub(r"<style>.*?</style>|<[^>]+>", " ", text, flags=re.S)
+            text = text.split("References", 1)[0] if "References" in text else text
+        found = jargon_in(_body(text) if name.endswith(".md") else text)
+        assert found == [], f"{name}: {found}"
+
+
+def test_the_banned_list_names_the_jargon_of_issue_13():
+    lowered = {w.lower() for w in PATIENT_BANNED_WORDS}
+    for word in ("p-value", "meta-analysis", "jospt", "single-blind", "protocol",
+                 "heterogeneity", "in what we could read"):
+        assert word in lowered
+    assert jargon_in("SMD, CI, DN and MET") == ["SMD", "CI", "DN", "MET"]
+
+
+def test_no_bullet_is_repeated(built):
+    body = _body((built / "leaflet.md").read_text(encoding="utf-8"))
+    bullets = [line[2:].strip() for line in body.splitlines() if line.startswith("- ")]
+    assert bullets
+    repeated = [b for b, n in Counter(bullets).items() if n > 1]
+    assert repeated == []
+
+
+def test_each_caveat_of_the_leaflet_is_said_once(built, claims):
+    body = _body((built / "leaflet.md").read_text(encoding="utf-8"))
+    for c in claims:
+        for caveat in c.caveats:
+            escaped = render.md_escape(caveat)
+            assert body.count(escaped) <= 1, caveat
+
+
+def test_a_patient_finds_every_section_the_issue_asks_for(built):
+    md = (built / "leaflet.md").read_text(encoding="utf-8")
+    for heading in ("## What is ", "## Key messages", "### Possible benefits",
+                    "### Possible harms", "## How often side effects happen",
+                    "## Who should not have it, or should ask first", "## Other options",
+                    "## Questions to ask ", "## How sure are we?", "## About this leaflet",
+                    "## References"):
+        assert heading in md, heading
+    for line in ("Written by:", "Conflicts of interest:", "Evidence searched up to:",
+                 "Review date:"):
+        assert line in md
+    for level in ("**High**", "**Moderate**", "**Low**", "**Very low**", "**No evidence**"):
+        assert level in md
+    # the most certain finding leads the key messages
+    messages = md.split("## Key messages", 1)[1].split("## What to keep in mind", 1)[0]
+    first = re.search(r"How sure are we\? ([A-Za-z ]+)\.", messages).group(1)
+    assert first == "Moderate"
+
+
+def test_every_key_message_names_its_comparator(built, claims):
+    md = (built / "leaflet.md").read_text(encoding="utf-8")
+    lines = [line for line in md.splitlines() if line.startswith("- **") and "How sure" in line]
+    assert len(lines) == len(claims)
+    assert all("(compared with " in line for line in lines)
+
+
+def test_the_tools_own_audit_flags_nothing_in_the_leaflet(built, claims):
+    for name, fmt in (("leaflet.html", "html"), ("leaflet.md", "markdown")):
+        report = audit_text((built / name).read_text(encoding="utf-8"), claims,
+                            source_format=fmt)
+        flagged = [(f.verdict, f.text) for f in report.findings if f.verdict != "supported"]
+        assert flagged == [], f"{name}: {flagged}"
+
+
+def test_the_audit_check_would_see_an_overstated_sentence(claims):
+    # Guard: the same call flags a sentence the evidence does not allow.
+    report = audit_text("<p>Dry needling cures neck pain in everyone.</p>", claims,
+                        source_format="html")
+    assert any(f.verdict != "supported" for f in report.findings)
+
+
+def test_the_clinician_summary_has_each_question_its_studies_and_what_was_left_out(built,
+                                                                                   claims):
+    md = (built / "clinician-summary.md").read_text(encoding="utf-8")
+    html = (built / "clinician-summary.html").read_text(encoding="utf-8")
+    for c in claims:
+        assert f"## {render.md_escape(c.title)}" in md
+        for note in getattr(c, "considered", ()):
+            assert render.md_escape(note.reason) in md
+    assert md.count("| Studies | Effect | Certainty |") == len(claims)
+    assert md.count("### Left out, and why") == len(claims)
+    # forest plots of the questions that have them, as files written beside the summary
+    for img in re.findall(r'<img src="([^"]+)"', html):
+        assert (built / img).is_file(), img
+    assert re.search(r'<img src="figures/forest-[a-z0-9-]+\.png" alt="[^"]+"', html)
+
+
+def test_the_citation_summary_follows_the_leaflets_reference_numbers(built):
+    text = (built / "citation-summary.md").read_text(encoding="utf-8")
+    assert "## Contents" in text
+    leaflet_refs = re.findall(r"^(\d+)\. (.+)$",
+                              (built / "leaflet.md").read_text().split("## References", 1)[1],
+                              flags=re.M)
+    numbered = [int(n) for n in re.findall(r"^## \[(\d+)\] ", text, flags=re.M)]
+    assert numbered == list(range(1, len(leaflet_refs) + 1))
+    assert "(Not in the notes.)" not in text
+    doubled = re.findall(r"\b([A-Za-z]+) \1\b", text)
+    assert [d for d in doubled if d.lower() not in {"that", "had"}] == []
