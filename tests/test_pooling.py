@@ -377,3 +377,21 @@ def test_chunked_leave_one_out_equals_one_batch(monkeypatch):
     monkeypatch.setattr(pooling_module, "_LOO_CHUNK_CELLS", 60)  # two rows per chunk
     chunked = leave_one_out(y, v, method="REML")
     pd.testing.assert_frame_equal(whole, chunked)
+
+
+def test_engine_distribution_functions_equal_scipy_stats():
+    """The engine calls scipy.special directly (speed); the numbers must be scipy.stats's."""
+    from scipy import stats
+
+    import evidencekit.pooling as P
+
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-5, 60, 500), [0.0, 1e-300, np.inf, np.nan, -1.0]])
+    q = np.concatenate([rng.uniform(0, 1, 500), [0.0, 1.0, 0.025, 0.5, np.nan]])
+    df = np.concatenate([rng.uniform(0.5, 50, 500), [1.0, 2.0, 3.0, np.nan, 4.0]])
+    pairs = [(P._norm_isf(q), stats.norm.isf(q)), (P._norm_sf(x), stats.norm.sf(x)),
+             (P._chi2_sf(x, df), stats.chi2.sf(x, df)), (P._chi2_isf(q, df), stats.chi2.isf(q, df)),
+             (P._chi2_ppf(q, df), stats.chi2.ppf(q, df)), (P._t_sf(x, df), stats.t.sf(x, df)),
+             (P._t_isf(q, df), stats.t.isf(q, df))]
+    for ours, theirs in pairs:
+        np.testing.assert_array_equal(ours, theirs)

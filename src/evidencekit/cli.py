@@ -208,6 +208,38 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_new(args: argparse.Namespace) -> int:
+    from .importer import new_review
+
+    written = new_review(args.dir, args.intervention, args.title)
+    if args.format == "json":
+        print_json({"written": [str(p) for p in written]})
+    else:
+        print(f"new review in {args.dir}: " + ", ".join(p.name for p in written))
+        print(f"next: evidencekit import FILE.csv --evidence {args.dir} --question ID ...")
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .importer import import_rows
+
+    path = Path(args.csv)
+    frame = _read_csv(path)
+    raw = dict(enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1))
+    report = import_rows(frame, str(path), _evidence_dir(args), question=args.question,
+                         measure=args.measure, outcome=args.outcome, population=args.population,
+                         better="lower" if args.lower_is_better else "higher",
+                         comparator=args.comparator, time=args.time,
+                         important_effect=args.important_effect, raw_lines=raw)
+    for w in report.warnings:
+        print(f"evidencekit: warning: {w}", file=sys.stderr)
+    if args.format == "json":
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
+    return EXIT_OK
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from .render import build
 
@@ -363,6 +395,52 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_evidence(p)
     _add_format(p)
     p.set_defaults(func=_cmd_claims)
+
+    p = _subparser(sub, "new", "start a new review: a skeleton evidence folder",
+                   "Write a skeleton evidence folder (review.yaml, an empty references.bib, "
+                   "studies/, questions.yaml and a commented study template) that `evidencekit "
+                   "validate` accepts.",
+                   "Exit codes: 0 written; 2 bad usage or the folder exists and is not empty "
+                   "(nothing is overwritten).")
+    p.add_argument("dir", metavar="DIR", help="the new evidence folder (must not exist yet)")
+    p.add_argument("--intervention", required=True, metavar="TEXT",
+                   help="the intervention as a noun phrase, e.g. 'BCG vaccination'")
+    p.add_argument("--title", default=None, metavar="TEXT", help="the review's title")
+    _add_format(p)
+    p.set_defaults(func=_cmd_new)
+
+    p = _subparser(sub, "import", "add studies to a review from a CSV (one study per row)",
+                   "Add one study record per CSV row (provenance 'FILE, row N' with the row as "
+                   "the quote), a BibTeX entry per new key, and the question they answer "
+                   "(created or extended). Columns: study (the BibTeX key), optional author, "
+                   "year, title, design (rct, non-randomised, cohort, case-control, "
+                   "case-series, ...), and data in metafor's names: m1i,sd1i,n1i,m2i,sd2i,n2i "
+                   "(MD, SMD); ai,bi,ci,di or ai,n1i,ci,n2i (RR, OR, RD); xi,ni (PLO, PR); "
+                   "estimate,ci_low,ci_high (a printed estimate and 95% CI, ratios on their "
+                   "natural scale); yi,vi (GEN).",
+                   "Rows with an empty data cell are skipped with a warning; empty author or "
+                   "year are warnings. Re-importing the same file changes nothing. Exit codes: "
+                   "0 imported; 2 bad usage or an unreadable CSV.")
+    p.add_argument("csv", metavar="FILE.csv", help="the table of studies, UTF-8, commas")
+    _add_evidence(p)
+    p.add_argument("--question", required=True, metavar="ID", help="question id, e.g. 'tb'")
+    p.add_argument("--measure", required=True, type=str.upper,
+                   help="MD, SMD, RR, OR, RD, PLO, PR, HR, IRR or GEN")
+    p.add_argument("--outcome", required=True, metavar="TEXT", help="the outcome, in words")
+    p.add_argument("--population", required=True, metavar="TEXT", help="who, in words")
+    better = p.add_mutually_exclusive_group(required=True)
+    better.add_argument("--lower-is-better", action="store_true",
+                        help="lower values (fewer events) are better for patients")
+    better.add_argument("--higher-is-better", action="store_true",
+                        help="higher values are better for patients")
+    p.add_argument("--comparator", default=None, metavar="TEXT",
+                   help="what the intervention was compared with, e.g. 'placebo'")
+    p.add_argument("--time", default=None, metavar="TEXT", help="the time window, in words")
+    p.add_argument("--important-effect", type=float, default=None, metavar="X",
+                   help="smallest effect that matters, on the measure's scale (a ratio for "
+                        "RR/OR, e.g. 0.8)")
+    _add_format(p)
+    p.set_defaults(func=_cmd_import)
 
     p = _subparser(
         sub, "build", "write the leaflet, citation summary, claims.json and figures",

@@ -81,7 +81,10 @@ def effect_text(claim: Any) -> str:
         if _g(effect, "pi_low") is not None and _g(effect, "pi_high") is not None:
             text += (f"; prediction interval {_fmt(_g(effect, 'pi_low'))} to "
                      f"{_fmt(_g(effect, 'pi_high'))}")
-        extra = [f"{m}" for m in (_g(effect, "method"), _g(effect, "ci_method")) if m]
+        extra = []
+        for m in (_g(effect, "method"), _g(effect, "ci_method")):
+            if m and str(m) not in extra:  # a reported result names "as reported" once
+                extra.append(str(m))
         if _g(effect, "i2") is not None:
             extra.append(f"I² {_g(effect, 'i2'):.0f}%")
         if _g(effect, "tau2") is not None:
