@@ -153,3 +153,42 @@ def test_the_citation_summary_follows_the_leaflets_reference_numbers(built):
     assert "(Not in the notes.)" not in text
     doubled = re.findall(r"\b([A-Za-z]+) \1\b", text)
     assert [d for d in doubled if d.lower() not in {"that", "had"}] == []
+
+
+def test_a_review_of_another_topic_speaks_only_of_that_topic(tmp_path):
+    # Issue 11: the topic lives in the evidence folder. The fixture review rewritten as a review
+    # of yoga must come out without a word of the bundled review's topic.
+    from evidence_fixture import make_evidence
+
+    evidence = make_evidence(tmp_path)
+    for path in [evidence / "references.bib", evidence / "questions.yaml",
+                 *(evidence / "studies").glob("*.yaml")]:
+        text = path.read_text(encoding="utf-8")
+        for old, new in (("Dry needling", "Yoga"), ("dry needling", "yoga"),
+                         ("Sham needling", "Stretching"), ("sham needling", "stretching"),
+                         ("trigger_points: active", "trigger_points: not-applicable"),
+                         (" and trigger points", ""), ("No fake needling", "No fake yoga"),
+                         ("neck pain", "back pain"), ("Neck pain", "Back pain")):
+            text = text.replace(old, new)
+        path.write_text(text, encoding="utf-8")
+    report = render.build(evidence, tmp_path / "out", pdf=False)
+    assert report.ok, report.summary()
+    topic = re.compile(r"dry.?needl|needle|trigger.?point|whiplash|myofascial|neck pain", re.I)
+    for name in ("leaflet.md", "leaflet.html", "clinician-summary.md", "clinician-summary.html",
+                 "citation-summary.md"):
+        text = (tmp_path / "out" / name).read_text(encoding="utf-8")
+        assert not topic.search(text), f"{name}: {topic.search(text).group(0)}"
+    html = (tmp_path / "out" / "leaflet.html").read_text(encoding="utf-8")
+    assert "<title>Yoga: what the research says</title>" in html
+
+
+def test_no_topic_words_in_the_output_code():
+    topic = re.compile(r"dry.?needl|needle|trigger.?point|whiplash|myofascial|neck pain", re.I)
+    src = ROOT / "src" / "evidencekit"
+    files = [src / f"{m}.py" for m in ("render", "leaflet", "clinician", "citations",
+                                       "presentation", "templating", "plots", "review")]
+    files += sorted((src / "templates").glob("*.j2"))
+    for path in files:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0] if path.suffix == ".py" else line
+            assert not topic.search(code), f"{path.name}:{number}: {line.strip()}"
