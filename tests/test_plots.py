@@ -135,7 +135,9 @@ def _synthetic_rows(k):
                               f"with a long description of the comparison",
                      "estimate": round(e, 2), "ci_low": round(e - 0.5, 2),
                      "ci_high": round(e + 0.5, 2), "measure": "SMD", "outcome": "function",
-                     "better": "higher"})
+                     "better": "higher",
+                     "threshold": {"value": 0.5, "label": "SMD 0.5, a long explanation of "
+                                   "where this threshold comes from (our judgement)"}})
     return rows
 
 
@@ -158,12 +160,16 @@ def _synthetic_studies(k):
 def test_reported_effects_plot_clips_nothing_and_says_which_side_favours_what(k):
     from evidencekit.plots import reported_effects_plot
 
+    import warnings
+
     fig = reported_effects_plot(_synthetic_rows(k), title="A long question title " * 4,
                                 intervention="yoga")
-    assert _texts_outside(fig) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied": the layout collapsed
+        assert _texts_outside(fig) == []
     (ax,) = fig.axes
     # higher is better: the intervention's side is the right one
-    assert "favours comparator        favours yoga" in ax.get_xlabel()
+    assert "favours comparator    favours yoga" in ax.get_xlabel()
 
 
 @pytest.mark.parametrize("k", [2, 40])

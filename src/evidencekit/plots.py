@@ -215,7 +215,7 @@ def favours_line(better: str | None, intervention: str | None, comparator: str =
     if not intervention or better not in ("lower", "higher"):
         return None
     left, right = (intervention, comparator) if better == "lower" else (comparator, intervention)
-    return f"\u2190 favours {left}        favours {right} \u2192"
+    return f"\u2190 favours {left}    favours {right} \u2192"
 
 
 def _wrap_label(text: str, width: int = 30) -> str:
@@ -267,17 +267,17 @@ def reported_effects_plot(rows, *, title: str,
     groups: dict[tuple[str, str], list] = {}
     for row in rows:
         groups.setdefault((row["measure"], row.get("outcome") or ""), []).append(row)
-    # Labels wrap, so a row is as tall as its longest label; 6.4 in wide keeps 8-9 pt text legible
-    # when a phone scales the 960 px image to its width.
-    lines = [max(1, _wrap_label(r["label"]).count("\n") + 1) for r in rows]
+    # Labels wrap, so a row is as tall as its longest label; 5.6 in wide with 9 pt text stays
+    # legible when a phone scales the 840 px image to its width (about 10 px type at 375 px).
+    lines = [max(1, _wrap_label(r["label"], 26).count("\n") + 1) for r in rows]
     per_group = {}
     for (key, items) in groups.items():
         per_group[key] = sum(max(1.0, 0.55 * lines[rows.index(r)]) for r in items)
     heights = [per_group[key] + 1.8 for key in groups]
     import textwrap as _tw
 
-    heading = "\n".join(_tw.wrap(title, 70) + (_tw.wrap(subtitle, 80) if subtitle else []))
-    fig = Figure(figsize=(6.4, 0.5 + 0.18 * heading.count("\n") + 0.42 * sum(heights)),
+    heading = "\n".join(_tw.wrap(title, 60) + (_tw.wrap(subtitle, 66) if subtitle else []))
+    fig = Figure(figsize=(5.6, 0.5 + 0.2 * heading.count("\n") + 0.46 * sum(heights)),
                  layout="constrained")
     axes = fig.subplots(len(groups), 1, squeeze=False,
                         gridspec_kw={"height_ratios": heights})[:, 0]
@@ -287,8 +287,8 @@ def reported_effects_plot(rows, *, title: str,
             colour = "tab:blue" if r.get("highlight") else "0.2"
             ax.hlines(y, r["ci_low"], r["ci_high"], color=colour, lw=1.2)
             ax.scatter([r["estimate"]], [y], marker="s", s=40, color=colour, zorder=3)
-            ax.annotate(f"{r['estimate']:g} [{r['ci_low']:g}, {r['ci_high']:g}]", (1.01, y),
-                        xycoords=("axes fraction", "data"), va="center", fontsize=8,
+            ax.annotate(f"{r['estimate']:g}\n[{r['ci_low']:g}, {r['ci_high']:g}]", (1.01, y),
+                        xycoords=("axes fraction", "data"), va="center", fontsize=9,
                         annotation_clip=False)
         ax.axvline(1.0 if measure in LOG_SCALE_MEASURES else 0.0, color="0.5", lw=0.8, ls="--")
         if measure in LOG_SCALE_MEASURES:
@@ -296,10 +296,11 @@ def reported_effects_plot(rows, *, title: str,
         thresholds = {(t["value"], t["label"]) for t in (r.get("threshold") for r in items) if t}
         if len(thresholds) == 1:  # one shared threshold: shade effects too small to matter
             value, label = thresholds.pop()
-            ax.axvspan(-value, value, color="0.9", zorder=0,
-                       label=f"smaller than the smallest effect that matters: {label}")
+            # wrapped: a legend wider than the figure collapses the whole layout
+            ax.axvspan(-value, value, color="0.9", zorder=0, label="\n".join(textwrap.wrap(
+                f"smaller than the smallest effect that matters: {label}", 60)))
             ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
-        ax.set_yticks(ys, [_wrap_label(r["label"]) for r in items], fontsize=8)
+        ax.set_yticks(ys, [_wrap_label(r["label"], 26) for r in items], fontsize=9)
         ax.set_ylim(0.4, len(items) + 0.6)
         better = {r.get("better") for r in items}
         hint = (" (lower is better)" if better == {"lower"} else
@@ -307,17 +308,17 @@ def reported_effects_plot(rows, *, title: str,
         levels = {r.get("level", 0.95) for r in items}
         ci = f"{levels.pop() * 100:g}% CI" if len(levels) == 1 else "CI"
         what = f", {textwrap.shorten(outcome, 60)}" if outcome else ""
-        label = "\n".join(textwrap.wrap(f"{measure}{what}{hint}; {ci} as reported", 80))
+        label = "\n".join(textwrap.wrap(f"{measure}{what}{hint}; {ci} as reported", 60))
         favours = favours_line(better.pop() if len(better) == 1 else None, intervention,
                                ratio=measure in LOG_SCALE_MEASURES)
         # The favours line sits right under the axis, where a reader looks for the direction.
-        ax.set_xlabel(f"{favours}\n{label}" if favours else label, fontsize=8)
-        ax.tick_params(axis="x", labelsize=8)
+        ax.set_xlabel(f"{favours}\n{label}" if favours else label, fontsize=9)
+        ax.tick_params(axis="x", labelsize=9)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-    fig.suptitle(heading, fontsize=9)
+    fig.suptitle(heading, fontsize=10)
     # The value column right of each panel is outside the axes: leave room for it.
-    fig.get_layout_engine().set(rect=(0, 0, 0.86, 1))
+    fig.get_layout_engine().set(rect=(0, 0, 0.84, 1))
     return fig
 
 
