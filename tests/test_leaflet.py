@@ -192,3 +192,85 @@ def test_no_topic_words_in_the_output_code():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             code = line.split("#", 1)[0] if path.suffix == ".py" else line
             assert not topic.search(code), f"{path.name}:{number}: {line.strip()}"
+
+
+SURVEY = """\
+id: survey2021
+short_title: Side effects survey
+design: case-series
+population:
+  description: People treated in 20 clinics
+  n: 400
+  provenance:
+    source: https://example.org/survey2021
+    quote: "400 people"
+outcomes:
+  - id: soreness
+    domain: adverse-events
+    instrument: Soreness after treatment
+    better: lower
+results:
+  - id: soreness-count
+    kind: proportion
+    outcome: soreness
+    time_point: within 48 hours
+    contrast: single-group
+    direction: unclear
+    events: 80
+    total: 400
+    provenance:
+      source: https://example.org/survey2021
+      quote: "80 of 400 people reported soreness"
+risk_of_bias:
+  tool: not applicable
+  overall: not-applicable
+  reason: A survey without a comparison group.
+caveats:
+  - kind: no-control
+    text: There was no comparison group, so we cannot tell what caused the soreness.
+"""
+
+SURVEY_BIB = """
+@article{survey2021,
+  author  = {Green, Eve},
+  title   = {Side effects in 400 people: a survey},
+  journal = {Clin Rep},
+  year    = {2021},
+  volume  = {2},
+  pages   = {1--4},
+  doi     = {10.1000/cr.2021.2}
+}
+"""
+
+HARM_QUESTION = """\
+  - id: harms
+    title: Side effects
+    population: adults
+    intervention: dry needling
+    comparator: no treatment
+    outcome: side effects
+    outcome_domains: [adverse-events]
+    time_window: after treatment
+    kind: harm
+    evidence:
+      - study: survey2021
+        results: [soreness-count]
+    topics: [side effects]
+"""
+
+
+def test_a_single_group_count_of_side_effects_becomes_a_natural_frequency(tmp_path):
+    from evidence_fixture import make_evidence
+
+    evidence = make_evidence(tmp_path)
+    (evidence / "studies" / "survey2021.yaml").write_text(SURVEY, encoding="utf-8")
+    with open(evidence / "references.bib", "a", encoding="utf-8") as fh:
+        fh.write(SURVEY_BIB)
+    with open(evidence / "questions.yaml", "a", encoding="utf-8") as fh:
+        fh.write(HARM_QUESTION)
+    report = render.build(evidence, tmp_path / "out", pdf=False)
+    assert report.ok, report.summary()
+    md = (tmp_path / "out" / "leaflet.md").read_text(encoding="utf-8")
+    section = md.split("## How often side effects happen", 1)[1].split("\n## ", 1)[0]
+    assert "Soreness after treatment: about 1 in 5 people (Green 2021, 400 people)." in section
+    assert re.search(r"people\)\. \[\d+\]", section), "the frequency carries its reference"
