@@ -169,6 +169,13 @@ def _zeroin(f, lo, hi, flo, fhi, tol, maxiter):
     metafor's does. ``f`` maps an (n,) array of abscissae to an (n,) array of values; rows that
     have converged are frozen. Returns (root, converged).
     """
+    if np.size(lo) == 1:
+        # one analysis (pool()): the same iteration on Python floats, ~50x less overhead than
+        # the masked array version; IEEE double arithmetic either way, so the same root.
+        root, conv = _zeroin_scalar(lambda x: float(f(np.array([x]))[0]), float(np.ravel(lo)[0]),
+                                    float(np.ravel(hi)[0]), float(np.ravel(flo)[0]),
+                                    float(np.ravel(fhi)[0]), float(tol), int(maxiter))
+        return np.array([root]), np.array([conv])
     a = np.asarray(lo, float).copy()
     b = np.asarray(hi, float).copy()
     fa = np.asarray(flo, float).copy()
@@ -230,6 +237,49 @@ def _zeroin(f, lo, hi, flo, fhi, tol, maxiter):
     return root, conv
 
 
+def _zeroin_scalar(f, a, b, fa, fb, tol, maxiter):
+    """:func:`_zeroin` for one row, step for step (R's R_zeroin2). Returns (root, converged)."""
+    eps = float(np.finfo(float).eps)
+    if fa == 0.0:
+        return a, True
+    if fb == 0.0:
+        return b, True
+    c, fc = a, fa
+    for _ in range(maxiter + 1):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * eps * abs(b) + tol / 2
+        new_step = (c - b) / 2
+        if abs(new_step) <= tol_act or fb == 0.0:
+            return b, True
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                qq, t1, t2 = fa / fc, fb / fc, fb / fa
+                p = t2 * (cb * qq * (qq - t1) - (b - a) * (t1 - 1.0))
+                q = (qq - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b = b + new_step
+        fb = f(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b, False  # R returns the last b when maxiter is exhausted
+
+
 def _bracket_up(f_of_t, start, need_negative):
     """Double an upper bracket until ``f_of_t`` is <= 0 in the rows that need it (never fails:
     Q(t) falls like 1/t, the ML/REML scores like -1/t, so a finite bound always exists)."""
@@ -244,8 +294,21 @@ def _bracket_up(f_of_t, start, need_negative):
     return hi
 
 
+def _median_cols(X):
+    """np.median(X, axis=0) for complete columns, by sorting (np.median's partition and checks
+    cost more than the sort for the few studies of a meta-analysis); the same value: the middle
+    element, or the two middle ones summed and halved, as np.median's mean of them."""
+    s = np.sort(X, axis=0)
+    m = s.shape[0]
+    half = m // 2
+    return s[half] if m % 2 else (s[half - 1] + s[half]) / 2
+
+
 def _mad(Y, M):
     """R's mad(): 1.4826 * median(|y - median(y)|), per row over the real studies."""
+    if M.all():  # no padding: nanmedian's value without its NaN handling
+        med = _median_cols(Y)
+        return 1.4826 * _median_cols(np.abs(Y - med[None, :]))
     Yn = np.where(M, Y, np.nan)
     med = np.nanmedian(Yn, axis=0)
     return 1.4826 * np.nanmedian(np.abs(Yn - med[None, :]), axis=0)
@@ -361,6 +424,8 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
     that need it; finished rows are dropped from the working copies (an active set) once they
     are >= 10% of them, since a copy costs about a fifth of a step.
     """
+    if t0.shape[0] == 1:
+        return _fisher_scoring_one(method, t0, Y, V, Mf, ctl)
     n = t0.shape[0]
     K = Y.shape[0]
     t = t0.copy()
@@ -437,6 +502,44 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
                 bufs = [view(b, n_live) for b in flat]
                 live = np.ones(n_live, bool)
     return t, conv, iters, nonfinite
+
+
+def _fisher_scoring_one(method, t0, Y, V, Mf, ctl):
+    """:func:`_fisher_scoring` for a single analysis (pool()): the same sums through
+    :func:`_scores_into` on (K, 1) arrays, so the same numbers, with the per-step bookkeeping on
+    Python floats instead of masked arrays (the bookkeeping was most of a single fit's time)."""
+    K = Y.shape[0]
+    threshold, maxiter = ctl["threshold"], ctl["maxiter"]
+    t = float(t0[0])
+    if not math.isfinite(t):
+        return np.array([np.nan]), np.array([False]), np.array([0]), np.array([True])
+    Vi = V if Mf.all() else np.where(Mf > 0, V, np.inf)
+    ka = _rsum(Mf) if method == "EB" else None
+    bufs = [np.empty((K, 1)) for _ in range(3)]
+    ta = np.array([t])
+    conv = False
+    it = 0
+    with np.errstate(all="ignore"):
+        while True:
+            it += 1
+            num, den = _scores_into(method, ta, Y, Vi, ka, *bufs)
+            adj = float(num[0] / den[0])
+            if math.isnan(adj) or (t == 0.0 and adj < 0):
+                adj = 0.0
+            if not math.isfinite(adj):  # see _fisher_scoring: stop, report as not finite
+                return np.array([np.nan]), np.array([False]), np.array([it]), np.array([True])
+            while t + adj < 0:  # ends: adj is finite
+                adj /= 2
+            tn = t + adj
+            finished = abs(tn - t) <= threshold
+            t = tn
+            if it > maxiter:
+                break
+            if finished:
+                conv = True
+                break
+            ta[0] = t
+    return np.array([t]), np.array([conv]), np.array([it]), np.array([False])
 
 
 def _score_root_fallback(method, Y, V, Mf, rows, ctl):
@@ -972,7 +1075,8 @@ def _fit_notes(k: int, method: str, ci: str, pi: str, *, fallback: bool,
                      "interval)")
     if method == "FE":
         notes.append("common-effect model: tau² is 0 by assumption and the prediction interval "
-                     "equals the confidence interval (as in metafor)")
+                     "equals the confidence interval (metafor's predict() gives no prediction "
+                     "interval for a common-effect model)")
     if fallback:
         notes.append("Fisher scoring (metafor's algorithm) did not converge in "
                      f"{maxiter} iterations; tau² found by bracketed root finding "
