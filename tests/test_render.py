@@ -219,6 +219,15 @@ def test_the_comparator_is_named_in_words():
     per_comparison = _claim()
     per_comparison.comparison = "exercise alone"  # claims made per comparison carry their own
     assert "(compared with exercise alone):" in render.render_leaflet([per_comparison], lib, "md")
+    both_sides = _claim()
+    both_sides.comparison = "dry needling vs exercise alone"
+    assert "(compared with exercise alone):" in render.render_leaflet([both_sides], lib, "md")
+    # a claim that already names its comparator is not told it again
+    named = _claim(claim="Dry needling may reduce pain. The studies compared it with exercise "
+                         "alone.")
+    named.comparison = "dry needling vs exercise alone"
+    out = render.render_leaflet([named], lib, "md")
+    assert "(compared with" not in out and out.count("exercise alone") == 1
 
 
 def test_a_citation_missing_from_the_references_is_an_error():

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from .errors import InputError
 from .presentation import (
     CERTAINTY_WORDS, ReviewSettings, certainty_of, claim_comparator, claim_effect,
+    comparator_already_named,
     claims_by_importance, group_caveats, jargon_in, natural_frequency, normalised,
     reference_numbers, review_settings,
 )
@@ -245,11 +246,14 @@ def leaflet_model(claims: Any, library: Any, *, title: str | None = None) -> dic
                 continue
             mine.append(text)
         level = certainty_of(claim)
+        comparator = claim_comparator(claim, library)
         messages.append(KeyMessage(
             question=claim.question, anchor=_anchor(claim.question), title=claim.title,
             title_lower=_lower_first(claim.title),
             claim=" ".join(str(claim.claim).split()),
-            comparator=claim_comparator(claim, library), certainty=level,
+            # said once: a claim that already names its comparator is not told it again
+            comparator="" if comparator_already_named(claim, comparator) else comparator,
+            certainty=level,
             label=CERTAINTY_WORDS[level][0],
             citations=tuple(sorted({numbers[k] for k in claim.citations})),
             contrary=tuple(sorted({numbers[k] for k in getattr(claim, "contrary_citations", ())})),

@@ -287,9 +287,22 @@ def claim_comparator(claim: Any, library: Any) -> str:
     """What the claim's treatment was compared with, in words."""
     comparison = getattr(claim, "comparison", None)
     if comparison:
-        return " ".join(str(comparison).split())
+        text = " ".join(str(comparison).split())
+        # Per-comparison claims may name both sides ("dry needling vs sham"): the reader is told
+        # what the treatment was compared with, so only the comparator side is kept.
+        parts = _VS_RE.split(text, maxsplit=1)
+        return parts[1].strip() if len(parts) == 2 and parts[1].strip() else text
     question = getattr(library, "questions", {}).get(getattr(claim, "question", None))
     return " ".join(str(getattr(question, "comparator", "") or "").split())
+
+
+_VS_RE = re.compile(r"\s+(?:vs\.?|versus)\s+", re.I)
+
+
+def comparator_already_named(claim: Any, comparator: str) -> bool:
+    """True when the claim's text or title already says what it was compared with."""
+    said = normalised(f"{getattr(claim, 'title', '')} {getattr(claim, 'claim', '')}")
+    return bool(comparator) and normalised(comparator) in said
 
 
 _DIRECTION_RANK = {"benefit": 0, "harm": 0, "no-difference": 1, "unclear": 2, "no-evidence": 3}
