@@ -79,13 +79,13 @@ pd.concat(effects, names=["question"]).round(3)
 # times.
 
 # %%
-review.show(review.plot_question_effects(ratings["pain-short-term"]))
+review.show(review.plot_question_effects(ratings["pain-short-term"], library))
 
 # %%
-review.show(review.plot_question_effects(ratings["pain-immediate"]))
+review.show(review.plot_question_effects(ratings["pain-immediate"], library))
 
 # %%
-review.show(review.plot_question_effects(ratings["whiplash-recovery"]))
+review.show(review.plot_question_effects(ratings["whiplash-recovery"], library))
 
 # %% [markdown]
 # ## 4. Direction of effect where only p-values or words exist

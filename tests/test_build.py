@@ -96,16 +96,20 @@ def test_each_claim_is_printed_with_its_wording_caveats_and_resolving_citations(
     bib = load_bibtex(evidence / "references.bib")
     md = (out / "leaflet.md").read_text()
     html = (out / "leaflet.html").read_text()
+    # Every caveat is printed in the clinician summary; the leaflet carries the claim.
+    summary_md = (out / "clinician-summary.md").read_text()
+    summary_html = (out / "clinician-summary.html").read_text()
     for c in claims:
         assert c["caveats"], f"{c['question']} has no caveats"
         assert all(k in bib for k in c["citations"]), c["citations"]
-        words = render.CERTAINTY_WORDS[c["certainty"]]
+        shown = "no evidence" if c["direction"] == "no-evidence" else c["certainty"]
+        label = render.CERTAINTY_WORDS[shown][0]
         for doc in (md, html):
             assert c["claim"] in doc
-            assert f"{words[0]}: {words[1]}" in doc
+            assert f"How sure are we? {label}." in doc
         for caveat in c["caveats"]:
-            assert render.md_escape(caveat) in md
-            assert str(markupsafe.escape(caveat)) in html
+            assert render.md_escape(caveat) in summary_md
+            assert str(markupsafe.escape(caveat)) in summary_html
 
 
 def test_citation_summary_gives_reference_design_n_findings_sources_and_caveats(
@@ -329,16 +333,17 @@ def test_bundled_evidence_builds(bundled_build, bundled_library):
         assert render.md_escape(c["claim"]) in (out / "leaflet.md").read_text()
     for r in report.readability:
         assert r.grade <= render.READABILITY_LIMIT
-    assert html.count('<section class="question"') == len(claims)
+    assert html.count('<li id="q-') == len(claims)
 
 
 def test_every_study_named_in_the_leaflet_carries_its_reference_number(bundled_build):
     # A study's caveats printed without a number would leave the reader no way to its source;
-    # that includes studies read but not counted as support, and contrary ones.
+    # that includes studies read but not counted as support, and contrary ones. The per-study
+    # caveats are in the clinician summary; its numbers and the leaflet's must resolve.
     _, out = bundled_build
-    md = (out / "leaflet.md").read_text()
-    headings = re.findall(r"^\*(.+)\*( \[\d+\])?:$", md, flags=re.M)
-    assert headings, "no per-study caveat groups found in leaflet.md"
+    md = (out / "clinician-summary.md").read_text()
+    headings = re.findall(r"^- \*\*(.+?)\*\*( \[\d+\])?: ", md, flags=re.M)
+    assert headings, "no per-study caveat groups found in clinician-summary.md"
     unnumbered = [title for title, number in headings if not number]
     assert unnumbered == []
     n_refs = len(re.findall(r"^\d+\. ", md.split("## References", 1)[-1], flags=re.M))

@@ -122,3 +122,143 @@ def test_the_check_catches_an_overflowing_page(tmp_path):
             '<div style="width:600px">too wide</div></body></html>')
     with pytest.raises(AssertionError, match="scrolls sideways|sticks out"):
         _check(html, tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# axe-core in a real browser at phone and desktop width; the PDF's pages as images
+#
+# Playwright drives the system Chromium (executable_path: nothing is downloaded). axe-core's
+# JavaScript comes from the axe-playwright-python package (MPL-2.0), read from its installed files.
+
+WIDTHS = (375, 1280)
+#: The WCAG 2.1 A and AA rules of axe-core (its tags for them).
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: Blank band checked on every PDF page edge, in points (1/72 in): the print margins are 14 mm
+#: (about 40 pt), so anything drawn this close to the paper's edge has spilled out of the page box.
+PDF_EDGE_PT = 20
+#: Issue 13: a leaflet a clinic can hand over is at most four printed pages.
+PDF_MAX_PAGES = 4
+
+
+def _axe_source() -> str:
+    from importlib.resources import files
+
+    return (files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("browser") / "out"
+    report = render.build(ROOT / "evidence", out)
+    assert report.ok, report.summary()
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+def _open(browser, path: Path, width: int):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(path.resolve().as_uri())
+    page.wait_for_load_state("load")
+    return page
+
+
+@pytest.mark.parametrize("name", ["leaflet.html", "clinician-summary.html"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_axe_finds_no_wcag_21_aa_violation_and_nothing_overflows(browser, built, name, width):
+    page = _open(browser, built / name, width)
+    try:
+        page.add_script_tag(content=_axe_source())
+        result = page.evaluate(
+            "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+            WCAG_21_AA)
+        assert result["passes"], "axe ran no check at all"
+        problems = [f"{v['id']} ({v['impact']}): {v['help']} - "
+                    f"{[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]]
+        assert problems == [], f"{name} at {width} px"
+        sizes = page.evaluate("() => ({scroll: document.documentElement.scrollWidth, "
+                              "client: document.documentElement.clientWidth})")
+        assert sizes["client"] == width
+        assert sizes["scroll"] <= sizes["client"], f"{name} scrolls sideways at {width} px"
+    finally:
+        page.close()
+
+
+def test_axe_check_catches_a_violation(browser, tmp_path):
+    # Guard: the same call must report a page with an unlabelled image and no language.
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!DOCTYPE html><html><head><title>x</title></head><body>"
+                   "<img src='data:,'><p style='color:#ccc'>faint</p></body></html>")
+    page = _open(browser, bad, 375)
+    try:
+        page.add_script_tag(content=_axe_source())
+        result = page.evaluate(
+            "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+            WCAG_21_AA)
+        assert {"image-alt", "html-has-lang"} <= {v["id"] for v in result["violations"]}
+    finally:
+        page.close()
+
+
+def test_screenshots_at_phone_width(browser, built, tmp_path):
+    # Kept as files for a person to look at (pytest --basetemp=DIR keeps them); the test checks
+    # the leaflet's text is all on the screen, not cut at the right edge.
+    for name in ("leaflet.html", "clinician-summary.html"):
+        page = _open(browser, built / name, 375)
+        try:
+            page.screenshot(path=str(tmp_path / f"{name}.375.png"), full_page=True)
+            widest = page.evaluate("() => Math.max(...[...document.querySelectorAll('body *')]"
+                                   ".map(e => e.getBoundingClientRect().right))")
+            assert widest <= 375 + TOLERANCE_PX, name
+        finally:
+            page.close()
+        assert (tmp_path / f"{name}.375.png").stat().st_size > 10_000
+
+
+def test_pdf_has_at_most_four_pages_and_nothing_clipped_at_the_margins(built):
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(built / "leaflet.pdf"))
+    try:
+        assert 1 <= len(pdf) <= PDF_MAX_PAGES, f"{len(pdf)} pages"
+        text = ""
+        for number in range(len(pdf)):
+            page = pdf[number]
+            width, height = page.get_size()
+            # every character lies inside the paper, clear of its edge
+            textpage = page.get_textpage()
+            for i in range(textpage.count_chars()):
+                left, bottom, right, top = textpage.get_charbox(i)
+                if right - left <= 0:
+                    continue  # spaces and line ends have no box
+                assert PDF_EDGE_PT <= left and right <= width - PDF_EDGE_PT, \
+                    f"page {number + 1}: a character at x {left:.0f}-{right:.0f} of {width:.0f}"
+                assert PDF_EDGE_PT <= bottom and top <= height - PDF_EDGE_PT, \
+                    f"page {number + 1}: a character at y {bottom:.0f}-{top:.0f} of {height:.0f}"
+            text += textpage.get_text_range() + "\n"
+            # and the rendered page is blank in a band along every edge
+            scale = 1.0  # 72 dpi: one pixel per point
+            pixels = np.asarray(page.render(scale=scale).to_pil().convert("L"))
+            band = int(PDF_EDGE_PT * scale)
+            edges = (pixels[:band, :], pixels[-band:, :], pixels[:, :band], pixels[:, -band:])
+            assert all(e.min() >= 250 for e in edges), f"page {number + 1}: ink at the edge"
+        # every reference number is printed whole (issue 13: "13." came out as ".3.")
+        numbers = re.findall(r'<li id="ref-(\d+)">', (built / "leaflet.html").read_text())
+        assert numbers
+        for n in numbers:
+            assert re.search(rf"(?m)^\s*{n}\.\s", text), f"reference number {n}. not in the PDF"
+    finally:
+        pdf.close()

@@ -100,3 +100,108 @@ def test_reported_effects_plot_shades_a_shared_important_effect_threshold():
     spans = [p for p in ax.patches if p.get_x() == -5.0 and p.get_width() == 10.0]
     assert len(spans) == 1
     assert "our judgement" in ax.get_legend().get_texts()[0].get_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# figures for people: labels, favours, nothing clipped at any review size
+
+
+def _texts_outside(fig):
+    """Visible text artists whose box reaches past the figure's edges (in pixels, after drawing)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    canvas = FigureCanvasAgg(fig)  # what savefig("x.png") draws with
+    canvas.draw()  # layout and text sizes are final after this
+    renderer = canvas.get_renderer()
+    bounds = fig.bbox
+    out = []
+    for artist in fig.findobj(Text):
+        if not artist.get_visible() or not artist.get_text().strip():
+            continue
+        box = artist.get_window_extent(renderer)
+        if (box.x0 < bounds.x0 - 1 or box.y0 < bounds.y0 - 1 or box.x1 > bounds.x1 + 1
+                or box.y1 > bounds.y1 + 1):
+            out.append(artist.get_text()[:60])
+    return out
+
+
+def _synthetic_rows(k):
+    rng = np.random.default_rng(k)
+    rows = []
+    for i in range(k):
+        e = float(rng.normal(-0.3, 0.4))
+        rows.append({"label": f"Author{i} et al. {1990 + i % 35}, 12 weeks\ntreatment vs usual care "
+                              f"with a long description of the comparison",
+                     "estimate": round(e, 2), "ci_low": round(e - 0.5, 2),
+                     "ci_high": round(e + 0.5, 2), "measure": "SMD", "outcome": "function",
+                     "better": "higher",
+                     "threshold": {"value": 0.5, "label": "SMD 0.5, a long explanation of "
+                                   "where this threshold comes from (our judgement)"}})
+    return rows
+
+
+def _synthetic_studies(k):
+    from types import SimpleNamespace
+
+    names = ["Randomisation process", "Deviations from intended interventions",
+             "Missing outcome data", "Measurement of the outcome",
+             "Selection of the reported result"]
+    judgements = ["low", "some-concerns", "high", "not-assessable"]
+    return [SimpleNamespace(
+        id=f"s{i}", short_title=f"A study with a long, descriptive short title number {i}",
+        risk_of_bias=SimpleNamespace(
+            overall=judgements[i % 4],
+            domains=tuple(SimpleNamespace(name=n, judgement=judgements[(i + j) % 4])
+                          for j, n in enumerate(names)))) for i in range(k)]
+
+
+@pytest.mark.parametrize("k", [2, 40])
+def test_reported_effects_plot_clips_nothing_and_says_which_side_favours_what(k):
+    from evidencekit.plots import reported_effects_plot
+
+    import warnings
+
+    fig = reported_effects_plot(_synthetic_rows(k), title="A long question title " * 4,
+                                intervention="yoga")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied": the layout collapsed
+        assert _texts_outside(fig) == []
+    (ax,) = fig.axes
+    # higher is better: the intervention's side is the right one
+    assert "favours comparator    favours yoga" in ax.get_xlabel()
+
+
+@pytest.mark.parametrize("k", [2, 40])
+def test_risk_of_bias_plot_clips_nothing_and_headers_do_not_run_together(k):
+    from evidencekit.plots import risk_of_bias_plot
+
+    fig = risk_of_bias_plot(_synthetic_studies(k), labels={"s0": "Smith et al. 2020"})
+    assert _texts_outside(fig) == []
+    ax = fig.axes[0]
+    headers = [t.get_text() for t in ax.get_xticklabels()]
+    assert headers == ["D1", "D2", "D3", "D4", "D5", "Overall"]
+    assert "D2: Deviations from intended interventions" in ax.get_xlabel()
+    assert ax.get_yticklabels()[0].get_text() == "Smith et al. 2020"
+    # the short column headers do not overlap each other
+    boxes = [t.get_window_extent() for t in ax.get_xticklabels()]
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))
+
+
+@pytest.mark.parametrize("k", [2, 40])
+def test_forest_plot_clips_nothing_at_any_size(k):
+    rng = np.random.default_rng(1)
+    res = pool(rng.normal(0.2, 0.3, k), rng.uniform(0.01, 0.1, k), measure="SMD")
+    fig = forest_plot(res, labels=[f"Author{i} et al. {2000 + i % 25}" for i in range(k)],
+                      favours=("favours exercise", "favours comparator"))
+    assert _texts_outside(fig) == []
+    assert "favours exercise" in fig.axes[0].get_xlabel()
+
+
+def test_favours_line_follows_the_better_direction():
+    from evidencekit.plots import favours_line
+
+    assert favours_line("lower", "cupping").startswith("\u2190 favours cupping")
+    assert favours_line("higher", "cupping").endswith("favours cupping \u2192")
+    assert favours_line(None, "cupping") is None
+    assert favours_line("lower", None) is None

@@ -1,4 +1,4 @@
-"""render.py on its own: readability, escaping, wording and references of the leaflet.
+"""The renderers on their own: readability, escaping, wording and references of the outputs.
 
 These tests use small stand-in claims (the Claim interface: question, title, kind, claim, certainty,
 direction, caveats, citations, records) and real :class:`~evidencekit.bibliography.Reference`
@@ -7,11 +7,12 @@ records, so a failure points at the renderer rather than at the claims engine.
 from __future__ import annotations
 
 import re
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
 
-from evidencekit import render
+from evidencekit import leaflet, presentation, render
 from evidencekit.bibliography import Reference
 from evidencekit.errors import InputError
 
@@ -133,9 +134,8 @@ def test_reference_links_are_http_only():
 # wording, certainty, references
 
 
-def test_leaflet_prints_claim_certainty_in_words_and_every_caveat():
-    caveats = tuple(f"Caveat number {i} says something." for i in range(12))
-    claims = [_claim(caveats=caveats),
+def test_leaflet_prints_each_claim_with_its_certainty_in_words():
+    claims = [_claim(caveats=("The studies were small.",)),
               _claim("whiplash", title="Recovery after whiplash", certainty="very low",
                      direction="unclear", claim="It is not clear whether dry needling helps.",
                      citations=("b2015",))]
@@ -144,43 +144,90 @@ def test_leaflet_prints_claim_certainty_in_words_and_every_caveat():
         out = render.render_leaflet(claims, lib, fmt)
         for c in claims:
             assert c.claim in out
-            for caveat in c.caveats:
-                assert caveat in out
-        assert "Low: further research is likely to change this." in out
-        assert "Very low: we are very unsure about this." in out
-        assert "How sure are we?" in out
+        assert "The studies were small." in out
+        for label, meaning in render.CERTAINTY_WORDS.values():
+            assert label in out and meaning in out
+        assert "No evidence" in out
+        assert "How sure are we? Low." in out and "How sure are we? Very low." in out
 
 
-def test_summary_separates_what_is_known_from_what_is_not():
-    claims = [_claim("a", title="Known thing"),
-              _claim("b", title="Unknown thing", certainty="very low", direction="benefit"),
-              _claim("c", title="No studies", certainty="very low", direction="no-evidence",
-                     citations=())]
-    model = render._leaflet_model(claims, _library(_ref("a2020")), title="t")
-    assert [s.question for s in model["known"]] == ["a"]
-    assert [s.question for s in model["unknown"]] == ["b", "c"]
+def test_the_most_certain_claim_comes_first():
+    claims = [_claim("a", title="Very low thing", certainty="very low", direction="unclear"),
+              _claim("b", title="Nothing known", certainty="very low", direction="no-evidence"),
+              _claim("c", title="Moderate thing", certainty="moderate")]
+    model = leaflet.leaflet_model(claims, _library(_ref("a2020")))
+    assert [m.question for m in model["messages"]] == ["c", "a", "b"]
+    assert model["messages"][2].certainty == "no evidence"
 
 
-def test_references_are_numbered_in_order_of_first_citation_and_linked():
+def test_a_shared_caveat_is_said_once_with_the_most_certain_claim():
+    shared = "Most studies were small."
+    claims = [_claim("a", certainty="very low", direction="unclear",
+                     caveats=(shared, "Only one study.")),
+              _claim("b", title="Moderate thing", certainty="moderate", caveats=(shared,))]
+    model = leaflet.leaflet_model(claims, _library(_ref("a2020")))
+    by_question = {m.question: m.caveats for m in model["messages"]}
+    assert by_question == {"b": (shared,), "a": ("Only one study.",)}
+    for fmt in ("html", "md"):
+        assert render.render_leaflet(claims, _library(_ref("a2020")), fmt).count(shared) == 1
+
+
+def test_a_caveat_in_jargon_is_held_back_for_the_clinician_summary():
+    claims = [_claim(caveats=("The studies gave only p-values.", "Few people took part."))]
+    lib = _library(_ref("a2020"))
+    model = leaflet.leaflet_model(claims, lib)
+    assert model["messages"][0].caveats == ("Few people took part.",)
+    assert [h.words for h in model["held_back"]] == [("p-values",)]
+    summary = render.render_clinician_summary(claims, lib, "md", held_back=model["held_back"])
+    assert "The studies gave only p-values." in summary
+
+
+def test_references_are_numbered_in_the_order_the_key_messages_cite_them():
     claims = [_claim("a", citations=("z2019", "a2020")), _claim("b", citations=("a2020", "m2018"))]
     lib = _library(_ref("a2020"), _ref("m2018", title="Third"), _ref("z2019", title="First"))
     html = render.render_leaflet(claims, lib, "html")
-    numbers = re.findall(r'<li id="ref-(\d+)" value="\d+">([^<]*)', html)
-    assert [n for n, _ in numbers] == ["1", "2", "3"]
-    assert "First" in numbers[0][1] and "Third" in numbers[2][1]
-    # each claim links to its references
+    numbers = re.findall(r'<li id="ref-(\d+)"><span class="ref-num">(\d+)\.</span> ([^<]*)', html)
+    assert [(n, m) for n, m, _ in numbers] == [("1", "1"), ("2", "2"), ("3", "3")]
+    assert "First" in numbers[0][2] and "Third" in numbers[2][2]
     assert 'href="#ref-1"' in html and 'href="#ref-3"' in html
 
 
+def test_reference_numbers_are_text_so_a_margin_cannot_cut_their_digits():
+    # A list marker sits outside the text box; printed, the first digit of "13." was cut off.
+    refs = [_ref(f"r{i:02d}", title=f"Paper {i}") for i in range(1, 15)]
+    claims = [_claim(citations=tuple(r.key for r in refs))]
+    html = render.render_leaflet(claims, _library(*refs), "html")
+    assert '<span class="ref-num">13.</span>' in html
+    assert re.search(r"\.references ol \{ list-style: none; padding-left: 0; \}", html)
+
+
 def test_contrary_studies_are_referenced_but_not_as_support():
-    claims = [_claim(citations=("a2020",), contrary=("b2015",),
-                     caveats=("One study did not find a worthwhile benefit: Whiplash trial.",))]
+    claims = [_claim(citations=("a2020",), contrary=("b2015",))]
     lib = _library(_ref("a2020"), _ref("b2015", title="Whiplash trial"))
     html = render.render_leaflet(claims, lib, "html")
-    claim_p = re.search(r'<p class="claim">.*?</p>', html, re.S).group(0)
-    assert 'href="#ref-1"' in claim_p and 'href="#ref-2"' not in claim_p
-    assert re.search(r'did not find a worthwhile benefit: <span class="cite">\[<a href="#ref-2"',
-                     html)
+    item = re.search(r'<li id="q-pain">.*?</li>', html, re.S).group(0)
+    support, _, rest = item.partition("Found no worthwhile benefit")
+    assert 'href="#ref-1"' in support and 'href="#ref-2"' not in support
+    assert 'href="#ref-2"' in rest
+
+
+def test_the_comparator_is_named_in_words():
+    claims = [_claim()]
+    lib = _library(_ref("a2020"))
+    lib.questions = {"pain": SimpleNamespace(comparator="fake needling", evidence=())}
+    assert "(compared with fake needling):" in render.render_leaflet(claims, lib, "html")
+    per_comparison = _claim()
+    per_comparison.comparison = "exercise alone"  # claims made per comparison carry their own
+    assert "(compared with exercise alone):" in render.render_leaflet([per_comparison], lib, "md")
+    both_sides = _claim()
+    both_sides.comparison = "dry needling vs exercise alone"
+    assert "(compared with exercise alone):" in render.render_leaflet([both_sides], lib, "md")
+    # a claim that already names its comparator is not told it again
+    named = _claim(claim="Dry needling may reduce pain. The studies compared it with exercise "
+                         "alone.")
+    named.comparison = "dry needling vs exercise alone"
+    out = render.render_leaflet([named], lib, "md")
+    assert "(compared with" not in out and out.count("exercise alone") == 1
 
 
 def test_a_citation_missing_from_the_references_is_an_error():
@@ -191,6 +238,105 @@ def test_a_citation_missing_from_the_references_is_an_error():
 def test_unknown_certainty_is_an_error():
     with pytest.raises(InputError, match="certainty"):
         render.render_leaflet([_claim(certainty="certain")], _library(_ref("a2020")), "md")
+
+
+# ---------------------------------------------------------------------------------------------
+# review settings: the topic comes from the evidence folder
+
+
+def test_review_settings_fill_title_authors_dates_and_the_clinician_word():
+    lib = _library(_ref("a2020"))
+    lib.settings = {"intervention": "cupping", "intervention_subject": "Cupping",
+                    "title": "Cupping for back pain", "authors": ["A. Author", {"name": "B. Bee"}],
+                    "conflicts": "None declared", "search_date": date(2026, 10, 1),
+                    "review_date": "2026-11-30", "clinician": "your physiotherapist",
+                    "who_should_not": ["people with a bleeding disorder"],
+                    "ask_first": ["you take blood thinners"]}
+    for fmt in ("html", "md"):
+        out = render.render_leaflet([_claim()], lib, fmt)
+        assert "Cupping for back pain" in out
+        assert "A. Author, B. Bee" in out and "None declared." in out
+        assert "2026-10-01" in out and "2026-11-30" in out
+        assert "Questions to ask your physiotherapist" in out
+        assert "people with a bleeding disorder" in out and "you take blood thinners" in out
+    assert "<title>Cupping for back pain</title>" in render.render_leaflet([_claim()], lib, "html")
+
+
+def test_without_settings_the_topic_comes_from_the_questions_and_gaps_say_so():
+    lib = _library(_ref("a2020"))
+    lib.questions = {"pain": SimpleNamespace(intervention="spinal manipulation",
+                                             comparator="sham", evidence=())}
+    out = render.render_leaflet([_claim()], lib, "html")
+    assert "<title>Spinal manipulation: what the research says</title>" in out
+    assert out.count("not stated") == 4  # authors, conflicts, search date, review date
+    # no list of who should not have it is invented: the reader is sent to ask
+    assert "do not say who should not have spinal manipulation" in out
+
+
+def test_natural_frequencies():
+    assert presentation.natural_frequency(0.2) == "about 1 in 5"
+    assert presentation.natural_frequency(0.33) == "about 1 in 3"
+    assert presentation.natural_frequency(0.76) == "about 8 in 10"
+    assert presentation.natural_frequency(0.013) == "about 1 in 75"
+    assert presentation.natural_frequency(0.0004) == "fewer than 1 in 1,000"
+    assert presentation.natural_frequency(0) == "none"
+    with pytest.raises(ValueError):
+        presentation.natural_frequency(1.5)
+
+
+def _harm_library(result):
+    study = SimpleNamespace(
+        id="a2020", short_title="Side effect count", caveats=(), arms=(), results=(result,),
+        outcome=lambda oid: SimpleNamespace(instrument="Soreness after treatment"),
+        population=SimpleNamespace(n=120))
+    question = SimpleNamespace(evidence=(SimpleNamespace(study="a2020", results=(),
+                                                          indirect=None),),
+                               comparator="no treatment", intervention="cupping")
+    lib = _library(_ref("a2020"))
+    lib.studies, lib.questions = {"a2020": study}, {"harms": question}
+    return lib
+
+
+def test_side_effects_are_given_as_natural_frequencies_from_single_arm_counts():
+    result = SimpleNamespace(id="soreness", outcome="sore", events=24, total=120)
+    lib = _harm_library(result)
+    claim = _claim("harms", title="Side effects", certainty="low", direction="harm")
+    claim.kind = "harm"
+    for fmt in ("html", "md"):
+        out = render.render_leaflet([claim], lib, fmt)
+        assert "Soreness after treatment: about 1 in 5 people" in out
+        assert "120 people" in out
+
+
+def test_a_pooled_proportion_becomes_a_natural_frequency():
+    lib = _harm_library(SimpleNamespace(id="x", outcome="sore"))
+    claim = _claim("harms", title="Bruising", certainty="low", direction="harm")
+    claim.kind = "harm"
+    claim.effect = SimpleNamespace(measure="PR", estimate=0.1, k=3, participants=400)
+    out = render.render_leaflet([claim], lib, "md")
+    assert "Bruising: about 1 in 10 (3 studies, 400 people)" in out
+
+
+def test_other_options_are_the_active_comparators_the_studies_used():
+    arms = (SimpleNamespace(role="intervention", label="Cupping", sham=False),
+            SimpleNamespace(role="comparator", label="Exercise therapy", sham=False),
+            SimpleNamespace(role="comparator", label="Sham cupping", sham=True),
+            SimpleNamespace(role="comparator", label="No treatment", sham=False),
+            SimpleNamespace(role="comparator", label="Other treatments", sham=False),
+            SimpleNamespace(role="comparator", label="Cupping plus massage", sham=False))
+    study = SimpleNamespace(id="a2020", arms=arms, results=())
+    lib = _library(_ref("a2020"))
+    lib.studies = {"a2020": study}
+    settings = presentation.review_settings(SimpleNamespace(settings={"intervention": "cupping"}))
+    assert leaflet.other_options([_claim()], lib, settings) == ("Exercise therapy",)
+
+
+def test_jargon_is_found_as_whole_words_and_abbreviations_in_capitals():
+    text = ("The p-values and the SMD came from a meta-analysis (single-blind protocol). "
+            "DN and MET, in what we could read. We met a friend; social media.")
+    assert presentation.jargon_in(text) == ["p-values", "SMD", "meta-analysis", "single-blind",
+                                            "protocol", "DN", "MET", "in what we could read"]
+    assert presentation.jargon_in("Fewer people had pain after treatment.") == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,24 +379,27 @@ def test_pdf_dates_are_normalised_without_moving_bytes():
     assert b"D:2026" not in out and out.count(b"D:20000101000000") == 2
 
 
-def test_grouping_caveats_by_study_keeps_every_caveat_once_in_order():
-    study = SimpleNamespace(id="a2020", short_title="Neck trial",
+def test_study_caveats_are_the_clinician_summarys_and_each_is_printed_once():
+    study = SimpleNamespace(id="a2020", short_title="Neck trial", design="randomised-trial",
+                            population=SimpleNamespace(n=20),
                             caveats=(SimpleNamespace(text="Only 20 people took part."),
                                      SimpleNamespace(text="No fake needling.")))
-    question = SimpleNamespace(evidence=(SimpleNamespace(study="a2020"),))
+    question = SimpleNamespace(evidence=(SimpleNamespace(study="a2020", indirect=None),),
+                               comparator="sham")
     lib = SimpleNamespace(references={"a2020": _ref("a2020")}, studies={"a2020": study},
                           questions={"pain": question})
     caveats = ("The studies were small.", "Only 20 people took part.", "No fake needling.",
                "Results were measured right after treatment.")
     claim = _claim(caveats=caveats)
-    model = render._leaflet_model([claim], lib, title="t")
-    section = model["sections"][0]
-    assert section.general == ("The studies were small.",
-                               "Results were measured right after treatment.")
-    assert section.by_study == (("Neck trial", 1, ("Only 20 people took part.", "No fake needling.")),)
-    html = render.render_leaflet([claim], lib, "html")
-    for c in caveats:
-        assert html.count(f"<li>{c}</li>") == 1
+    general, by_study = presentation.group_caveats(claim, lib)
+    assert general == ("The studies were small.", "Results were measured right after treatment.")
+    assert by_study == (("a2020", ("Only 20 people took part.", "No fake needling.")),)
+    page = render.render_leaflet([claim], lib, "html")
+    assert "Only 20 people took part." not in page and page.count("The studies were small.") == 1
+    for fmt in ("html", "md"):
+        summary = render.render_clinician_summary([claim], lib, fmt)
+        for c in caveats:
+            assert summary.count(c) == 1, c
 
 
 def test_threshold_band_only_where_the_scale_is_the_thresholds():
@@ -271,3 +420,58 @@ def test_threshold_band_only_where_the_scale_is_the_thresholds():
     assert _threshold_for(q, "MD", SimpleNamespace(scale="0-10")) is None
     assert _threshold_for(q, "SMD", unstated)["value"] == 0.5
     assert _threshold_for(SimpleNamespace(important_effect=None), "SMD", ndi) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# links and the citation summary
+
+
+def test_links_go_only_to_doi_pubmed_or_the_publisher():
+    from evidencekit.templating import acceptable_link, reference_segments
+
+    assert acceptable_link("https://www.mdpi.com/2077-0383/9/10/3300")
+    for url in ("https://ru.scribd.com/document/1", "https://studylib.net/doc/1",
+                "https://www.researchgate.net/publication/1", "https://dev.example-clinic.com/x",
+                "javascript:alert(1)", None):
+        assert not acceptable_link(url), url
+    segs = reference_segments("Smith A. A trial. J. 2020. doi:10.1/x PubMed PMID: 123.", None)
+    assert [s.href for s in segs if s.href] == ["https://doi.org/10.1/x",
+                                                 "https://pubmed.ncbi.nlm.nih.gov/123/"]
+    # no DOI or PMID and a document-sharing copy only: no link, and no address printed
+    ref = _ref("a2020", url="https://ru.scribd.com/document/1")
+    html = render.render_leaflet([_claim()], _library(ref), "html")
+    assert "scribd" not in html
+
+
+def test_the_mean_difference_is_computed_beside_the_printed_numbers():
+    from evidencekit.citations import computed_mean_difference
+
+    study = SimpleNamespace(arms=(SimpleNamespace(id="t", role="intervention"),
+                                  SimpleNamespace(id="c", role="comparator")))
+    result = SimpleNamespace(kind="arm-summary", contrast="between-groups", arms=(
+        SimpleNamespace(arm="t", mean=3.0, sd=2.0, n=20),
+        SimpleNamespace(arm="c", mean=5.0, sd=2.0, n=20)))
+    # MD -2, SE sqrt(4/20 + 4/20) = 0.632, 95% CI -3.24 to -0.76 (Cochrane Handbook 6.5.1.1)
+    assert computed_mean_difference(result, study).startswith("MD -2.00 (95% CI -3.24 to -0.76)")
+    within = SimpleNamespace(kind="arm-summary", contrast="within-group", arms=result.arms)
+    assert computed_mean_difference(within, study) is None
+    no_sd = SimpleNamespace(kind="arm-summary", contrast="between-groups", arms=(
+        SimpleNamespace(arm="t", mean=3.0, sd=None, n=20),
+        SimpleNamespace(arm="c", mean=5.0, sd=2.0, n=20)))
+    assert computed_mean_difference(no_sd, study) is None
+
+
+def test_citation_summary_drops_empty_notes_and_has_contents(tmp_path):
+    from evidence_fixture import make_evidence
+    from evidencekit import load_library, make_claims
+
+    evidence = make_evidence(tmp_path)
+    path = evidence / "studies" / "trial2020.yaml"
+    path.write_text(path.read_text().replace("note: not in the abstract",
+                                             "note: Not in the notes."))
+    lib = load_library(evidence)
+    text = render.render_citation_summary(lib, make_claims(lib))
+    assert "## Contents" in text and "(#study-trial2020)" in text
+    assert "Not in the notes" not in text
+    assert "- side effects\n" in text  # the item stays, without a note that says nothing
+    assert text.index("## [1] ") < text.index("Athlete case reports (cases2019)\n")

@@ -37,7 +37,8 @@ def _ratio(result: PoolResult) -> bool:
 
 def forest_plot(result: PoolResult, *, ax: Any = None, title: str | None = None,
                 xlabel: str | None = None, labels: list[str] | None = None,
-                show_prediction: bool = True) -> Any:
+                show_prediction: bool = True,
+                favours: tuple[str, str] | None = None) -> Any:
     """Forest plot of a pooled analysis.
 
     One row per study (point estimate, marker area proportional to its weight, CI), the pooled
@@ -56,6 +57,9 @@ def forest_plot(result: PoolResult, *, ax: Any = None, title: str | None = None,
         Study labels (default: ``result.labels``).
     show_prediction : bool
         Draw the prediction interval (random-effects models).
+    favours : (str, str), optional
+        What the left and right of the line of no effect favour, e.g. ``("favours exercise",
+        "favours usual care")``: written under the axis with arrows.
 
     Returns
     -------
@@ -103,7 +107,10 @@ def forest_plot(result: PoolResult, *, ax: Any = None, title: str | None = None,
     ax.text(1.02, pooled_y, f"{tf(result.estimate):.2f} [{tf(result.ci_low):.2f}, "
             f"{tf(result.ci_high):.2f}]", transform=ax.get_yaxis_transform(), va="center",
             fontsize=8, fontweight="bold")
-    ax.set_xlabel(xlabel or (f"{result.measure} (log scale)" if ratio else result.measure))
+    label = xlabel or (f"{result.measure} (log scale)" if ratio else result.measure)
+    if favours:
+        label = f"\u2190 {favours[0]}        {favours[1]} \u2192\n{label}"
+    ax.set_xlabel(label)
     if title:
         ax.set_title(title)
     ci_name = "HKSJ" if result.ci_method == "hksj" else "Wald"
@@ -197,8 +204,30 @@ CERTAINTY_COLOURS = {"high": "#009E73", "moderate": "#56B4E9", "low": "#E69F00",
 LOG_SCALE_MEASURES = RATIO_MEASURES | {"HR"}
 
 
+def favours_line(better: str | None, intervention: str | None, comparator: str = "comparator",
+                 *, ratio: bool = False) -> str | None:
+    """``"← favours <intervention>     favours comparator →"`` for an axis, or None.
+
+    Which side favours the intervention follows the outcome's better direction: with "lower is
+    better" an estimate below the line of no effect (0, or 1 for ratios) favours it. Without a
+    known direction nothing is written: a guessed side would mislead.
+    """
+    if not intervention or better not in ("lower", "higher"):
+        return None
+    left, right = (intervention, comparator) if better == "lower" else (comparator, intervention)
+    return f"\u2190 favours {left}    favours {right} \u2192"
+
+
+def _wrap_label(text: str, width: int = 30) -> str:
+    import textwrap
+
+    return "\n".join(line for part in str(text).split("\n")
+                     for line in (textwrap.wrap(part, width) or [""]))
+
+
 def reported_effects_plot(rows, *, title: str,
-                          subtitle: str = "Reported effects, as printed in each source (not pooled)"):
+                          subtitle: str = "Reported effects, as printed in each source (not pooled)",
+                          intervention: str | None = None):
     """Forest-style plot of reported estimates with their CIs, exactly as printed; nothing pooled.
 
     Parameters
@@ -211,7 +240,10 @@ def reported_effects_plot(rows, *, title: str,
         (``{"value": t, "label": ...}``: the smallest effect that matters; when a panel's rows
         share one, the band from -t to t is shaded and named, so "too small to matter" is visible).
     title, subtitle
-        Figure title lines.
+        Figure title lines (wrapped to the figure's width).
+    intervention
+        The treatment's name; with a known better direction each panel says under its axis which
+        side favours it and which the comparator.
 
     Returns
     -------
@@ -235,8 +267,18 @@ def reported_effects_plot(rows, *, title: str,
     groups: dict[tuple[str, str], list] = {}
     for row in rows:
         groups.setdefault((row["measure"], row.get("outcome") or ""), []).append(row)
-    heights = [len(g) + 1.2 for g in groups.values()]
-    fig = Figure(figsize=(8.0, 1.2 + 0.55 * sum(heights)), layout="constrained")
+    # Labels wrap, so a row is as tall as its longest label; 5.6 in wide with 9 pt text stays
+    # legible when a phone scales the 840 px image to its width (about 10 px type at 375 px).
+    lines = [max(1, _wrap_label(r["label"], 26).count("\n") + 1) for r in rows]
+    per_group = {}
+    for (key, items) in groups.items():
+        per_group[key] = sum(max(1.0, 0.55 * lines[rows.index(r)]) for r in items)
+    heights = [per_group[key] + 1.8 for key in groups]
+    import textwrap as _tw
+
+    heading = "\n".join(_tw.wrap(title, 60) + (_tw.wrap(subtitle, 66) if subtitle else []))
+    fig = Figure(figsize=(5.6, 0.5 + 0.2 * heading.count("\n") + 0.46 * sum(heights)),
+                 layout="constrained")
     axes = fig.subplots(len(groups), 1, squeeze=False,
                         gridspec_kw={"height_ratios": heights})[:, 0]
     for ax, ((measure, outcome), items) in zip(axes, groups.items()):
@@ -245,18 +287,20 @@ def reported_effects_plot(rows, *, title: str,
             colour = "tab:blue" if r.get("highlight") else "0.2"
             ax.hlines(y, r["ci_low"], r["ci_high"], color=colour, lw=1.2)
             ax.scatter([r["estimate"]], [y], marker="s", s=40, color=colour, zorder=3)
-            ax.annotate(f"{r['estimate']:g} [{r['ci_low']:g}, {r['ci_high']:g}]", (1.01, y),
-                        xycoords=("axes fraction", "data"), va="center", fontsize=8)
+            ax.annotate(f"{r['estimate']:g}\n[{r['ci_low']:g}, {r['ci_high']:g}]", (1.01, y),
+                        xycoords=("axes fraction", "data"), va="center", fontsize=9,
+                        annotation_clip=False)
         ax.axvline(1.0 if measure in LOG_SCALE_MEASURES else 0.0, color="0.5", lw=0.8, ls="--")
         if measure in LOG_SCALE_MEASURES:
             ax.set_xscale("log")
         thresholds = {(t["value"], t["label"]) for t in (r.get("threshold") for r in items) if t}
         if len(thresholds) == 1:  # one shared threshold: shade effects too small to matter
             value, label = thresholds.pop()
-            ax.axvspan(-value, value, color="0.9", zorder=0,
-                       label=f"smaller than the smallest effect that matters: {label}")
-            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=7, frameon=False)
-        ax.set_yticks(ys, [r["label"] for r in items], fontsize=7)
+            # wrapped: a legend wider than the figure collapses the whole layout
+            ax.axvspan(-value, value, color="0.9", zorder=0, label="\n".join(textwrap.wrap(
+                f"smaller than the smallest effect that matters: {label}", 60)))
+            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, frameon=False)
+        ax.set_yticks(ys, [_wrap_label(r["label"], 26) for r in items], fontsize=9)
         ax.set_ylim(0.4, len(items) + 0.6)
         better = {r.get("better") for r in items}
         hint = (" (lower is better)" if better == {"lower"} else
@@ -264,11 +308,17 @@ def reported_effects_plot(rows, *, title: str,
         levels = {r.get("level", 0.95) for r in items}
         ci = f"{levels.pop() * 100:g}% CI" if len(levels) == 1 else "CI"
         what = f", {textwrap.shorten(outcome, 60)}" if outcome else ""
-        ax.set_xlabel(f"{measure}{what}{hint}; {ci} as reported", fontsize=8)
-        ax.tick_params(axis="x", labelsize=8)
+        label = "\n".join(textwrap.wrap(f"{measure}{what}{hint}; {ci} as reported", 60))
+        favours = favours_line(better.pop() if len(better) == 1 else None, intervention,
+                               ratio=measure in LOG_SCALE_MEASURES)
+        # The favours line sits right under the axis, where a reader looks for the direction.
+        ax.set_xlabel(f"{favours}\n{label}" if favours else label, fontsize=9)
+        ax.tick_params(axis="x", labelsize=9)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-    fig.suptitle(f"{title}\n{subtitle}" if subtitle else title, fontsize=9)
+    fig.suptitle(heading, fontsize=10)
+    # The value column right of each panel is outside the axes: leave room for it.
+    fig.get_layout_engine().set(rect=(0, 0, 0.84, 1))
     return fig
 
 
@@ -378,7 +428,7 @@ def evidence_map(library, certainty=None, ax=None):
     return fig
 
 
-def risk_of_bias_plot(studies, ax=None):
+def risk_of_bias_plot(studies, ax=None, *, labels=None):
     """Risk-of-bias traffic-light plot: one row per study, one column per domain plus overall.
 
     Parameters
@@ -387,6 +437,9 @@ def risk_of_bias_plot(studies, ax=None):
         Study records (an iterable, a mapping of id -> Study, or a library with ``.studies``).
     ax
         Axes to draw on; a new Figure is made when omitted.
+    labels
+        Optional mapping study id -> row label (e.g. "Hsieh et al. 2007"); default: each
+        study's ``short_title``.
 
     Returns
     -------
@@ -395,41 +448,52 @@ def risk_of_bias_plot(studies, ax=None):
     Notes
     -----
     Layout and colours after robvis's traffic-light plot (McGuinness LA, Higgins JPT. Res Synth
-    Methods 2021;12:55-61). Each judgement has a symbol as well as a colour (+ low, - some
-    concerns, x high, ? not assessable), so the plot reads in greyscale and for colour-blind
-    readers. A blank cell is a domain that study's record does not assess.
+    Methods 2021;12:55-61): columns headed D1, D2, ... with the domain names in a key under the
+    plot, so long names never run into each other. Each judgement has a symbol as well as a
+    colour (+ low, - some concerns, x high, ? not assessable), so the plot reads in greyscale and
+    for colour-blind readers. A blank cell is a domain that study's record does not assess.
     """
+    import textwrap
+
     from matplotlib.lines import Line2D
 
+    library_refs = getattr(studies, "references", None)
     if hasattr(studies, "studies"):
         studies = studies.studies
     if hasattr(studies, "values"):
         studies = studies.values()
     studies = list(studies)
+    labels = dict(labels or {})
+    if not labels and library_refs:
+        labels = {s.id: library_refs[s.id].short_citation() for s in studies
+                  if s.id in library_refs and hasattr(library_refs[s.id], "short_citation")}
     domains = []
     for s in studies:
         for d in s.risk_of_bias.domains:
             if d.name not in domains:
                 domains.append(d.name)
-    columns = domains + ["Overall"]
-    fig, ax = _axes(ax, (2.8 + 0.75 * len(columns), 0.9 + 0.42 * max(1, len(studies))),
+    columns = [f"D{i + 1}" for i in range(len(domains))] + ["Overall"]
+    key_lines = [f"D{i + 1}: {name}" for i, name in enumerate(domains)]
+    key = "\n".join(line for entry in key_lines for line in textwrap.wrap(entry, 70)) or ""
+    height = 1.2 + 0.34 * max(1, len(studies)) + 0.17 * (key.count("\n") + 1 if key else 0)
+    fig, ax = _axes(ax, (max(6.4, 2.8 + 0.42 * len(columns) + 1.9), height),
                     layout="constrained")
     for row, s in enumerate(studies):
         judged = {d.name: d.judgement for d in s.risk_of_bias.domains}
-        judged["Overall"] = s.risk_of_bias.overall
-        for col, name in enumerate(columns):
-            j = judged.get(name)
+        for col, name in enumerate([*domains, None]):
+            j = s.risk_of_bias.overall if name is None else judged.get(name)
             if j is None:
                 continue
             colour, symbol, _ = ROB_STYLE[j]
-            ax.scatter([col], [row], s=300, color=colour, edgecolors="#333333", linewidths=0.5,
+            ax.scatter([col], [row], s=220, color=colour, edgecolors="#333333", linewidths=0.5,
                        zorder=3)
             if symbol:
-                ax.annotate(symbol, (col, row), ha="center", va="center_baseline", fontsize=10,
+                ax.annotate(symbol, (col, row), ha="center", va="center_baseline", fontsize=9,
                             fontweight="bold", color="#000000" if j != "high" else "#ffffff",
                             zorder=4)
-    ax.set_xticks(range(len(columns)), [_wrap(c, 14) for c in columns], fontsize=7)
-    ax.set_yticks(range(len(studies)), [_wrap(s.short_title, 40) for s in studies], fontsize=8)
+    ax.set_xticks(range(len(columns)), columns, fontsize=8)
+    ax.set_yticks(range(len(studies)),
+                  [_wrap(labels.get(s.id, s.short_title), 36) for s in studies], fontsize=8)
     ax.set_xlim(-0.6, len(columns) - 0.4)
     ax.set_ylim(len(studies) - 0.4, -0.6)
     ax.xaxis.tick_top()
@@ -437,11 +501,13 @@ def risk_of_bias_plot(studies, ax=None):
     for spine in ax.spines.values():
         spine.set_visible(False)
     ax.axvline(len(columns) - 1.5, color="#bbbbbb", linewidth=0.8)
-    handles = [Line2D([], [], marker="o", linestyle="", markersize=9, markerfacecolor=c,
+    handles = [Line2D([], [], marker="o", linestyle="", markersize=8, markerfacecolor=c,
                       markeredgecolor="#333333", label=f"{sym}  {label}" if sym else label)
                for c, sym, label in ROB_STYLE.values()]
     ax.legend(handles=handles, title="Judgement", loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              fontsize=7, title_fontsize=8, frameon=False)
+              fontsize=8, title_fontsize=8, frameon=False)
+    if key:
+        ax.set_xlabel(key, fontsize=8, loc="left", labelpad=8)
     return fig
 
 

@@ -27,7 +27,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,12 +34,17 @@ from typing import Any, NamedTuple
 from . import markup
 from .errors import InputError
 from .jsonout import dumps
+from .leaflet import LEAFLET_WORD_LIMIT, render_leaflet
+from .presentation import CERTAINTY_WORDS, review_settings
+from .templating import md_escape, md_link
+from .clinician import render_clinician_summary
+from .citations import render_citation_summary
 
 __all__ = [
-    "READABILITY_TARGET", "READABILITY_LIMIT", "CERTAINTY_WORDS", "LEAFLET_TITLE", "Readability",
-    "BuildReport", "reading_grade", "claim_readability", "render_leaflet",
-    "render_citation_summary", "claims_json", "render_figures", "find_chromium", "print_pdf",
-    "write_atomic", "build",
+    "READABILITY_TARGET", "READABILITY_LIMIT", "CERTAINTY_WORDS", "LEAFLET_WORD_LIMIT",
+    "Readability", "BuildReport", "reading_grade", "claim_readability", "render_leaflet",
+    "render_clinician_summary", "render_citation_summary", "claims_json", "render_figures",
+    "find_chromium", "print_pdf", "write_atomic", "build", "md_escape", "md_link",
 ]
 
 #: Claim and caveat text should read at US school grade 8 or below (Flesch-Kincaid). Health-literacy
@@ -50,36 +54,9 @@ READABILITY_TARGET = 8.0
 #: rewritten (in claims.py or the records), never shipped. Between target and limit: a warning.
 READABILITY_LIMIT = 10.0
 
-#: GRADE certainty levels in words (after the GRADE Working Group's definitions, BMJ 2004;328:1490,
-#: put in plain language). Printed with every claim so the wording's hedge has its reason beside it.
-CERTAINTY_WORDS: dict[str, tuple[str, str]] = {
-    "high": ("High", "further research is very unlikely to change this."),
-    "moderate": ("Moderate", "further research may change this."),
-    "low": ("Low", "further research is likely to change this."),
-    "very low": ("Very low", "we are very unsure about this. The true effect may be quite "
-                             "different."),
-    "no evidence": ("No evidence", "we found no study that answers this question."),
-}
 
-#: Default leaflet title; ``render_leaflet(title=...)`` and ``build(title=...)`` change it.
-LEAFLET_TITLE = "Trigger-point dry needling: what the research says"
-
-_TEMPLATES = Path(__file__).with_name("templates")
-
-#: Directions that say something about the effect. The rest ("unclear", "no-evidence") and every
-#: very-low-certainty claim go under "what is not known" in the summary.
-_INFORMATIVE = frozenset({"benefit", "harm", "no-difference"})
-
-_DESIGN_WORDS = {
-    "randomised-trial": "Randomised trial",
-    "within-subject-trial": "Within-person trial (one side treated, the other side as control)",
-    "non-randomised-comparison": "Non-randomised comparison",
-    "case-series": "Case series (no comparison group)",
-    "systematic-review": "Systematic review",
-    "narrative-review": "Narrative review (no new data)",
-    "animal-study": "Animal study",
-    "protocol": "Trial protocol (plan of a trial, no results)",
-}
+def _claims_of(claims: Any) -> tuple[Any, ...]:
+    return tuple(getattr(claims, "claims", claims))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,402 +144,6 @@ def claim_readability(claim: Any) -> Readability:
     else:
         status = "ok"
     return Readability(claim.question, claim.title, grade, status)
-
-
-# ---------------------------------------------------------------------------------------------
-# the leaflet model: one plain structure that both templates (Markdown, HTML) render
-
-
-class _Segment(NamedTuple):
-    text: str
-    href: str | None = None
-
-
-class _Reference(NamedTuple):
-    number: int
-    key: str
-    text: str
-    segments: tuple[_Segment, ...]
-
-
-class _StudyCaveats(NamedTuple):
-    label: str
-    number: int | None
-    caveats: tuple[str, ...]
-
-
-class _Section(NamedTuple):
-    question: str
-    anchor: str
-    title: str
-    claim: str
-    certainty: str
-    certainty_label: str
-    certainty_meaning: str
-    direction: str
-    caveats: tuple[str, ...]
-    general: tuple[str, ...]
-    by_study: tuple[_StudyCaveats, ...]
-    citations: tuple[int, ...]
-    contrary: tuple[int, ...]
-    considered: tuple[int, ...]
-    heading: str
-
-
-# URLs and DOIs inside a formatted reference become links: the source of a claim is one click away.
-_LINK_RE = re.compile(r"(https?://[^\s<>\"]+|doi:\s*10\.[^\s<>\"]+)", re.IGNORECASE)
-_SAFE_URL_RE = re.compile(r"^https?://[^\s<>\"'`\\]+$")
-
-
-def _segments(text: str, ref: Any) -> tuple[_Segment, ...]:
-    out: list[_Segment] = []
-    pos = 0
-    for match in _LINK_RE.finditer(text):
-        raw = match.group(0)
-        trail = ""
-        while raw and raw[-1] in ".,;)":  # sentence punctuation after a link is not part of it
-            trail = raw[-1] + trail
-            raw = raw[:-1]
-        if raw.lower().startswith("doi:"):
-            href = "https://doi.org/" + raw[4:].strip()
-        else:
-            href = raw
-        if not _SAFE_URL_RE.match(href):
-            continue
-        out.append(_Segment(text[pos:match.start()]))
-        out.append(_Segment(raw, href))
-        pos = match.start() + len(raw)
-    out.append(_Segment(text[pos:]))
-    segs = [s for s in out if s.text]
-    linked = any(s.href for s in segs)
-    # A reference whose text carries no address still gets one where the record has it.
-    if not linked:
-        doi = getattr(ref, "doi", None)
-        url = getattr(ref, "url", None)
-        pmid = getattr(ref, "pmid", None)
-        href = (f"https://doi.org/{doi}" if doi else url if url else
-                f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else None)
-        if href and _SAFE_URL_RE.match(href):
-            segs.append(_Segment(" "))
-            segs.append(_Segment(href, href))
-    return tuple(segs)
-
-
-def _with_stop(text: str) -> str:
-    # The summary runs a title into a sentence: "Pain after one session." (no "?." after a question)
-    text = " ".join(str(text).split())
-    return text if not text or text[-1] in ".!?:" else text + "."
-
-
-def _claims_of(claims: Any) -> tuple[Any, ...]:
-    return tuple(getattr(claims, "claims", claims))
-
-
-def _anchor(qid: str) -> str:
-    return "q-" + re.sub(r"[^a-z0-9-]+", "-", str(qid).lower()).strip("-")
-
-
-def _number_references(claims: Sequence[Any], references: Mapping[str, Any]) -> dict[str, int]:
-    """Vancouver numbers references in the order they are first cited."""
-    numbers: dict[str, int] = {}
-    for claim in claims:
-        for key in (*claim.citations, *getattr(claim, "contrary_citations", ()),
-                    *getattr(claim, "considered_citations", ())):
-            if key not in references:
-                raise InputError(f"claim for question '{claim.question}' cites '{key}', which is not "
-                                 "in references.bib; add the entry or correct the key",
-                                 file="references.bib", field=f"{claim.question}.citations")
-            numbers.setdefault(key, len(numbers) + 1)
-    return numbers
-
-
-def _reference_list(numbers: Mapping[str, int], references: Mapping[str, Any],
-                    style: str = "vancouver") -> tuple[_Reference, ...]:
-    from .bibliography import format_references
-
-    keys = sorted(numbers, key=numbers.__getitem__)
-    refs = [references[k] for k in keys]
-    texts = format_references(refs, style=style) if refs else []
-    if len(texts) != len(refs):  # pragma: no cover - format_references promises one per reference
-        raise RuntimeError("format_references returned a different number of entries")
-    return tuple(_Reference(numbers[k], k, t, _segments(t, references[k]))
-                 for k, t in zip(keys, texts))
-
-
-def _norm(text: str) -> str:
-    return " ".join(str(text).split()).lower()
-
-
-def _group_caveats(claim: Any, library: Any, numbers: Mapping[str, int]) -> dict[str, Any]:
-    """Split a claim's caveats into those about the evidence as a whole and those of each study.
-
-    Only a presentation: every caveat appears exactly once, in its original order within its group,
-    so nothing is dropped. A caveat is a study's when its text is one of that study's recorded
-    caveats (claims.py copies them verbatim); the rest came from the rating (small total, no sham...).
-    """
-    question = getattr(library, "questions", {}).get(claim.question)
-    studies = getattr(library, "studies", {})
-    owner: dict[str, str] = {}
-    order: list[str] = []
-    for ev in getattr(question, "evidence", ()):
-        study = studies.get(ev.study)
-        if study is None or study.id in order:
-            continue
-        order.append(study.id)
-        for c in study.caveats:
-            owner.setdefault(_norm(c.text), study.id)
-    general: list[str] = []
-    grouped: dict[str, list[str]] = {}
-    for text in claim.caveats:
-        sid = owner.get(_norm(text))
-        if sid is None:
-            general.append(text)
-        else:
-            grouped.setdefault(sid, []).append(text)
-    by_study = tuple(_StudyCaveats(studies[sid].short_title, numbers.get(sid), tuple(grouped[sid]))
-                     for sid in order if sid in grouped)
-    return {"general": tuple(general), "by_study": by_study}
-
-
-def _leaflet_model(claims: Any, library: Any, *, title: str) -> dict[str, Any]:
-    items = _claims_of(claims)
-    numbers = _number_references(items, library.references)
-    sections = []
-    for claim in items:
-        if claim.certainty not in CERTAINTY_WORDS:
-            raise InputError(f"claim for question '{claim.question}' has certainty "
-                             f"{claim.certainty!r}; expected one of {', '.join(CERTAINTY_WORDS)}")
-        label, meaning = CERTAINTY_WORDS[claim.certainty]
-        sections.append(_Section(
-            question=claim.question, anchor=_anchor(claim.question), title=claim.title,
-            claim=claim.claim, certainty=claim.certainty, certainty_label=label,
-            certainty_meaning=meaning, direction=claim.direction,
-            # Every caveat is printed, in the order claims.py gives them: none is dropped to
-            # shorten the page or improve its grade.
-            caveats=tuple(claim.caveats),
-            **_group_caveats(claim, library, numbers),
-            citations=tuple(sorted({numbers[k] for k in claim.citations})),
-            # Studies that found no worthwhile benefit are linked apart, never as support.
-            contrary=tuple(sorted({numbers[k] for k in getattr(claim, "contrary_citations", ())})),
-            # Studies read but not counted (e.g. only within-group change) keep a number too, so
-            # their caveats printed above stay one click from the reference.
-            considered=tuple(sorted({numbers[k]
-                                     for k in getattr(claim, "considered_citations", ())})),
-            heading=_with_stop(claim.title)))
-    known = tuple(s for s in sections if s.direction in _INFORMATIVE and s.certainty != "very low")
-    unknown = tuple(s for s in sections if s not in known)
-    return {
-        "title": title,
-        "sections": tuple(sections),
-        "known": known,
-        "unknown": unknown,
-        "references": _reference_list(numbers, library.references),
-        "certainty_words": CERTAINTY_WORDS,
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# templates
-
-
-# Markdown escaping (CommonMark and GFM, block and inline) and control stripping live in
-# :mod:`evidencekit.markup`; the names stay importable from here.
-MdSafe = markup.MdSafe
-md_escape = markup.md_escape
-
-
-def md_link(url: str | None) -> MdSafe:
-    """An autolink ``<https://...>`` for a plain address, or the escaped text when it is not one."""
-    if url and _SAFE_URL_RE.match(url):
-        return MdSafe(f"<{url}>")
-    return MdSafe(md_escape(url))
-
-
-def _md_env():
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        autoescape=False,
-        # Escaping by default: every {{ value }} in a Markdown template passes through md_escape.
-        finalize=md_escape,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-    )
-    env.filters["mdlink"] = md_link
-    return env
-
-
-def _html_env():
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        # Every value in HTML is escaped (a <script> in a BibTeX title comes out as text), after
-        # control characters (a NUL from a YAML "\0") are removed.
-        autoescape=True,
-        finalize=markup.html_finalize,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-    )
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
-
-
-def render_leaflet(claims: Any, library: Any, fmt: str = "html", *,
-                   title: str = LEAFLET_TITLE) -> str:
-    """Render the patient leaflet.
-
-    Parameters
-    ----------
-    claims
-        A :class:`~evidencekit.claims.ClaimSet` (or a sequence of claims), in question order.
-    library
-        The :class:`~evidencekit.library.Library` the claims came from; its ``references`` give the
-        numbered reference list.
-    fmt
-        ``"html"`` (self-contained, escaped, no network loads) or ``"md"``.
-    title
-        The leaflet's heading.
-
-    Returns
-    -------
-    str
-        The document text.
-
-    Raises
-    ------
-    InputError
-        When a claim cites a key that is not in the references, or has an unknown certainty.
-    """
-    if fmt not in ("html", "md"):
-        raise ValueError(f"fmt must be 'html' or 'md', got {fmt!r}")
-    model = _leaflet_model(claims, library, title=title)
-    model["version"] = _version()
-    if fmt == "md":
-        return _md_env().get_template("leaflet.md.j2").render(**model)
-    return _html_env().get_template("leaflet.html.j2").render(**model)
-
-
-# ---------------------------------------------------------------------------------------------
-# citation summary
-
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return "not reported"
-    return f"{x:g}"
-
-
-def _result_lines(study: Any) -> list[dict[str, Any]]:
-    out = []
-    for r in study.results:
-        try:
-            outcome = study.outcome(r.outcome)
-            what = outcome.instrument or outcome.domain
-            if outcome.scale:
-                what = f"{what} ({outcome.scale})"
-        except KeyError:  # pragma: no cover - records validate this
-            what = r.outcome
-        kind = getattr(r, "kind", "")
-        if kind == "effect-estimate":
-            text = f"{r.measure} {_num(r.estimate)}"
-            if r.ci_low is not None and r.ci_high is not None:
-                text += (f" ({r.ci_level * 100:g}% CI {_num(r.ci_low)} to {_num(r.ci_high)})")
-            elif r.se is not None:
-                text += f" (SE {_num(r.se)})"
-            if r.p_value is not None:
-                text += f", P = {r.p_value:g}"
-            extras = []
-            if r.k_studies:
-                extras.append(f"{r.k_studies} studies")
-            if r.n_participants:
-                extras.append(f"{r.n_participants} participants")
-            if r.model:
-                extras.append(r.model)
-            if extras:
-                text += f" [{', '.join(extras)}]"
-        elif kind == "arm-summary":
-            parts = []
-            for a in r.arms:
-                s = f"{a.arm}: mean {_num(a.mean)}"
-                if a.sd is not None:
-                    s += f" (SD {_num(a.sd)})"
-                if a.n is not None:
-                    s += f", n = {a.n}"
-                if a.sd_imputed:
-                    s += f" (SD derived: {a.sd_imputed})"
-                parts.append(s)
-            text = "; ".join(parts)
-        elif kind == "p-value":
-            text = (f"{r.statement} ({r.p_text()})" if getattr(r, "statement", None)
-                    else r.p_text())
-        else:
-            text = getattr(r, "statement", "") or ""
-        text = text.strip().rstrip(".")  # the template ends the sentence
-        out.append({
-            "id": r.id, "what": what, "time_point": r.time_point, "contrast": r.contrast,
-            "comparison": r.comparison, "direction": r.direction, "text": text,
-            "clinically_important": r.clinically_important, "note": r.note,
-            "source": r.provenance.source, "quote": r.provenance.quote,
-            "secondary": r.provenance.secondary, "inference": r.provenance.inference,
-        })
-    return out
-
-
-def render_citation_summary(library: Any, claims: Any = None, *, style: str = "vancouver") -> str:
-    """Per study: reference, design, n, what it found (with sources) and its caveats, as Markdown.
-
-    Parameters
-    ----------
-    library
-        The evidence library.
-    claims
-        Optional claims; when given, each study lists the questions whose claim cites it.
-    style
-        Citation style for the reference line (``"vancouver"`` or ``"ama"``).
-
-    Returns
-    -------
-    str
-        Markdown meant to be pasted into a review; every value is Markdown-escaped, every address
-        is a link.
-    """
-    from .bibliography import format_references
-
-    studies = list(library.studies.values())
-    refs = [library.references[s.id] for s in studies if s.id in library.references]
-    formatted = dict(zip((r.key for r in refs), format_references(refs, style=style))) if refs \
-        else {}
-    cited_by: dict[str, list[str]] = {}
-    for claim in _claims_of(claims) if claims is not None else ():
-        for key in claim.citations:
-            cited_by.setdefault(key, []).append(claim.title)
-    questions_of: dict[str, list[str]] = {}
-    for q in library.questions.values():
-        for ev in q.evidence:
-            questions_of.setdefault(ev.study, [])
-            if q.title not in questions_of[ev.study]:
-                questions_of[ev.study].append(q.title)
-    entries = []
-    for s in studies:
-        entries.append({
-            "study": s,
-            "reference": formatted.get(s.id, "not in references.bib"),
-            "design": _DESIGN_WORDS.get(s.design, s.design)
-            + (", randomised" if s.randomised and s.design != "randomised-trial" else ""),
-            "n": s.population.n,
-            "n_source": s.population.provenance.source if s.population.provenance else None,
-            "results": _result_lines(s),
-            "questions": questions_of.get(s.id, []),
-            "cited_by": cited_by.get(s.id, []),
-        })
-    return _md_env().get_template("citation-summary.md.j2").render(
-        entries=entries, version=_version())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -666,10 +247,12 @@ def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
 
     out: dict[str, bytes] = {}
     certainty = {c.question: c.certainty for c in _claims_of(claims)} if claims is not None else {}
+    intervention = review_settings(library).intervention
     for qid, question in library.questions.items():
         rows = _reported_effects(question, library)
         if rows:
-            out[f"forest-{qid}.png"] = _png(plots.reported_effects_plot(rows, title=question.title))
+            out[f"forest-{qid}.png"] = _png(plots.reported_effects_plot(
+                rows, title=question.title, intervention=intervention))
     out["evidence-map.png"] = _png(plots.evidence_map(library, certainty=certainty))
     out["risk-of-bias.png"] = _png(plots.risk_of_bias_plot(library.studies.values()))
     return dict(sorted(out.items()))
@@ -1151,7 +734,7 @@ def _terminate_as_interrupt():
 
 
 def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", *,
-          pdf: bool = True, chromium: str | None = None, title: str = LEAFLET_TITLE) -> BuildReport:
+          pdf: bool = True, chromium: str | None = None, title: str | None = None) -> BuildReport:
     """Write the patient material for an evidence folder.
 
     Parameters
@@ -1165,7 +748,8 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     chromium
         A Chromium executable to use instead of the one found on the machine.
     title
-        The leaflet's heading.
+        The leaflet's heading; default: the review settings' title (``review.yaml``), or one made
+        from the questions' intervention.
 
     Returns
     -------
@@ -1210,13 +794,25 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
         return BuildReport(str(evidence), str(out), readability=grades, problems=problems,
                            notes=tuple(notes))
 
+    from .leaflet import leaflet_model
+
+    figures = render_figures(library, claims)
+    held_back = leaflet_model(claims, library, title=title)["held_back"]
+    notes.extend(f"question '{h.question}': a caveat is in the clinician summary only, because it "
+                 f"uses {', '.join(repr(w) for w in h.words)}; reword it (in the evidence folder, "
+                 f"or the claims' wording) to show it in the leaflet: {h.text}" for h in held_back)
+    forest = {f"figures/{name}" for name in figures}
     files: dict[str, bytes | str] = {
         "leaflet.md": render_leaflet(claims, library, "md", title=title),
         "leaflet.html": render_leaflet(claims, library, "html", title=title),
+        "clinician-summary.md": render_clinician_summary(claims, library, "md", figures=forest,
+                                                         held_back=held_back),
+        "clinician-summary.html": render_clinician_summary(claims, library, "html",
+                                                           figures=forest, held_back=held_back),
         "citation-summary.md": render_citation_summary(library, claims),
         "claims.json": claims_json(claims),
     }
-    for name, data in render_figures(library, claims).items():
+    for name, data in figures.items():
         files[f"figures/{name}"] = data
 
     try:

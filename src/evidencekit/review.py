@@ -7,6 +7,8 @@ Nothing here is used by the pipeline (library -> ... -> render); it sits beside 
 """
 from __future__ import annotations
 
+import re
+
 import json
 import math
 from pathlib import Path
@@ -246,20 +248,55 @@ def question_effects(rating) -> pd.DataFrame:
     return frame.set_index("record")
 
 
-def plot_question_effects(rating):
+_KEY_RE = re.compile(r"^([a-z][a-z-]*?)(\d{4})([a-z]?)$")
+
+
+def study_label(record: str, library=None) -> str:
+    """A label a person reads: "Sterling et al. 2015, 12 months" for ``sterling2015#ndi-md-12mo``.
+
+    With a library, the author and year come from the study's BibTeX entry and the time point
+    from its result; without one, from the citation key's usual ``<surname><year>`` shape.
+    """
+    study_id, _, result_id = str(record).partition("#")
+    who = None
+    when = None
+    if library is not None:
+        ref = getattr(library, "references", {}).get(study_id)
+        if ref is not None and hasattr(ref, "short_citation"):
+            who = ref.short_citation()
+        study = getattr(library, "studies", {}).get(study_id)
+        if study is not None and result_id:
+            try:
+                when = study.result(result_id).time_point
+            except KeyError:
+                when = None
+    if who is None:
+        match = _KEY_RE.match(study_id)
+        who = (f"{match.group(1).replace('-', ' ').title()} {match.group(2)}{match.group(3)}"
+               if match else study_id)
+    return f"{who}, {when}" if when else who
+
+
+def plot_question_effects(rating, library=None, intervention: str | None = None):
     """Forest-style plot of a question's reported estimates, not pooled (see
     :func:`evidencekit.plots.reported_effects_plot`); the estimate the claim rests on is blue.
+
+    Rows are labelled by author and year (:func:`study_label`); pass the library for the
+    names and time points as the references and records give them.
 
     Returns a bare matplotlib Figure (no pyplot state), or None when there is no estimate.
     """
     from .plots import reported_effects_plot
 
     frame = question_effects(rating)
-    rows = [{"label": record, "estimate": row.estimate, "ci_low": row.ci_low,
-             "ci_high": row.ci_high, "measure": row.measure, "highlight": bool(row.main)}
+    rows = [{"label": study_label(record, library), "estimate": row.estimate,
+             "ci_low": row.ci_low, "ci_high": row.ci_high, "measure": row.measure,
+             "highlight": bool(row.main)}
             for record, row in frame.iterrows()]
-    return reported_effects_plot(rows, title=f"{rating.question}: reported estimates",
-                                 subtitle="blue: the estimate the claim rests on; not pooled")
+    title = getattr(rating, "title", None) or rating.question
+    return reported_effects_plot(rows, title=f"{title}: reported estimates",
+                                 subtitle="blue: the estimate the claim rests on; not pooled",
+                                 intervention=intervention)
 
 
 def direction_summary(ratings: Mapping[str, Any]) -> pd.DataFrame:
@@ -297,7 +334,8 @@ def _effect_text(rating) -> str:
     votes = dict(rating.votes or {})
     if votes:
         total = sum(votes.values())
-        return f"{votes.get('benefit', 0)} of {total} studies favour dry needling"
+        # The rating knows no intervention name: "the intervention" keeps this table topic-free.
+        return f"{votes.get('benefit', 0)} of {total} studies favour the intervention"
     return "no comparison reported"
 
 

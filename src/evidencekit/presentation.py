@@ -1,0 +1,385 @@
+"""What every output shares: the review's settings, certainty words, plain-language checks.
+
+The leaflet, the clinician summary and the citation summary all speak about one review. Its name,
+title, authors, dates and the word for the clinician come from the evidence folder's review
+settings (``review.yaml``, loaded as ``library.settings``); where a folder has none, they are
+derived from the questions (their ``intervention``), never from a topic written in this code.
+
+This module imports nothing from the rest of evidencekit, so every output module may use it.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CERTAINTY_ORDER", "CERTAINTY_WORDS", "PATIENT_BANNED_WORDS", "ReviewSettings",
+    "review_settings", "jargon_in", "natural_frequency", "claim_effect", "claim_comparator",
+    "claims_by_importance", "word_count",
+]
+
+#: Certainty levels, most certain first; "no evidence" is a question no study answered.
+CERTAINTY_ORDER = ("high", "moderate", "low", "very low", "no evidence")
+
+#: What each certainty level means, in the current GRADE wording (Balshem H et al. GRADE
+#: guidelines: 3. Rating the quality of evidence. J Clin Epidemiol 2011;64:401-6, Table 2, as
+#: used by the GRADE Handbook section 5 and GRADEpro), put in plain words for patients after the
+#: Cochrane plain-language-summary guidance ("we are moderately confident ...").
+#: "no evidence" is not a GRADE level: it is printed so that a question without studies is
+#: never read as a finding.
+CERTAINTY_WORDS: dict[str, tuple[str, str]] = {
+    "high": ("High", "we are very confident that the real effect is close to what the studies "
+                     "found."),
+    "moderate": ("Moderate", "we are moderately confident. The real effect is probably close to "
+                             "what the studies found, but it may be quite different."),
+    "low": ("Low", "our confidence is limited. The real effect may be quite different."),
+    "very low": ("Very low", "we have very little confidence. The real effect is probably quite "
+                             "different."),
+    "no evidence": ("No evidence", "no study we found answered this question."),
+}
+
+#: Words and phrases patient text may not use: statistics and method jargon, journal and trial
+#: jargon, and phrases that speak about our reading rather than about the evidence. Matched as
+#: whole words, case-insensitively (abbreviations in capitals only, so "ci" inside a word or the
+#: word "met" do not count). ``tests/test_leaflet.py`` checks every built leaflet against it.
+PATIENT_BANNED_WORDS: tuple[str, ...] = (
+    "p-value", "p-values", "p value", "p values", "meta-analysis", "meta-analyses",
+    "metaanalysis", "heterogeneity", "single-blind", "double-blind", "single blind",
+    "double blind", "protocol", "protocols", "confidence interval", "standardised mean difference",
+    "standardized mean difference", "mean difference", "statistically significant",
+    "in what we could read", "what we could read", "randomised controlled trial", "RCT",
+    "imprecision", "risk ratio", "odds ratio", "JOSPT",
+)
+#: Abbreviations are banned in capitals (case-sensitive), so ordinary words are not caught.
+PATIENT_BANNED_ABBREVIATIONS: tuple[str, ...] = (
+    "SMD", "CI", "MD", "RR", "OR", "HR", "DN", "MET", "RoB", "GRADE", "NDI", "VAS", "NPRS",
+    "MTrP", "MTrPs", "RCT", "RCTs", "WMD", "SD", "SE", "HKSJ", "REML", "I²", "tau²",
+)
+
+_BANNED_RE = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(w) for w in sorted(
+        {w for w in PATIENT_BANNED_WORDS if not w.isupper()}, key=len, reverse=True)) + r")(?![\w-])",
+    re.IGNORECASE)
+_ABBREV_RE = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(w) for w in sorted(
+        set(PATIENT_BANNED_ABBREVIATIONS) | {w for w in PATIENT_BANNED_WORDS if w.isupper()},
+        key=len, reverse=True)) + r")(?![\w-])")
+
+
+def jargon_in(text: str) -> list[str]:
+    """The banned words and abbreviations found in ``text``, in order of appearance.
+
+    Examples
+    --------
+    >>> jargon_in("The p-values were small (SMD 0.4).")
+    ['p-values', 'SMD']
+    """
+    text = str(text)
+    found = [(m.start(), m.group(0)) for m in _BANNED_RE.finditer(text)]
+    found += [(m.start(), m.group(0)) for m in _ABBREV_RE.finditer(text)]
+    return [word for _, word in sorted(found)]
+
+
+_WORDS_RE = re.compile(r"[A-Za-z0-9À-ÿ]+(?:['’\-][A-Za-z0-9À-ÿ]+)*")
+
+
+def word_count(text: str) -> int:
+    """Words as a reader counts them: runs of letters or digits (hyphenated words count once)."""
+    return len(_WORDS_RE.findall(str(text)))
+
+
+def natural_frequency(proportion: float) -> str:
+    """A proportion as a natural frequency a patient can picture.
+
+    Parameters
+    ----------
+    proportion
+        Between 0 and 1 (e.g. 0.2 for 20 in 100).
+
+    Returns
+    -------
+    str
+        ``"about 1 in 5"``; ``"about 3 in 10"`` for common events; ``"fewer than 1 in 1,000"`` for
+        very rare ones.
+
+    Notes
+    -----
+    Natural frequencies with a constant denominator are understood better than percentages or
+    "1 in N" with varying N for common events (Gigerenzer G, Edwards A. BMJ 2003;327:741-4;
+    IPDAS 2005 presentation of probabilities). Below 1 in 10 a "1 in N" form is used, rounded to
+    a round N, because readers picture rare events that way (Akl EA et al., Cochrane Database
+    Syst Rev 2011;CD006776).
+    """
+    p = float(proportion)
+    if not math.isfinite(p) or p < 0 or p > 1:
+        raise ValueError(f"a proportion must be between 0 and 1, got {proportion!r}")
+    if p == 0:
+        return "none"
+    if p < 0.001:
+        return "fewer than 1 in 1,000"
+    if p <= 0.5:
+        whole = round(1 / p)
+        if abs(1 / p - whole) <= 0.1 * whole:  # 0.2 -> "1 in 5", 0.33 -> "1 in 3"
+            return f"about 1 in {_round_denominator(whole):,}"
+    if p < 0.095:
+        return f"about 1 in {_round_denominator(1 / p):,}"
+    tens = min(10, round(p * 10))
+    return "almost all" if tens == 10 and p < 1 else f"about {tens} in 10"
+
+
+def _round_denominator(n: float) -> int:
+    # "1 in 37" claims a precision the data rarely have; round to a number people picture.
+    for limit, step in ((20, 1), (100, 5), (1000, 50)):
+        if n < limit:
+            return int(round(n / step) * step)
+    return int(round(n / 100) * 100)
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """The review's own words for every output (from ``review.yaml``, or derived).
+
+    Attributes
+    ----------
+    intervention
+        The treatment, as a noun phrase in a sentence ("acupuncture").
+    intervention_subject
+        The same, capitalised to start a sentence ("Acupuncture").
+    title
+        The leaflet's heading.
+    audience
+        Who the leaflet is for, as a phrase ("people with knee pain"); None if not given.
+    description
+        One paragraph saying what the treatment is; None if not given.
+    authors, conflicts, search_date, review_date, contact
+        Who wrote the review, their conflicts of interest, when the evidence was searched and
+        when the review was done; None (or empty) where the settings do not say.
+    clinician
+        How the reader's clinician is named ("your doctor", "your physiotherapist").
+    who_should_not, ask_first
+        Who should not have the treatment, and who should ask first: lists of plain phrases
+        from the settings, never invented here; empty when not given.
+    derived
+        True when there were no review settings and these values were derived from the questions.
+    """
+
+    intervention: str
+    intervention_subject: str
+    title: str
+    audience: str | None = None
+    description: str | None = None
+    authors: tuple[str, ...] = ()
+    conflicts: str | None = None
+    search_date: str | None = None
+    review_date: str | None = None
+    contact: str | None = None
+    clinician: str = "your doctor or therapist"
+    who_should_not: tuple[str, ...] = ()
+    ask_first: tuple[str, ...] = ()
+    derived: bool = False
+
+    def summary(self) -> str:
+        rows = [("intervention", self.intervention), ("title", self.title),
+                ("audience", self.audience), ("authors", ", ".join(self.authors) or None),
+                ("conflicts", self.conflicts), ("search date", self.search_date),
+                ("review date", self.review_date), ("clinician", self.clinician)]
+        head = "Review settings (derived from the questions)" if self.derived else "Review settings"
+        return head + "\n" + "\n".join(f"  {k}: {v if v else 'not given'}" for k, v in rows)
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({"value": {k: getattr(self, k) for k in self.__dataclass_fields__}})
+
+
+def _get(settings: Any, key: str) -> Any:
+    if settings is None:
+        return None
+    if isinstance(settings, Mapping):
+        return settings.get(key)
+    return getattr(settings, key, None)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):  # YAML reads 2026-11-30 as a date
+        return value.isoformat()
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    out = []
+    for item in value:
+        if isinstance(item, Mapping):  # authors may be {name: ..., role: ...}
+            item = item.get("name") or ", ".join(str(v) for v in item.values())
+        text = _text(item)
+        if text:
+            out.append(text)
+    return tuple(out)
+
+
+def _common_intervention(library: Any) -> str:
+    # The questions all name the intervention; the most common wording is the review's.
+    names = Counter(" ".join(str(getattr(q, "intervention", "")).split())
+                    for q in getattr(library, "questions", {}).values())
+    names.pop("", None)
+    if not names:
+        return "the treatment"
+    return names.most_common(1)[0][0]
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def review_settings(library: Any, *, title: str | None = None) -> ReviewSettings:
+    """The review settings of ``library`` (``library.settings``), with fallbacks from its questions.
+
+    Parameters
+    ----------
+    library
+        A loaded library; ``settings`` may be absent (older evidence folders), a mapping or an
+        object with the keys as attributes.
+    title
+        Overrides the settings' title (``build(title=...)``).
+    """
+    settings = getattr(library, "settings", None)
+    intervention = _text(_get(settings, "intervention")) or _common_intervention(library)
+    subject = _text(_get(settings, "intervention_subject")) or _capital(intervention)
+    heading = (title or _text(_get(settings, "title"))
+               or f"{subject}: what the research says")
+    return ReviewSettings(
+        intervention=intervention, intervention_subject=subject, title=heading,
+        audience=_text(_get(settings, "audience")),
+        description=_text(_get(settings, "description")),
+        authors=_texts(_get(settings, "authors")),
+        conflicts=_text(_get(settings, "conflicts")),
+        search_date=_text(_get(settings, "search_date")),
+        review_date=_text(_get(settings, "review_date")),
+        contact=_text(_get(settings, "contact")),
+        clinician=_text(_get(settings, "clinician")) or "your doctor or therapist",
+        who_should_not=_texts(_get(settings, "who_should_not")),
+        ask_first=_texts(_get(settings, "ask_first")),
+        derived=settings is None)
+
+
+# ---------------------------------------------------------------------------------------------
+# claims, read with fallbacks: per-comparison claims (with `comparison`, `effect`, `domains`)
+# and the older per-question claims both work.
+
+
+def claim_effect(claim: Any) -> Any:
+    """The pooled effect a claim rests on (``claim.effect``), or None."""
+    return getattr(claim, "effect", None)
+
+
+def claim_comparator(claim: Any, library: Any) -> str:
+    """What the claim's treatment was compared with, in words."""
+    comparison = getattr(claim, "comparison", None)
+    if comparison:
+        text = " ".join(str(comparison).split())
+        # Per-comparison claims may name both sides ("dry needling vs sham"): the reader is told
+        # what the treatment was compared with, so only the comparator side is kept.
+        parts = _VS_RE.split(text, maxsplit=1)
+        return parts[1].strip() if len(parts) == 2 and parts[1].strip() else text
+    question = getattr(library, "questions", {}).get(getattr(claim, "question", None))
+    return " ".join(str(getattr(question, "comparator", "") or "").split())
+
+
+_VS_RE = re.compile(r"\s+(?:vs\.?|versus)\s+", re.I)
+
+
+def comparator_already_named(claim: Any, comparator: str) -> bool:
+    """True when the claim's text or title already says what it was compared with."""
+    said = normalised(f"{getattr(claim, 'title', '')} {getattr(claim, 'claim', '')}")
+    return bool(comparator) and normalised(comparator) in said
+
+
+_DIRECTION_RANK = {"benefit": 0, "harm": 0, "no-difference": 1, "unclear": 2, "no-evidence": 3}
+
+
+def claims_by_importance(claims: Sequence[Any]) -> list[Any]:
+    """Claims most certain first; an informative finding before an unclear one; then file order.
+
+    The most certain finding leads: a reader who stops early has read what we are surest of.
+    """
+    def key(item):
+        index, claim = item
+        level = claim.certainty if claim.certainty in CERTAINTY_ORDER else "very low"
+        return (CERTAINTY_ORDER.index(level), _DIRECTION_RANK.get(claim.direction, 2), index)
+
+    return [c for _, c in sorted(enumerate(claims), key=key)]
+
+
+def reference_numbers(claims: Sequence[Any], references: Mapping[str, Any], *,
+                      considered: bool = True) -> dict[str, int]:
+    """Vancouver numbers: references in the order the claims (as given) first cite them.
+
+    Each claim's own citations, then the studies that found no worthwhile benefit, then (with
+    ``considered``) those looked at but not counted as support.
+    """
+    from .errors import InputError
+
+    numbers: dict[str, int] = {}
+    for claim in claims:
+        keys = [*claim.citations, *getattr(claim, "contrary_citations", ())]
+        if considered:
+            keys += list(getattr(claim, "considered_citations", ()))
+        for key in keys:
+            if key not in references:
+                raise InputError(f"claim for question '{claim.question}' cites '{key}', which is not "
+                                 "in references.bib; add the entry or correct the key",
+                                 file="references.bib", field=f"{claim.question}.citations")
+            numbers.setdefault(key, len(numbers) + 1)
+    return numbers
+
+
+def normalised(text: str) -> str:
+    return " ".join(str(text).split()).lower()
+
+
+def group_caveats(claim: Any, library: Any) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """A claim's caveats split into those about the evidence as a whole and those of each study.
+
+    Returns ``(general, by_study)`` with ``by_study`` as ``(study id, caveats)`` pairs in the
+    question's evidence order. A caveat is a study's when its text is one of that study's recorded
+    caveats (claims.py copies them verbatim); the rest came from the rating. Every caveat lands in
+    exactly one group, in its original order.
+    """
+    question = getattr(library, "questions", {}).get(claim.question)
+    studies = getattr(library, "studies", {})
+    owner: dict[str, str] = {}
+    order: list[str] = []
+    for ev in getattr(question, "evidence", ()):
+        study = studies.get(ev.study)
+        if study is None or study.id in order:
+            continue
+        order.append(study.id)
+        for c in study.caveats:
+            owner.setdefault(normalised(c.text), study.id)
+    general: list[str] = []
+    grouped: dict[str, list[str]] = {}
+    for text in claim.caveats:
+        sid = owner.get(normalised(text))
+        if sid is None:
+            general.append(text)
+        else:
+            grouped.setdefault(sid, []).append(text)
+    return tuple(general), tuple((sid, tuple(grouped[sid])) for sid in order if sid in grouped)
+
+
+def certainty_of(claim: Any) -> str:
+    """The certainty a reader is shown: "no evidence" where no study answered the question."""
+    if getattr(claim, "direction", None) == "no-evidence":
+        return "no evidence"
+    return claim.certainty

@@ -1,0 +1,276 @@
+"""The bundled review's leaflet read as a patient would, and the clinician and citation summaries.
+
+Issue 13's checks on a fresh build of ``evidence/``: the leaflet body (before the references) is
+at most 1,200 words with none of the banned words, no bullet twice, each caveat once, harms in
+their own column, the sections a patient needs (questions to ask, other options, who should not
+have it, how sure we are, who wrote it and when); the tool's own audit flags none of its
+sentences; the clinician summary and citation summary carry the detail.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from evidencekit import render
+from evidencekit.audit import audit_text
+from evidencekit.leaflet import LEAFLET_WORD_LIMIT
+from evidencekit.presentation import PATIENT_BANNED_WORDS, jargon_in, word_count
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("leaflet") / "out"
+    report = render.build(ROOT / "evidence", out, pdf=False)
+    assert report.ok, report.summary()
+    return out
+
+
+@pytest.fixture(scope="module")
+def claims():
+    from evidencekit import load_library, make_claims
+
+    return make_claims(load_library(ROOT / "evidence"))
+
+
+def _body(md: str) -> str:
+    return md.split("\n## References", 1)[0]
+
+
+def test_leaflet_body_is_short_enough(built):
+    body = _body((built / "leaflet.md").read_text(encoding="utf-8"))
+    assert word_count(body) <= LEAFLET_WORD_LIMIT
+
+
+def test_word_count_counts_words_as_a_reader_does():
+    assert word_count("Dry-needling may help a bit (about 1 in 5).") == 9
+    assert word_count("**How sure are we?** Low.") == 5
+
+
+def test_patient_text_uses_none_of_the_banned_words(built):
+    for name in ("leaflet.md", "leaflet.html"):
+        text = (built / name).read_text(encoding="utf-8")
+        if name.endswith(".html"):
+            text = re.sub(r"<style>.*?</style>|<[^>]+>", " ", text, flags=re.S)
+            text = text.split("References", 1)[0] if "References" in text else text
+        found = jargon_in(_body(text) if name.endswith(".md") else text)
+        assert found == [], f"{name}: {found}"
+
+
+def test_the_banned_list_names_the_jargon_of_issue_13():
+    lowered = {w.lower() for w in PATIENT_BANNED_WORDS}
+    for word in ("p-value", "meta-analysis", "jospt", "single-blind", "protocol",
+                 "heterogeneity", "in what we could read"):
+        assert word in lowered
+    assert jargon_in("SMD, CI, DN and MET") == ["SMD", "CI", "DN", "MET"]
+
+
+def test_no_bullet_is_repeated(built):
+    body = _body((built / "leaflet.md").read_text(encoding="utf-8"))
+    bullets = [line[2:].strip() for line in body.splitlines() if line.startswith("- ")]
+    assert bullets
+    repeated = [b for b, n in Counter(bullets).items() if n > 1]
+    assert repeated == []
+
+
+def test_each_caveat_of_the_leaflet_is_said_once(built, claims):
+    body = _body((built / "leaflet.md").read_text(encoding="utf-8"))
+    for c in claims:
+        for caveat in c.caveats:
+            escaped = render.md_escape(caveat)
+            assert body.count(escaped) <= 1, caveat
+
+
+def test_a_patient_finds_every_section_the_issue_asks_for(built):
+    md = (built / "leaflet.md").read_text(encoding="utf-8")
+    for heading in ("## What is ", "## Key messages", "### Possible benefits",
+                    "### Possible harms", "## How often side effects happen",
+                    "## Who should not have it, or should ask first", "## Other options",
+                    "## Questions to ask ", "## How sure are we?", "## About this leaflet",
+                    "## References"):
+        assert heading in md, heading
+    for line in ("Written by:", "Conflicts of interest:", "Evidence searched up to:",
+                 "Review date:"):
+        assert line in md
+    for level in ("**High**", "**Moderate**", "**Low**", "**Very low**", "**No evidence**"):
+        assert level in md
+    # the most certain finding leads the key messages
+    messages = md.split("## Key messages", 1)[1].split("## What to keep in mind", 1)[0]
+    first = re.search(r"How sure are we\? ([A-Za-z ]+)\.", messages).group(1)
+    assert first == "Moderate"
+
+
+def test_every_key_message_names_its_comparator(built, claims):
+    md = (built / "leaflet.md").read_text(encoding="utf-8")
+    lines = [line for line in md.splitlines() if line.startswith("- **") and "How sure" in line]
+    assert len(lines) == len(claims)
+    assert all("(compared with " in line for line in lines)
+
+
+def test_the_tools_own_audit_flags_nothing_in_the_leaflet(built, claims):
+    for name, fmt in (("leaflet.html", "html"), ("leaflet.md", "markdown")):
+        report = audit_text((built / name).read_text(encoding="utf-8"), claims,
+                            source_format=fmt)
+        flagged = [(f.verdict, f.text) for f in report.findings if f.verdict != "supported"]
+        assert flagged == [], f"{name}: {flagged}"
+
+
+def test_the_audit_check_would_see_an_overstated_sentence(claims):
+    # Guard: the same call flags a sentence the evidence does not allow.
+    report = audit_text("<p>Dry needling cures neck pain in everyone.</p>", claims,
+                        source_format="html")
+    assert any(f.verdict != "supported" for f in report.findings)
+
+
+def test_the_clinician_summary_has_each_question_its_studies_and_what_was_left_out(built,
+                                                                                   claims):
+    md = (built / "clinician-summary.md").read_text(encoding="utf-8")
+    html = (built / "clinician-summary.html").read_text(encoding="utf-8")
+    for c in claims:
+        assert f"## {render.md_escape(c.title)}" in md
+        for note in getattr(c, "considered", ()):
+            assert render.md_escape(note.reason) in md
+    assert md.count("| Studies | Effect | Certainty |") == len(claims)
+    assert md.count("### Left out, and why") == len(claims)
+    # forest plots of the questions that have them, as files written beside the summary
+    for img in re.findall(r'<img src="([^"]+)"', html):
+        assert (built / img).is_file(), img
+    assert re.search(r'<img src="figures/forest-[a-z0-9-]+\.png" alt="[^"]+"', html)
+
+
+def test_the_citation_summary_follows_the_leaflets_reference_numbers(built):
+    text = (built / "citation-summary.md").read_text(encoding="utf-8")
+    assert "## Contents" in text
+    leaflet_refs = re.findall(r"^(\d+)\. (.+)$",
+                              (built / "leaflet.md").read_text().split("## References", 1)[1],
+                              flags=re.M)
+    numbered = [int(n) for n in re.findall(r"^## \[(\d+)\] ", text, flags=re.M)]
+    assert numbered == list(range(1, len(leaflet_refs) + 1))
+    assert "(Not in the notes.)" not in text
+    doubled = re.findall(r"\b([A-Za-z]+) \1\b", text)
+    assert [d for d in doubled if d.lower() not in {"that", "had"}] == []
+
+
+def test_a_review_of_another_topic_speaks_only_of_that_topic(tmp_path):
+    # Issue 11: the topic lives in the evidence folder. The fixture review rewritten as a review
+    # of yoga must come out without a word of the bundled review's topic.
+    from evidence_fixture import make_evidence
+
+    evidence = make_evidence(tmp_path)
+    for path in [evidence / "references.bib", evidence / "questions.yaml",
+                 *(evidence / "studies").glob("*.yaml")]:
+        text = path.read_text(encoding="utf-8")
+        for old, new in (("Dry needling", "Yoga"), ("dry needling", "yoga"),
+                         ("Sham needling", "Stretching"), ("sham needling", "stretching"),
+                         ("trigger_points: active", "trigger_points: not-applicable"),
+                         (" and trigger points", ""), ("No fake needling", "No fake yoga"),
+                         ("neck pain", "back pain"), ("Neck pain", "Back pain")):
+            text = text.replace(old, new)
+        path.write_text(text, encoding="utf-8")
+    report = render.build(evidence, tmp_path / "out", pdf=False)
+    assert report.ok, report.summary()
+    topic = re.compile(r"dry.?needl|needle|trigger.?point|whiplash|myofascial|neck pain", re.I)
+    for name in ("leaflet.md", "leaflet.html", "clinician-summary.md", "clinician-summary.html",
+                 "citation-summary.md"):
+        text = (tmp_path / "out" / name).read_text(encoding="utf-8")
+        assert not topic.search(text), f"{name}: {topic.search(text).group(0)}"
+    html = (tmp_path / "out" / "leaflet.html").read_text(encoding="utf-8")
+    assert "<title>Yoga: what the research says</title>" in html
+
+
+def test_no_topic_words_in_the_output_code():
+    topic = re.compile(r"dry.?needl|needle|trigger.?point|whiplash|myofascial|neck pain", re.I)
+    src = ROOT / "src" / "evidencekit"
+    files = [src / f"{m}.py" for m in ("render", "leaflet", "clinician", "citations",
+                                       "presentation", "templating", "plots", "review")]
+    files += sorted((src / "templates").glob("*.j2"))
+    for path in files:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0] if path.suffix == ".py" else line
+            assert not topic.search(code), f"{path.name}:{number}: {line.strip()}"
+
+
+SURVEY = """\
+id: survey2021
+short_title: Side effects survey
+design: case-series
+population:
+  description: People treated in 20 clinics
+  n: 400
+  provenance:
+    source: https://example.org/survey2021
+    quote: "400 people"
+outcomes:
+  - id: soreness
+    domain: adverse-events
+    instrument: Soreness after treatment
+    better: lower
+results:
+  - id: soreness-count
+    kind: proportion
+    outcome: soreness
+    time_point: within 48 hours
+    contrast: single-group
+    direction: unclear
+    events: 80
+    total: 400
+    provenance:
+      source: https://example.org/survey2021
+      quote: "80 of 400 people reported soreness"
+risk_of_bias:
+  tool: not applicable
+  overall: not-applicable
+  reason: A survey without a comparison group.
+caveats:
+  - kind: no-control
+    text: There was no comparison group, so we cannot tell what caused the soreness.
+"""
+
+SURVEY_BIB = """
+@article{survey2021,
+  author  = {Green, Eve},
+  title   = {Side effects in 400 people: a survey},
+  journal = {Clin Rep},
+  year    = {2021},
+  volume  = {2},
+  pages   = {1--4},
+  doi     = {10.1000/cr.2021.2}
+}
+"""
+
+HARM_QUESTION = """\
+  - id: harms
+    title: Side effects
+    population: adults
+    intervention: dry needling
+    comparator: no treatment
+    outcome: side effects
+    outcome_domains: [adverse-events]
+    time_window: after treatment
+    kind: harm
+    evidence:
+      - study: survey2021
+        results: [soreness-count]
+    topics: [side effects]
+"""
+
+
+def test_a_single_group_count_of_side_effects_becomes_a_natural_frequency(tmp_path):
+    from evidence_fixture import make_evidence
+
+    evidence = make_evidence(tmp_path)
+    (evidence / "studies" / "survey2021.yaml").write_text(SURVEY, encoding="utf-8")
+    with open(evidence / "references.bib", "a", encoding="utf-8") as fh:
+        fh.write(SURVEY_BIB)
+    with open(evidence / "questions.yaml", "a", encoding="utf-8") as fh:
+        fh.write(HARM_QUESTION)
+    report = render.build(evidence, tmp_path / "out", pdf=False)
+    assert report.ok, report.summary()
+    md = (tmp_path / "out" / "leaflet.md").read_text(encoding="utf-8")
+    section = md.split("## How often side effects happen", 1)[1].split("\n## ", 1)[0]
+    assert "Soreness after treatment: about 1 in 5 people (Green 2021, 400 people)." in section
+    assert re.search(r"people\)\. \[\d+\]", section), "the frequency carries its reference"
