@@ -41,7 +41,7 @@ randomised: true
 population:
   description: Adults with neck pain and trigger points
   n: 60
-  trigger_points: active
+  characteristics: {trigger-points: active}
   provenance:
     source: https://example.org/trial2020
     quote: "Sixty adults with neck pain were randomised"

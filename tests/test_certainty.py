@@ -22,7 +22,8 @@ from evidencekit.records import (
 )
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "evidence"
-PROV = Provenance(source="test fixture", quote="made up for a unit test")
+PROV = Provenance(source="test fixture", quote="made up for a unit test",
+                  inference="the numbers are made up for a unit test; none is printed anywhere")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -480,7 +480,9 @@ def test_file_over_the_size_limit(tmp_path):
 
 def test_asymmetric_ci_is_warned_and_kept_as_printed(tmp_path):
     root = make_evidence(tmp_path, edits=[(SMITH, "estimate: -0.9\n    ci_low: -1.8\n    ci_high: 0.0",
-                                           "estimate: -4.4\n    ci_low: -9.6\n    ci_high: -0.74")])
+                                           "estimate: -4.4\n    ci_low: -9.6\n    ci_high: -0.74"),
+                                          (SMITH, "MD -0.9 (95% CI -1.8 to 0.0)",
+                                           "MD -4.4 (95% CI -9.6 to -0.74)")])
     report = validate_evidence(root)
     assert report.ok
     (warning,) = report.warnings
@@ -507,8 +509,8 @@ def test_imputed_sd_is_warned(tmp_path):
 
 def test_secondary_and_inferred_results_are_counted_in_one_warning(tmp_path):
     root = make_evidence(tmp_path, edits=[
-        (SMITH, "quote: \"3.1 (1.2) vs 4.0 (1.5)\"",
-         "quote: \"3.1 (1.2) vs 4.0 (1.5)\"\n      secondary: true\n"
+        (SMITH, "quote: \"3.1 (1.2), n=19 vs 4.0 (1.5), n=20\"",
+         "quote: \"3.1 (1.2), n=19 vs 4.0 (1.5), n=20\"\n      secondary: true\n"
          "      inference: which column is the needling arm")])
     (warning,) = validate_evidence(root).warnings
     assert warning.field == "results"

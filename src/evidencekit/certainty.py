@@ -27,8 +27,8 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from .errors import InputError
 from .records import (
-    RANDOMISED_DESIGNS, ArmSummaryResult, EffectEstimate, NarrativeResult, PValueResult, Question,
-    Study,
+    RANDOMISED_DESIGNS, ArmSummaryResult, EffectEstimate, NarrativeResult, ProportionResult,
+    PValueResult, Question, Study,
 )
 
 __all__ = [
@@ -78,7 +78,24 @@ LARGE_RATIO, VERY_LARGE_RATIO = 2.0, 5.0
 #: GRADE 6, section 4: "a relative risk reduction or increase greater than 25 %").
 RATIO_APPRECIABLE = 1.25
 
-_RATIO_MEASURES = frozenset({"RR", "OR", "HR", "ROM"})
+_RATIO_MEASURES = frozenset({"RR", "OR", "HR", "ROM", "IRR"})
+_PROPORTIONS = frozenset({"PR", "PLO", "PLN", "PFT", "PAS"})
+
+#: I² from which heterogeneity may be "considerable" (Cochrane Handbook 10.10.2: 75-100 %).
+I2_CONSIDERABLE = 75.0
+
+#: Egger's test p-value below which funnel asymmetry is taken as a sign of small-study effects
+#: (Egger et al. 1997 used 0.10; Cochrane Handbook 13.3.5.4).
+EGGER_ALPHA = 0.10
+
+#: Relative risk reduction for the optimal information size of a dichotomous outcome (GRADE 6,
+#: section 5: "a relative risk reduction of 25 %"), with two-sided alpha 0.05 and power 0.80.
+OIS_RRR, OIS_ALPHA, OIS_POWER = 0.25, 0.05, 0.80
+
+#: Half-width of a 95 % CI of a single-group proportion above which the estimate is imprecise:
+#: 10 percentage points either side. Our judgement (GRADE gives no fixed threshold for frequencies;
+#: Iorio 2015 (GRADE for prognosis) asks whether the CI would change a decision).
+PROPORTION_HALF_WIDTH = 0.10
 
 
 def level_index(level: str) -> int:
@@ -147,6 +164,13 @@ class EvidenceItem:
     #: +1 when a larger estimate is better for the patient, -1 when a smaller one is (the sign
     #: that maps ``estimate`` onto ``benefit``); None when the item has no estimate.
     sign: int | None = None
+    #: Effect size and sampling variance on the analysis scale (log for ratios, logit for PLO),
+    #: computed from the record's data by :func:`evidencekit.synthesis.study_effect`.
+    yi: float | None = None
+    vi: float | None = None
+    control_events: int | None = None
+    control_total: int | None = None
+    corrected: bool = False
 
     @property
     def record(self) -> str:
@@ -186,6 +210,21 @@ class EffectSummary(NamedTuple):
     #: False when the estimate is on a scale the records do not state (e.g. a review abstract's
     #: bare "MD -2.31"), so it cannot be compared with the question's important threshold.
     scale_stated: bool = True
+    tau2: float | None = None
+    pi_low: float | None = None      # natural scale
+    pi_high: float | None = None
+    method: str | None = None        # tau² estimator ("REML"), None for one study
+    ci_method: str | None = None     # "hksj" (k >= 2) or "wald"
+    weights: tuple[float, ...] = ()  # percent, one per record
+    yi: tuple[float, ...] = ()       # analysis scale, one per record
+    vi: tuple[float, ...] = ()
+    #: Median comparator-group risk of the included trials (dichotomous data), for absolute
+    #: effects; None when the records give no comparator events.
+    control_risk: float | None = None
+    #: Benefit-scale threshold the inconsistency and imprecision rules used (0 when none).
+    pi_benefit: tuple[float, float] | None = None
+    #: +1 when a larger value on the analysis scale is better, -1 when a smaller one is.
+    sign: int = 1
 
 
 @dataclass(frozen=True)
@@ -324,61 +363,57 @@ def _benefit_sign(better: str | None, direction: str, estimate: float) -> int:
     return 1
 
 
-def _arm_md(result: ArmSummaryResult, study: Study) -> tuple[float, float, int] | None:
-    """Mean difference (intervention - comparator) and its variance from arm summaries.
+def _item_from_result(result, study: Study, indirect: str | None,
+                      question: Question | None = None) -> EvidenceItem:
+    """One result as an evidence item; its effect computed from its data through the engine."""
+    from .synthesis import data_direction, natural, study_effect
 
-    Cochrane Handbook 6.5.1.1: MD = m1 - m2, Var = sd1²/n1 + sd2²/n2. Returns None unless there
-    is exactly one intervention and one comparator arm with mean, SD and n.
-    """
-    roles = {a.id: a.role for a in study.arms}
-    inter = [s for s in result.arms if roles.get(s.arm) == "intervention"]
-    comp = [s for s in result.arms if roles.get(s.arm) in ("comparator", "control-side")]
-    if len(inter) != 1 or len(comp) != 1:
-        return None
-    a, b = inter[0], comp[0]
-    if not (a.sd and b.sd and a.n and b.n):
-        return None
-    return a.mean - b.mean, a.sd ** 2 / a.n + b.sd ** 2 / b.n, a.n + b.n
-
-
-def _item_from_result(result, study: Study, indirect: str | None) -> EvidenceItem:
     outcome = study.outcome(result.outcome)
-    base = dict(study=study.id, result=result.id, design=study.design, direction=result.direction,
+    better = outcome.better or (question.better if question is not None else None)
+    base = dict(study=study.id, result=result.id, design=study.design,
+                direction=result.direction or "unclear",
                 contrast=result.contrast, scale=outcome.scale, instrument=outcome.instrument,
                 domain=outcome.domain, time_point=result.time_point, indirect=indirect,
                 clinically_important=result.clinically_important,
                 risk_of_bias=study.risk_of_bias.overall, n=study.n)
     if result.contrast == "within-group":
         return EvidenceItem(role="within-group", **base)
-    if isinstance(result, EffectEstimate) and result.ci_low is not None:
-        sign = _benefit_sign(outcome.better, result.direction, result.estimate)
-        lo, hi = result.ci_low * sign, result.ci_high * sign
-        if result.measure in _RATIO_MEASURES:  # benefit on the log scale for ratios
-            lo, hi = sorted((sign * math.log(result.ci_low), sign * math.log(result.ci_high)))
-            benefit = sign * math.log(result.estimate)
-        else:
-            lo, hi = sorted((lo, hi))
-            benefit = result.estimate * sign
-        base["n"] = result.n_participants or study.n
-        return EvidenceItem(role="estimate", result_n=result.n_participants,
-                            measure=result.measure, estimate=result.estimate,
-                            ci_low=result.ci_low, ci_high=result.ci_high, benefit=benefit,
-                            benefit_low=lo, benefit_high=hi, k=result.k_studies, sign=sign,
-                            **base)
-    if isinstance(result, ArmSummaryResult) and result.contrast != "within-group":
-        md = _arm_md(result, study)
-        if md is not None:
-            est, var, n = md
-            half = 1.959963984540054 * math.sqrt(var)
-            sign = _benefit_sign(outcome.better, result.direction, est)
-            lo, hi = sorted(((est - half) * sign, (est + half) * sign))
-            base["n"] = n
-            return EvidenceItem(role="estimate", measure="MD", estimate=est, ci_low=est - half,
-                                ci_high=est + half, benefit=est * sign, benefit_low=lo,
-                                benefit_high=hi, result_n=n, sign=sign, **base)
-    if isinstance(result, (PValueResult, NarrativeResult, EffectEstimate, ArmSummaryResult)):
+    measure = question.measure if question is not None else None
+    effect = study_effect(result, study, measure)
+    if effect is None and measure is not None and isinstance(result, EffectEstimate):
+        effect = study_effect(result, study, None)  # a printed estimate in its own measure
+    if effect is None:
         return EvidenceItem(role="direction", **base)
-    return EvidenceItem(role="direction", **base)  # pragma: no cover - all kinds handled above
+    m, yi, vi = effect.measure, effect.yi, effect.vi
+    z = 1.959963984540054
+    lo, hi = yi - z * math.sqrt(vi), yi + z * math.sqrt(vi)
+    if isinstance(result, EffectEstimate) and result.ci_low is not None:
+        est_n, lo_n, hi_n = result.estimate, result.ci_low, result.ci_high
+        if m in _RATIO_MEASURES:
+            lo, hi = math.log(lo_n), math.log(hi_n)
+        else:
+            lo, hi = lo_n, hi_n
+    else:
+        est_n, lo_n, hi_n = natural(m, yi), natural(m, lo), natural(m, hi)
+    if isinstance(result, ProportionResult) or m in _PROPORTIONS:
+        sign = 1
+        base["direction"] = "unclear"  # one group: no direction of effect exists
+    else:
+        sign = _benefit_sign(better, result.direction or "unclear", yi)
+        derived = data_direction(yi, vi, better) if better else None
+        if derived is not None and not (isinstance(result, EffectEstimate) and result.direction
+                                        and result.ci_low is None):
+            base["direction"] = derived
+    blo, bhi = sorted((lo * sign, hi * sign))
+    base["n"] = effect.n or (result.n_participants if isinstance(result, EffectEstimate)
+                             else None) or study.n
+    return EvidenceItem(role="estimate", measure=m, estimate=est_n, ci_low=lo_n, ci_high=hi_n,
+                        benefit=yi * sign, benefit_low=blo, benefit_high=bhi,
+                        result_n=(result.n_participants if isinstance(result, EffectEstimate)
+                                  else effect.n),
+                        k=result.k_studies if isinstance(result, EffectEstimate) else None,
+                        sign=sign, yi=yi, vi=vi, control_events=effect.control_events,
+                        control_total=effect.control_total, corrected=effect.corrected, **base)
 
 
 def _gather(question: Question, library) -> tuple[list[EvidenceItem], list[str]]:
@@ -408,7 +443,7 @@ def _gather(question: Question, library) -> tuple[list[EvidenceItem], list[str]]
             ind = indirect
             if result.contrast == "treated-vs-untreated-side" and not ind:
                 ind = "the untreated opposite side served as control"
-            items.append(_item_from_result(result, study, ind))
+            items.append(_item_from_result(result, study, ind, question))
     return items, notes
 
 
@@ -436,9 +471,14 @@ def _threshold_for(question: Question, item: EvidenceItem) -> float | None:
     """
     ie = question.important_effect
     if item.measure in _RATIO_MEASURES:
+        if ie is not None and ("ratio" in ie.scale.lower() or item.measure in ie.scale.upper()
+                               .replace("(", " ").replace(")", " ").split()) and ie.value != 1:
+            return abs(math.log(ie.value))
         return math.log(RATIO_APPRECIABLE)
-    if ie is None or item.measure is None:
+    if ie is None or item.measure is None or item.measure in _PROPORTIONS:
         return None
+    if item.measure == "RD":
+        return ie.value if "risk difference" in ie.scale.lower() or "RD" in ie.scale else None
     if item.measure == "SMD":
         if ie.smd is not None:
             return ie.smd
@@ -499,16 +539,27 @@ def _choose_main(question: Question, items: list[EvidenceItem], library,
             notes.append(f"trial results ({', '.join(trials)}) not pooled with review results "
                          f"(a review's pooled estimate may include them: double counting)")
         return _summary(best, "review-pooled", question)
-    # Trial-level estimates: pool those on one measure and scale when there are two or more.
+    # Trial-level estimates: one measure per analysis (and one scale for mean differences), the
+    # group with most studies; the others are named as left out.
     groups: dict[tuple, list[EvidenceItem]] = {}
     for i in estimates:
-        groups.setdefault((i.measure, i.domain, i.scale), []).append(i)
-    best_group = max(groups.values(), key=lambda g: (len({i.study for i in g}), sum(i.n or 0 for i in g)))
+        key = (i.measure, i.domain, i.scale if i.measure == "MD" else None, i.sign)
+        groups.setdefault(key, []).append(i)
+    best_key, best_group = max(groups.items(), key=lambda kv: (
+        len({i.study for i in kv[1]}), sum(i.n or 0 for i in kv[1])))
+    for key, group in groups.items():
+        if key != best_key:
+            notes.append(f"left out of the analysis: {', '.join(i.record for i in group)} "
+                         f"({key[0]}{' on ' + key[2] if key[2] else ''}; one measure and scale "
+                         f"per analysis, and the pooled one, {best_key[0]}, has more studies)")
     per_study: dict[str, EvidenceItem] = {}
     for i in best_group:  # one result per study: the first listed (the question's chosen one)
+        if i.study in per_study:
+            notes.append(f"{i.record} left out: {per_study[i.study].record} already represents "
+                         f"{i.study} in this analysis (a study is counted once)")
         per_study.setdefault(i.study, i)
     chosen = list(per_study.values())
-    if len(chosen) >= 2 and chosen[0].measure not in _RATIO_MEASURES:
+    if len(chosen) >= 2:
         pooled = _pool(chosen, question, notes)
         if pooled is not None:
             return pooled
@@ -530,33 +581,59 @@ def _summary(item: EvidenceItem, source: str, question: Question) -> EffectSumma
                          threshold=_threshold_for(question, item), source=source,
                          records=(item.record,), k=k, n=n, scale=item.scale,
                          instrument=item.instrument, domain=item.domain,
-                         scale_stated=_scale_stated(item))
+                         scale_stated=_scale_stated(item),
+                         method=None if source == "review-pooled" else "single study",
+                         ci_method="as reported" if item.yi is None or source == "review-pooled"
+                         or item.contrast == "review-pooled" else "wald",
+                         weights=(100.0,), yi=() if item.yi is None else (item.yi,),
+                         vi=() if item.vi is None else (item.vi,),
+                         control_risk=_median_control_risk([item]), sign=item.sign or 1)
+
+
+def _median_control_risk(items: list[EvidenceItem]) -> float | None:
+    """Median comparator-group risk of the trials (GRADE summary-of-findings default)."""
+    risks = sorted(i.control_events / i.control_total for i in items
+                   if i.control_events is not None and i.control_total)
+    if not risks:
+        return None
+    mid = len(risks) // 2
+    return risks[mid] if len(risks) % 2 else (risks[mid - 1] + risks[mid]) / 2
 
 
 def _pool(chosen: list[EvidenceItem], question: Question, notes: list[str]) -> EffectSummary | None:
-    try:  # imported lazily: the engine is heavy and certainty works without it
-        from .pooling import pool
-    except ImportError:
-        notes.append("pooling engine not available; the largest study carries the estimate")
-        return None
-    z = 1.959963984540054
-    yi = [i.benefit for i in chosen]
-    vi = [((i.benefit_high - i.benefit_low) / (2 * z)) ** 2 for i in chosen]
-    res = pool(yi, vi, method="REML", ci="wald")
+    """Pool one measure's results with the engine: REML, HKSJ interval, prediction interval."""
+    from .pooling import pool
+    from .synthesis import natural
+
     first = chosen[0]
-    sign = first.sign if first.sign is not None else (
-        1 if (first.benefit or 0) * (first.estimate or 0) >= 0 else -1)
+    sign = first.sign or 1
+    yi = [i.yi for i in chosen]
+    vi = [i.vi for i in chosen]
+    res = pool(yi, vi, method="REML", ci="hksj", measure=first.measure,
+               labels=[i.record for i in chosen])
+    m = first.measure
     est, lo, hi = float(res.estimate), float(res.ci_low), float(res.ci_high)
-    notes.append(f"{len(chosen)} trials pooled (REML, Wald CI): {', '.join(i.record for i in chosen)}")
-    return EffectSummary(measure=first.measure, estimate=est * sign,
-                         ci_low=min(lo * sign, hi * sign), ci_high=max(lo * sign, hi * sign),
-                         benefit=est, benefit_low=lo, benefit_high=hi,
-                         threshold=_threshold_for(question, first), source="meta-analysis",
-                         records=tuple(i.record for i in chosen), k=len(chosen),
-                         n=sum(i.n or 0 for i in chosen) or None, scale=first.scale,
+    pi_lo, pi_hi = float(res.pi_low), float(res.pi_high)
+    notes.append(f"{len(chosen)} studies pooled ({m}, REML tau², Hartung-Knapp-Sidik-Jonkman CI, "
+                 f"prediction interval): {', '.join(i.record for i in chosen)}")
+    if any(i.corrected for i in chosen):
+        notes.append("0.5 added to every cell of tables with a zero cell (metafor's default): "
+                     + ", ".join(i.record for i in chosen if i.corrected))
+    participants = sum(i.n or 0 for i in chosen) or None
+    b = sorted((lo * sign, hi * sign))
+    pb = sorted((pi_lo * sign, pi_hi * sign)) if math.isfinite(pi_lo) else None
+    return EffectSummary(measure=m, estimate=natural(m, est), ci_low=natural(m, lo),
+                         ci_high=natural(m, hi), benefit=est * sign, benefit_low=b[0],
+                         benefit_high=b[1], threshold=_threshold_for(question, first),
+                         source="meta-analysis", records=tuple(i.record for i in chosen),
+                         k=len(chosen), n=participants, scale=first.scale,
                          instrument=first.instrument, domain=first.domain,
-                         i2=float(getattr(res, "i2", float("nan"))),
-                         scale_stated=_scale_stated(first))
+                         i2=float(res.i2), scale_stated=_scale_stated(first),
+                         tau2=float(res.tau2), pi_low=natural(m, pi_lo),
+                         pi_high=natural(m, pi_hi), method=res.method, ci_method=res.ci_method,
+                         weights=tuple(float(w) for w in res.weight), yi=tuple(yi),
+                         vi=tuple(vi), control_risk=_median_control_risk(chosen),
+                         pi_benefit=tuple(pb) if pb else None, sign=sign)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -584,18 +661,41 @@ def _share(items: list[EvidenceItem], pred) -> float:
     return hit / total if total else 0.0
 
 
-def _risk_of_bias(body: list[EvidenceItem]) -> CertaintyStep:
+def _analysis_share(main: EffectSummary | None, concerns) -> float | None:
+    """Share of the pooled analysis's weight carried by studies in ``concerns`` (None: no
+    pooled analysis)."""
+    if main is None or main.source != "meta-analysis" or not main.weights:
+        return None
+    total = sum(main.weights)
+    hit = sum(w for r, w in zip(main.records, main.weights) if r.split("#")[0] in concerns)
+    return hit / total if total else None
+
+
+def _risk_of_bias(body: list[EvidenceItem], main: EffectSummary | None = None) -> CertaintyStep:
+    if main is not None and main.source == "meta-analysis":
+        # The studies in the analysis, weighted by their share of its weight (GRADE 4: rate
+        # down when the studies that provide most of the information are at risk).
+        inside = {r.split("#")[0] for r in main.records}
+        body = [i for i in body if i.study in inside] or body
     by_study = {i.study: i.risk_of_bias for i in body}
     concerns = {s: r for s, r in by_study.items()
                 if r in ("high", "not-assessable", "not-applicable")}
-    share = _share(body, lambda i: i.study in concerns)
+    share = _analysis_share(main, concerns)
+    if share is None:
+        share = _share(body, lambda i: i.study in concerns)
+    if by_study and all(r == "not-assessable" for r in by_study.values()):
+        return CertaintyStep("risk-of-bias", -1, "risk of bias has not been assessed for any "
+                             f"study ({len(by_study)}): without it the evidence cannot be taken "
+                             "as free of serious limitations; assess each study (RoB 2, "
+                             "ROBINS-I) and record it (GRADE 4)")
     listing = ", ".join(f"{s} ({r})" for s, r in sorted(concerns.items()))
     if by_study and all(r == "high" for r in by_study.values()):
         return CertaintyStep("risk-of-bias", -2, f"every study is at high risk of bias ({listing}); "
                              "GRADE 4: very serious limitations")
     if share > MAJORITY:
-        return CertaintyStep("risk-of-bias", -1, f"studies giving {share:.0%} of the information are "
-                             f"at high or unclear risk of bias: {listing} (GRADE 4)")
+        return CertaintyStep("risk-of-bias", -1, f"studies giving {share:.0%} of the "
+                             f"{'weight in the analysis' if _analysis_share(main, concerns) is not None else 'information'} "
+                             f"are at high or unclear risk of bias: {listing} (GRADE 4)")
     some = sorted(s for s, r in by_study.items() if r == "some-concerns")
     if some:
         # RoB 2 "some concerns" is not by itself a serious limitation (GRADE 4 rates down for
@@ -645,14 +745,57 @@ def _sign_test_p(benefit: int, harm: int) -> float | None:
 
 def _inconsistency(body: list[EvidenceItem], main: EffectSummary | None,
                    votes: dict[str, int]) -> CertaintyStep:
+    """Inconsistency from the numbers: I², tau², the prediction interval and where the studies'
+    point estimates sit against the threshold (GRADE 7; Cochrane Handbook 10.10.2)."""
     n_studies = len({i.study for i in body})
-    if n_studies <= 1:
+    if n_studies <= 1 or (main is not None and main.source != "meta-analysis" and main.k == 1
+                          and n_studies <= 1):
         return CertaintyStep("inconsistency", 0, "a single study: consistency cannot be judged, "
                              "so the domain is not rated down (GRADE Handbook 5.2.2)")
+    if main is not None and main.source == "meta-analysis" and main.yi:
+        t = main.threshold or 0.0
+        sign = main.sign
+        points = [y * sign for y in main.yi]
+        # "Both sides": some point estimates show an important benefit, others do not (GRADE 7:
+        # variation matters when it crosses the threshold a decision rests on). With no
+        # threshold the line is no effect.
+        above = sum(1 for b in points if b >= t)
+        below = sum(1 for b in points if b < t)
+        both = above > 0 and below > 0
+        i2 = main.i2 if main.i2 is not None and math.isfinite(main.i2) else 0.0
+        pi = main.pi_benefit
+        pi_text = ("" if pi is None else
+                   f"; the 95% prediction interval runs from {main.pi_low:.3g} to "
+                   f"{main.pi_high:.3g}")
+        tau_text = f"tau² = {main.tau2:.3g}" if main.tau2 is not None else "tau² not estimated"
+        where = (f"{above} of {len(points)} point estimates show "
+                 + ("an important benefit" if t else "a benefit")
+                 + f", {below} {'a smaller or no benefit' if t else 'the opposite direction'}")
+        pi_both = pi is not None and pi[0] < -t and pi[1] > t
+        if i2 >= I2_CONSIDERABLE and both and pi_both and any(
+                (y * sign + 1.959963984540054 * math.sqrt(v)) < 0
+                for y, v in zip(main.yi, main.vi)):
+            return CertaintyStep("inconsistency", -2, f"I² = {i2:.0f}% (considerable), {tau_text}"
+                                 f"; {where}, and some studies exclude no effect in the opposite "
+                                 f"direction{pi_text}, which includes important effects both "
+                                 "ways (GRADE 7; Cochrane Handbook 10.10.2)")
+        if i2 >= I2_SUBSTANTIAL and both:
+            return CertaintyStep("inconsistency", -1, f"I² = {i2:.0f}%, {tau_text}; {where}"
+                                 f"{pi_text} (GRADE 7; Cochrane Handbook 10.10.2). Look for "
+                                 "an explanation (population, dose, design) before accepting it")
+        if i2 >= I2_SUBSTANTIAL:
+            return CertaintyStep("inconsistency", 0, f"I² = {i2:.0f}%, {tau_text}, but all "
+                                 f"{len(points)} point estimates sit on the same side of the "
+                                 f"{'threshold' if t else 'line of no effect'}{pi_text}: the "
+                                 "variation does not change the conclusion (GRADE 7)")
+        return CertaintyStep("inconsistency", 0, f"I² = {i2:.0f}%, {tau_text}; {where}"
+                             f"{pi_text} (GRADE 7)")
     if main is not None and main.i2 is not None and not math.isnan(main.i2) \
             and main.i2 >= I2_SUBSTANTIAL:
         return CertaintyStep("inconsistency", -1, f"I² = {main.i2:.0f}% across the pooled trials "
                              f"(substantial; Cochrane Handbook 10.10.2, GRADE 7)")
+    # No pooled analysis of the studies themselves (a review's pooled result carries the
+    # estimate, or only directions were reported): the direction of each study is all there is.
     agree, disagree = votes["benefit"], votes["none"] + votes["harm"] + votes["mixed"]
     if agree and disagree and agree < CONSISTENT_SHARE * (agree + disagree):
         return CertaintyStep("inconsistency", -1, f"studies disagree: {agree} found a benefit, "
@@ -751,6 +894,20 @@ def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
 
 
 def _publication_bias(body: list[EvidenceItem], main: EffectSummary | None) -> CertaintyStep:
+    if main is not None and main.source == "meta-analysis" and len(main.yi) >= \
+            MIN_STUDIES_FOR_SMALL_STUDY_TESTS:
+        from .bias import egger_test
+
+        eg = egger_test(main.yi, main.vi)
+        if eg.p < EGGER_ALPHA:
+            return CertaintyStep("publication-bias", -1, f"Egger's test on the {len(main.yi)} "
+                                 f"studies: t = {eg.statistic:.2f}, p = {eg.p:.2g} (below "
+                                 f"{EGGER_ALPHA:g}): the funnel plot is asymmetric, so small "
+                                 "studies may show larger effects than the rest; publication "
+                                 "bias is suspected (GRADE 5; Cochrane Handbook 13.3.5.4)")
+        return CertaintyStep("publication-bias", 0, f"Egger's test on the {len(main.yi)} studies: "
+                             f"t = {eg.statistic:.2f}, p = {eg.p:.2g}: no sign of funnel-plot "
+                             "asymmetry (a test cannot rule publication bias out; GRADE 5)")
     if main is not None and main.source == "review-pooled" and not main.k:
         # The body is reviews (each pooling an unreported number of trials) and perhaps trials:
         # counting the reviews as "studies" would misstate what a funnel plot would rest on.
@@ -935,7 +1092,7 @@ def rate_certainty(question: Question, library, overrides: Mapping[str, Any] | N
     n_complete = len(known) == len({i.study for i in counted})
     if main is not None and main.n:
         total_n = max(total_n or 0, main.n)
-    steps = [_risk_of_bias(body), _inconsistency(body, main, votes),
+    steps = [_risk_of_bias(body, main), _inconsistency(body, main, votes),
              _indirectness(body, question),
              _imprecision(main, body, total_n, n_complete, question),
              _publication_bias(body, main)]

@@ -35,7 +35,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from . import records
 from .bibliography import Reference, parse_bibtex
 from .errors import InputError, Message
-from .records import ArmSummaryResult, EffectEstimate, Question, Study
+from .records import (
+    ArmEventsResult, ArmSummaryResult, EffectEstimate, NarrativeResult, PValueResult, Question,
+    Study,
+)
+from .settings import SETTINGS_FILE, ReviewSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -206,6 +210,8 @@ class Library:
     questions: Mapping[str, Question]
     references: Mapping[str, Reference]
     warnings: tuple[Message, ...] = field(default=(), compare=False)
+    #: The review's settings (review.yaml); None for a folder without one (validate warns).
+    settings: ReviewSettings | None = None
 
     def __post_init__(self) -> None:
         # Read-only views: a notebook cell cannot change the evidence other cells rely on.
@@ -244,7 +250,7 @@ class Library:
         """One row per study, indexed by ``key``.
 
         Columns: short_title, citation, year, design, randomised, n, population, condition,
-        trigger_points, arms, outcomes, results, follow_up, risk_of_bias, funding, conflicts,
+        characteristics, arms, outcomes, results, follow_up, risk_of_bias, funding, conflicts,
         links, caveats.
         """
         import pandas as pd
@@ -262,7 +268,8 @@ class Library:
                 "n": s.population.n,
                 "population": s.population.description,
                 "condition": s.population.condition,
-                "trigger_points": s.population.trigger_points,
+                "characteristics": "; ".join(f"{k}: {v}" for k, v in
+                                             s.population.characteristics.items()) or None,
                 "arms": len(s.arms),
                 "outcomes": len(s.outcomes),
                 "results": len(s.results),
@@ -274,7 +281,7 @@ class Library:
                 "caveats": len(s.caveats),
             })
         columns = ["key", "short_title", "citation", "year", "design", "randomised", "n",
-                   "population", "condition", "trigger_points", "arms", "outcomes", "results",
+                   "population", "condition", "characteristics", "arms", "outcomes", "results",
                    "follow_up", "risk_of_bias", "funding", "conflicts", "links", "caveats"]
         frame = pd.DataFrame(rows, columns=columns)
         for col in ("n", "year"):
@@ -943,6 +950,8 @@ class _Scan:
     bib_broken_keys: set[str] = field(default_factory=set)  # entries present but unreadable
     studies_listed: bool = False  # studies/ holds study files (some may be broken)
     study_stems: set[str] = field(default_factory=set)  # every study-like file name, even broken
+    settings: ReviewSettings | None = None
+    settings_node: yaml.Node | None = None
     out: _Collector = field(default_factory=_Collector)
 
 
@@ -1024,6 +1033,33 @@ def _scan(path: str | Path) -> _Scan:
             scan.bib_broken_keys = set(parsed.broken_keys)
             scan.bib_read = True
 
+    # review.yaml (the review's settings)
+    s_path = root / SETTINGS_FILE
+    if not s_path.exists():
+        out.warning(_show(s_path), None, None, f"there is no {SETTINGS_FILE}; outputs cannot name "
+                                               "the intervention, authors or search date. Create "
+                                               "it (`evidencekit new` writes one)")
+    else:
+        loaded = _load_yaml(s_path, out)
+        if loaded is not None:
+            s_node, s_data = loaded
+            if not isinstance(s_data, dict):
+                out.error(_show(s_path), s_node.start_mark.line + 1, None,
+                          f"{SETTINGS_FILE} is a mapping (intervention: ..., title: ...), not "
+                          f"{_kind_of(s_data)}")
+            else:
+                parsed_s = _validate_model(ReviewSettings, s_data, s_node, _show(s_path), out)
+                if parsed_s is not None:
+                    scan.settings = parsed_s  # type: ignore[assignment]
+                    scan.settings_node = s_node
+                    for key in ("search_date", "review_date", "title", "audience", "authors",
+                                "conflicts", "contact"):
+                        if not getattr(parsed_s, key):
+                            out.warning(_show(s_path), _locate(ReviewSettings, s_node,
+                                                               (key,)).line, key,
+                                        f"{key} not stated; give it when known (patient "
+                                        "material shows it as not stated)")
+
     # studies/*.yaml
     files_by_id: dict[str, Path] = {}
     listed = _study_files(root, out)
@@ -1093,6 +1129,7 @@ def _scan(path: str | Path) -> _Scan:
                         scan.question_index[q.id] = i
 
     _cross_check(scan, bib_path, q_path, q_node)
+    _check_data(scan)
     _warn_suspicious(scan)
     return scan
 
@@ -1162,6 +1199,73 @@ def _cross_check(scan: _Scan, bib_path: Path, q_path: Path, q_node: yaml.Node | 
                                 f"; its results are: {', '.join(result_ids) or 'none'}")
                         out.error(q_shown, where.line, where.path,
                                   f"study '{ev.study}' has no result '{rid}'{hint}")
+
+
+def _check_data(scan: _Scan) -> None:
+    """Checks of the data against itself: declared vocabularies, arm sizes, typed directions
+    against the data, and every number printed in its quote (or marked as inferred)."""
+    from .quotes import unprinted_numbers
+    from .synthesis import data_direction, study_effect
+
+    out = scan.out
+    settings = scan.settings
+    domains = set(settings.outcome_domains) if settings is not None else set(
+        records.DEFAULT_OUTCOME_DOMAINS)
+    declared = set(settings.characteristics) if settings is not None else None
+    for sid, (shown, node) in scan.study_nodes.items():
+        study = scan.studies[sid]
+        for name in study.population.characteristics:
+            if declared is not None and name not in declared:
+                where = _locate(Study, node, ("population", "characteristics", name))
+                out.error(shown, where.line, f"population.characteristics.{name}",
+                          f"characteristic '{name}' is not declared in {SETTINGS_FILE}; add it "
+                          f"under `characteristics:` with what it means, or fix the name"
+                          + (f" (declared: {', '.join(sorted(declared))})" if declared else ""))
+        for i, o in enumerate(study.outcomes):
+            if o.domain not in domains:
+                where = _locate(Study, node, ("outcomes", i, "domain"))
+                near = difflib.get_close_matches(o.domain, sorted(domains), n=1)
+                out.error(shown, where.line, where.path,
+                          f"outcome domain '{o.domain}' is not one this review declares"
+                          + (f"; did you mean '{near[0]}'?" if near else "")
+                          + f" (add it to `outcome_domains` in {SETTINGS_FILE})")
+        arm_n = {a.id: a.n_randomised for a in study.arms}
+        for i, r in enumerate(study.results):
+            if isinstance(r, (ArmSummaryResult, ArmEventsResult)):
+                for j, a in enumerate(r.arms):
+                    n = a.n if isinstance(r, ArmSummaryResult) else a.total
+                    cap = arm_n.get(a.arm)
+                    if n is not None and cap is not None and n > cap:
+                        name = "n" if isinstance(r, ArmSummaryResult) else "total"
+                        where = _locate(Study, node, ("results", i, "arms", j, name))
+                        out.error(shown, where.line, where.path,
+                                  f"result '{r.id}', arm '{a.arm}': {n} analysed but the arm "
+                                  f"randomised {cap} (arms: n_randomised); check both numbers")
+            if isinstance(r, (PValueResult, NarrativeResult)) or r.direction is None:
+                continue
+            better = study.outcome(r.outcome).better
+            effect = study_effect(r, study)
+            if effect is None or better is None:
+                continue
+            derived = data_direction(effect.yi, effect.vi, better)
+            point = (1 if better == "higher" else -1) * effect.yi
+            where = _locate(Study, node, ("results", i, "direction"))
+            if (r.direction == "benefit" and point < 0) or (r.direction == "harm" and point > 0):
+                out.error(shown, where.line, where.path,
+                          f"result '{r.id}': direction '{r.direction}' contradicts the data "
+                          f"({effect.measure} {effect.yi:+.3g} on the analysis scale, "
+                          f"{better} is better: the data point to {derived}); remove `direction` "
+                          "(it is derived from the data) or fix the numbers")
+            elif r.direction == "no-difference" and derived in ("benefit", "harm"):
+                out.warning(shown, where.line, where.path,
+                            f"result '{r.id}': typed 'no-difference' but the data's 95% CI "
+                            f"excludes no effect ({derived}); the data are used, the typed "
+                            "direction is ignored")
+        for loc, value, quote in unprinted_numbers(study):
+            where = _locate(Study, node, loc)
+            out.error(shown, where.line, where.path,
+                      f"{value:g} is not printed in its provenance quote ({quote[:80]!r}); quote "
+                      "the text that shows it, or say in `inference` how it was derived")
 
 
 def _some(ids: list[str], limit: int = 4) -> str:
@@ -1307,7 +1411,8 @@ def load_library(path: str | Path = "evidence") -> Library:
                          f"{shown}{more}",
                          file=_show(Path(path)))
     return Library(root=Path(path).resolve(), studies=scan.studies, questions=scan.questions,
-                   references=scan.references, warnings=report.warnings)
+                   references=scan.references, warnings=report.warnings,
+                   settings=scan.settings)
 
 
 def write_json_schema(path: str | Path) -> Path:

@@ -15,12 +15,14 @@ The JSON Schema for editors comes from :func:`json_schema`.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
-    "Arm", "ArmSummary", "ArmSummaryResult", "Caveat", "Design", "Domain", "EffectEstimate",
+    "Arm", "ArmEvents", "ArmEventsResult", "ArmSummary", "ArmSummaryResult", "Caveat",
+    "COMPARATOR_KINDS", "ComparatorKind", "Design", "Domain", "EffectEstimate", "ProportionResult",
+    "ReviewSettings",
     "ImportantEffect", "Link", "NarrativeResult", "NotReported", "Outcome", "PValueResult",
     "Population", "Provenance", "Question", "QuestionEvidence", "Quote", "Result", "RiskOfBias",
     "Study", "json_schema", "ASYMMETRY_TOLERANCE",
@@ -36,6 +38,9 @@ Design = Literal[
     "randomised-trial",
     "within-subject-trial",  # split-body / own-control designs
     "non-randomised-comparison",
+    "cohort",
+    "case-control",
+    "cross-sectional",
     "case-series",
     "systematic-review",
     "narrative-review",
@@ -46,10 +51,28 @@ Design = Literal[
 #: Designs whose evidence GRADE starts at "high" (randomised comparisons).
 RANDOMISED_DESIGNS = frozenset({"randomised-trial", "within-subject-trial"})
 
-OutcomeDomain = Literal[
+#: Outcome domains a review may use when its settings (review.yaml ``outcome_domains``) declare
+#: none. A review declares its own open list; validation checks records against it.
+DEFAULT_OUTCOME_DOMAINS = (
     "pain", "disability", "range-of-motion", "pressure-pain-threshold", "recovery",
-    "adverse-events", "strength", "function", "mechanism", "other",
+    "adverse-events", "strength", "function", "mechanism", "mortality", "morbidity",
+    "quality-of-life", "other",
+)
+
+#: An outcome domain: a short lowercase name from the review's declared list.
+OutcomeDomain = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+
+#: What the intervention is compared with, as a GRADE evidence profile separates comparisons.
+#: Results from different kinds are never pooled or counted together (docs/claims.md).
+ComparatorKind = Literal[
+    "sham-or-placebo",               # an inactive imitation of the intervention
+    "no-treatment-or-waiting-list",  # nothing, or the intervention later
+    "usual-care",                    # the care people would get anyway
+    "active",                        # another active treatment, named in ``comparator``
+    "add-on",                        # intervention + B versus B alone
+    "none",                          # single-arm evidence (case series, harms surveys)
 ]
+COMPARATOR_KINDS: tuple[str, ...] = get_args(ComparatorKind)
 
 # What a result says about the intervention, read in the outcome's "better" direction: "harm" means
 # the comparator did better on this outcome (for an adverse-events outcome: more harms with it).
@@ -101,8 +124,9 @@ class Population(_Record):
     description: str
     n: int | None = Field(None, gt=0, description="participants (or animals) enrolled")
     condition: str | None = None
-    trigger_points: Literal["active", "latent", "mixed", "not-applicable", "not-reported"] = (
-        "not-reported")
+    characteristics: dict[str, str] = Field(
+        default_factory=dict, description="the review's declared population characteristics "
+                                          "(review.yaml `characteristics`), name -> value")
     age: str | None = None
     sex: str | None = None
     setting: str | None = None
@@ -123,6 +147,8 @@ class Arm(_Record):
     role: Literal["intervention", "comparator", "control-side", "single-group"]
     intervention: str
     sham: bool = Field(False, description="true when the comparator is a sham or placebo")
+    comparator_kind: ComparatorKind | None = Field(
+        None, description="for a comparator arm: what kind of comparison it makes")
     n_randomised: int | None = Field(None, gt=0)
     n_analysed: int | None = Field(None, gt=0)
     provenance: Provenance | None = None
@@ -154,7 +180,12 @@ class _ResultBase(_Record):
     time_point: str = Field(description="e.g. 'immediately after one session', '6 months'")
     contrast: Contrast
     comparison: str | None = Field(None, description="what was compared, in words")
-    direction: Direction
+    comparator_kind: ComparatorKind | None = Field(
+        None, description="kind of comparison this result makes; null: from the comparator arm, "
+                          "the question entry or the question")
+    direction: Direction | None = Field(
+        None, description="only for p-value and narrative results; for data it is derived, and a "
+                          "typed direction that contradicts the data is an error")
     clinically_important: bool | None = Field(
         None, description="the authors' or the question's judgement; null when nobody says")
     provenance: Provenance
@@ -179,11 +210,48 @@ class ArmSummaryResult(_ResultBase):
     arms: tuple[ArmSummary, ...] = Field(min_length=1)
 
 
+class ArmEvents(_Record):
+    """Events and the number of people they happened among, in one arm."""
+
+    arm: str
+    events: int = Field(ge=0)
+    total: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _events_fit(self) -> "ArmEvents":
+        if self.events > self.total:
+            raise ValueError(f"arm '{self.arm}': events ({self.events}) exceed the total "
+                             f"({self.total})")
+        return self
+
+
+class ArmEventsResult(_ResultBase):
+    """Events per arm (a 2x2 table): the data behind RR, OR and RD."""
+
+    kind: Literal["arm-events"] = "arm-events"
+    arms: tuple[ArmEvents, ...] = Field(min_length=2)
+
+
+class ProportionResult(_ResultBase):
+    """Events among the people of one group with no comparison group (a case series, a harms
+    survey): a proportion, which cannot show that the treatment caused the events."""
+
+    kind: Literal["proportion"] = "proportion"
+    events: int = Field(ge=0)
+    total: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _events_fit(self) -> "ProportionResult":
+        if self.events > self.total:
+            raise ValueError(f"events ({self.events}) exceed the total ({self.total})")
+        return self
+
+
 class EffectEstimate(_ResultBase):
     """A reported effect with its CI or SE, as printed (including review-level pooled results)."""
 
     kind: Literal["effect-estimate"] = "effect-estimate"
-    measure: Literal["MD", "SMD", "RR", "OR", "HR", "ROM", "RD", "other"]
+    measure: Literal["MD", "SMD", "RR", "OR", "HR", "ROM", "IRR", "RD", "PR", "GEN", "other"]
     estimate: float
     ci_low: float | None = None
     ci_high: float | None = None
@@ -195,6 +263,9 @@ class EffectEstimate(_ResultBase):
     k_studies: int | None = Field(None, gt=0, description="studies pooled (review results)")
     n_participants: int | None = Field(None, gt=0)
     model: str | None = Field(None, description="pooling model, when the source names it")
+    includes: tuple[str, ...] = Field(
+        (), description="review results: keys of the trials this pooled result includes, where the "
+                        "source says; they are then used through it or directly, never both")
 
     @model_validator(mode="after")
     def _ci_is_coherent(self) -> "EffectEstimate":
@@ -207,7 +278,7 @@ class EffectEstimate(_ResultBase):
             if not (self.ci_low <= self.estimate <= self.ci_high):
                 raise ValueError(f"estimate {self.estimate} lies outside its CI "
                                  f"({self.ci_low} to {self.ci_high}); check the source")
-        if self.measure in {"RR", "OR", "HR", "ROM"}:
+        if self.measure in {"RR", "OR", "HR", "ROM", "IRR"}:
             for name in ("estimate", "ci_low", "ci_high"):
                 value = getattr(self, name)
                 if value is not None and value <= 0:
@@ -261,7 +332,16 @@ def _half_unit(value: float) -> float:
     return 0.5 * 10.0 ** -decimals
 
 
-class PValueResult(_ResultBase):
+class _TypedDirection(_ResultBase):
+    @model_validator(mode="after")
+    def _direction_given(self):
+        if self.direction is None:
+            raise ValueError(f"result '{self.id}' ({self.kind}) needs a direction (benefit, harm, "
+                             "no-difference, mixed or unclear): without data it cannot be derived")
+        return self
+
+
+class PValueResult(_TypedDirection):
     """Only a p-value and a direction are reported ("pain fell, P < 0.001"). The inequality is kept."""
 
     kind: Literal["p-value"] = "p-value"
@@ -273,7 +353,7 @@ class PValueResult(_ResultBase):
         return f"P {self.p_relation} {self.p_value:g}"
 
 
-class NarrativeResult(_ResultBase):
+class NarrativeResult(_TypedDirection):
     """Only words are reported ("all scores improved")."""
 
     kind: Literal["narrative"] = "narrative"
@@ -281,7 +361,8 @@ class NarrativeResult(_ResultBase):
 
 
 Result = Annotated[
-    Union[ArmSummaryResult, EffectEstimate, PValueResult, NarrativeResult],
+    Union[ArmSummaryResult, ArmEventsResult, ProportionResult, EffectEstimate, PValueResult,
+          NarrativeResult],
     Field(discriminator="kind"),
 ]
 
@@ -355,7 +436,7 @@ class Study(_Record):
             if result.outcome not in outcome_ids:
                 raise ValueError(f"result '{result.id}' refers to outcome '{result.outcome}', "
                                  f"which is not among this study's outcomes {outcome_ids}")
-            if isinstance(result, ArmSummaryResult):
+            if isinstance(result, (ArmSummaryResult, ArmEventsResult)):
                 for summary in result.arms:
                     if summary.arm not in arm_ids:
                         raise ValueError(f"result '{result.id}' refers to arm '{summary.arm}', "
@@ -406,6 +487,8 @@ class QuestionEvidence(_Record):
     study: str
     results: tuple[str, ...] = Field((), description="result ids; empty means the study as a whole")
     indirect: str | None = Field(None, description="why this evidence is indirect, if it is")
+    comparator_kind: ComparatorKind | None = Field(
+        None, description="kind of comparison this study's results make for the question")
     note: str | None = None
     caveat_kinds: tuple[CaveatKind, ...] | None = Field(
         None, description="kinds of this study's caveats that bear on the question; null: the "
@@ -422,6 +505,15 @@ class Question(_Record):
     comparator: str
     outcome: str
     outcome_domains: tuple[OutcomeDomain, ...] = ()
+    better: Literal["lower", "higher"] | None = Field(
+        None, description="which direction of the outcome is better for patients; sets the "
+                          "claim's verb (reduce / improve) and the sign of every effect")
+    comparator_kind: ComparatorKind | None = Field(
+        None, description="the kind of comparison evidence makes unless its result, comparator "
+                          "arm or entry says otherwise")
+    measure: str | None = Field(
+        None, description="effect measure to compute from arm data (MD, SMD, RR, OR, RD, PLO, "
+                          "PR, ...); null: MD for means, RR for events, PLO for proportions")
     time_window: str
     important_effect: ImportantEffect | None = None
     kind: Literal["benefit", "harm", "mechanism", "dose"] = "benefit"
