@@ -172,8 +172,12 @@ def test_no_evidence_claims():
     q = question([("trial", [], None)], qid="sessions", kind="dose", threshold=None,
                  domains=("other",), outcome="how many sessions are needed")
     c = make_claims(library([s], [q])).get("sessions")
-    assert c.direction == "no-evidence" and c.certainty == "very low"
+    # GRADE gives a question no study answers no certainty level at all.
+    assert c.direction == "no-evidence" and c.certainty == "no evidence"
     assert c.claim == "We found no studies on how many sessions are needed."
+    assert c.effect is None
+    assert set(c.to_dict()["domains"]) == {"risk_of_bias", "inconsistency", "indirectness",
+                                           "imprecision", "publication_bias"}
     assert c.citations == ("trial",)
 
 
@@ -236,7 +240,7 @@ def test_no_claim_is_stronger_than_its_certainty(level, direction, kind, est, ha
     lib = library([s], [q])
     rating = _rating(level, direction, kind, est, half, threshold, synthesis)
     c = make_claims(lib, ratings={"q": rating}).get("q")
-    assert c.certainty == level
+    assert c.certainty == ("no evidence" if direction == "no-evidence" else level)
     # every sentence of the claim must sit at or below the rung the certainty allows
     for sentence in re.split(r"(?<=\.)\s+", c.claim):
         assert strength_of(sentence) <= max_strength(level), (level, c.claim)
@@ -392,7 +396,8 @@ def test_no_sham_caveat_when_counted_results_are_sham_controlled():
     assert not any("fake (sham)" in x for x in c.caveats)
     q2 = question([("other", ["r1"], None)])
     c2 = make_claims(library([other], [q2])).get("q")
-    assert "None of these studies compared dry needling with fake (sham) needling." in c2.caveats
+    assert ("None of these studies compared dry needling with a fake (sham or placebo) version."
+            in c2.caveats)
 
 
 def test_counts_agree_with_their_nouns():

@@ -12,7 +12,7 @@ from evidencekit.cli import EXIT_OK, EXIT_USAGE, main
 from test_certainty import EVIDENCE, estimate, question, study  # noqa: E402
 
 CONTRACT_KEYS = ("question", "claim", "certainty", "caveats", "citations", "records")
-LEVELS = {"high", "moderate", "low", "very low"}
+LEVELS = {"high", "moderate", "low", "very low", "no evidence"}
 
 BIB = """@article{trial,
   author = {Doe, Jane},

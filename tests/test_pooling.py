@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from evidencekit.errors import InputError
@@ -351,3 +352,46 @@ def test_tau2_zero_when_homogeneous():
     for method in RE_METHODS:
         r = pool([0.2, 0.2, 0.2, 0.2], [0.1, 0.2, 0.3, 0.1], method=method)
         assert r.tau2 == 0.0 and r.i2 == 0.0
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "HS", "HE"])
+@pytest.mark.parametrize("ci", ["wald", "hksj"])
+def test_closed_form_leave_one_out_equals_refits(method, ci):
+    rng = np.random.default_rng(11)
+    y, v = rng.normal(0.3, 0.4, 25), rng.uniform(0.01, 0.3, 25)
+    fast = leave_one_out(y, v, method=method, ci=ci)
+    idx = np.array([[j for j in range(25) if j != i] for i in range(25)])
+    slow = pool_many(y[idx], v[idx], method=method, ci=ci)
+    assert list(fast.columns) == list(slow.columns)
+    num = fast.select_dtypes("number").columns
+    np.testing.assert_allclose(fast[num].to_numpy(float), slow[num].to_numpy(float),
+                               rtol=1e-9, atol=1e-14)
+
+
+def test_chunked_leave_one_out_equals_one_batch(monkeypatch):
+    import evidencekit.pooling as pooling_module
+
+    rng = np.random.default_rng(12)
+    y, v = rng.normal(0.3, 0.4, 30), rng.uniform(0.01, 0.3, 30)
+    whole = leave_one_out(y, v, method="REML")
+    monkeypatch.setattr(pooling_module, "_LOO_CHUNK_CELLS", 60)  # two rows per chunk
+    chunked = leave_one_out(y, v, method="REML")
+    pd.testing.assert_frame_equal(whole, chunked)
+
+
+def test_engine_distribution_functions_equal_scipy_stats():
+    """The engine calls scipy.special directly (speed); the numbers must be scipy.stats's."""
+    from scipy import stats
+
+    import evidencekit.pooling as P
+
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-5, 60, 500), [0.0, 1e-300, np.inf, np.nan, -1.0]])
+    q = np.concatenate([rng.uniform(0, 1, 500), [0.0, 1.0, 0.025, 0.5, np.nan]])
+    df = np.concatenate([rng.uniform(0.5, 50, 500), [1.0, 2.0, 3.0, np.nan, 4.0]])
+    pairs = [(P._norm_isf(q), stats.norm.isf(q)), (P._norm_sf(x), stats.norm.sf(x)),
+             (P._chi2_sf(x, df), stats.chi2.sf(x, df)), (P._chi2_isf(q, df), stats.chi2.isf(q, df)),
+             (P._chi2_ppf(q, df), stats.chi2.ppf(q, df)), (P._t_sf(x, df), stats.t.sf(x, df)),
+             (P._t_isf(q, df), stats.t.isf(q, df))]
+    for ours, theirs in pairs:
+        np.testing.assert_array_equal(ours, theirs)

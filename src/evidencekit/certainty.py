@@ -99,7 +99,13 @@ PROPORTION_HALF_WIDTH = 0.10
 
 
 def level_index(level: str) -> int:
-    """Index of a certainty level in :data:`CERTAINTY_LEVELS` (0 = very low ... 3 = high)."""
+    """Index of a certainty level in :data:`CERTAINTY_LEVELS` (0 = very low ... 3 = high).
+
+    "no evidence" (a comparison no study answers, which GRADE gives no level) allows no more
+    than the weakest wording, so it shares index 0.
+    """
+    if level == "no evidence":
+        return 0
     try:
         return CERTAINTY_LEVELS.index(level)
     except ValueError:
@@ -1032,8 +1038,8 @@ def rate_certainty(question: Question, library, overrides: Mapping[str, Any] | N
        at high or unclear risk, down 2 when every study is at high risk (GRADE 4).
     3. Inconsistency: down 1 when I² >= 50 % in our pooling or when studies disagree in
        direction (GRADE 7; Cochrane Handbook 10.10.2).
-    4. Indirectness: down 1 when most information is indirect (latent trigger points in
-       pain-free volunteers, elite athletes, an untreated opposite side as control), down 2 for
+    4. Indirectness: down 1 when most information is indirect (a population, intervention or
+       comparator other than the question's, an untreated opposite side as control), down 2 for
        animal-only evidence on claims about patients (GRADE 8).
     5. Imprecision: down 1 when the CI includes no effect or straddles the important threshold,
        or the total is below the optimal information size (~400, continuous outcomes); down 2
@@ -1115,7 +1121,7 @@ def rate_certainty(question: Question, library, overrides: Mapping[str, Any] | N
         cap, cap_reason = 1, (
             f"p-values or words only: synthesised without meta-analysis by vote counting on the "
             f"direction of effect (SWiM, Campbell 2020): {votes['benefit']} of "
-            f"{sum(votes.values())} studies favour dry needling"
+            f"{sum(votes.values())} studies favour {question.intervention.strip()}"
             + (f", sign test p = {p:.2g}" if p is not None else "")
             + "; without effect sizes certainty cannot be above low")
     if question.kind == "mechanism" and not any(

@@ -27,6 +27,17 @@ from .certainty import (
     CERTAINTY_LEVELS, OPTIMAL_INFORMATION_SIZE, CertaintyRating, EvidenceItem, level_index,
     rate_certainty,
 )
+from .wording import Wording
+
+#: The certainty of a comparison no study answers: GRADE gives it no level.
+NO_EVIDENCE = "no evidence"
+
+_SPLIT = False
+
+#: JSON names of the five GRADE domains (DESIGN.md), from the rating's domain names.
+DOMAIN_KEYS = {"risk-of-bias": "risk_of_bias", "inconsistency": "inconsistency",
+               "indirectness": "indirectness", "imprecision": "imprecision",
+               "publication-bias": "publication_bias"}
 
 __all__ = [
     "CERTAINTY_LEVELS", "SMALL_STUDY_PER_GROUP", "WORDING_LADDER", "Claim", "ClaimSet", "Rung",
@@ -156,6 +167,16 @@ class Claim:
     #: not bear on the question (``caveat_kinds`` in questions.yaml): ``(study, kind, text)``.
     #: They stay in the citation summary, which prints every study caveat from the records.
     excluded_caveats: tuple[tuple[str, str, str], ...] = ()
+    #: The comparison this claim answers, in words ("BCG vaccination vs no vaccine"), and its
+    #: comparator kind (records.ComparatorKind, or "unspecified").
+    comparison: str = ""
+    comparator_kind: str | None = None
+    #: The pooled (or single-study) estimate the claim rests on, natural scale; None if none.
+    effect: Mapping[str, Any] | None = None
+    #: The five GRADE domains: name -> {"change": 0 | -1 | -2, "reason": text}.
+    domains: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Sensitivity analyses ({analysis, estimate, ci_low, ci_high, k}); filled by later work.
+    sensitivity: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def strength(self) -> int:
@@ -165,9 +186,15 @@ class Claim:
     def to_dict(self) -> dict[str, Any]:
         """The DESIGN.md contract keys first, then the extras."""
         return {
-            "question": self.question, "claim": self.claim, "certainty": self.certainty,
+            "question": self.question, "comparison": self.comparison, "claim": self.claim,
+            "certainty": self.certainty,
             "caveats": list(self.caveats), "citations": list(self.citations),
-            "records": list(self.records), "title": self.title, "kind": self.kind,
+            "records": list(self.records),
+            "effect": None if self.effect is None else dict(self.effect),
+            "domains": {k: dict(v) for k, v in self.domains.items()},
+            "sensitivity": [dict(x) for x in self.sensitivity],
+            "comparator_kind": self.comparator_kind,
+            "title": self.title, "kind": self.kind,
             "direction": self.direction, "size": self.size, "contrary": list(self.contrary),
             "contrary_citations": list(self.contrary_citations),
             "certainty_reasons": list(self.certainty_reasons), "topics": list(self.topics),
@@ -186,10 +213,28 @@ class ClaimSet:
     claims: tuple[Claim, ...]
     ratings: Mapping[str, CertaintyRating] = field(default_factory=dict, compare=False)
 
-    def get(self, qid: str) -> Claim:
-        for c in self.claims:
-            if c.question == qid:
-                return c
+    def for_question(self, qid: str) -> tuple[Claim, ...]:
+        """Every claim of a question, one per comparison, in output order."""
+        return tuple(c for c in self.claims if c.question == qid)
+
+    def get(self, qid: str, comparator_kind: str | None = None) -> Claim:
+        """The claim of a question (of one comparison with ``comparator_kind``).
+
+        A question with several comparisons and no kind given returns the claim whose wording
+        allows the most (then the first): a reader of one claim per question (the audit today)
+        judges a sentence that names no comparator against what some comparison supports, and
+        every claim stays listed in :meth:`for_question`.
+        """
+        found = self.for_question(qid)
+        if comparator_kind is not None:
+            found = tuple(c for c in found if c.comparator_kind == comparator_kind)
+        if len(found) > 1:
+            return max(found, key=lambda c: (max_strength(c.certainty)
+                                             if c.direction != "no-evidence" else -1,
+                                             c.direction in ("benefit", "harm"),
+                                             -found.index(c)))
+        for c in found:
+            return c
         raise KeyError(f"no claim for question {qid!r}; known: "
                        f"{', '.join(c.question for c in self.claims)}")
 
@@ -213,8 +258,15 @@ class ClaimSet:
     def summary(self) -> str:
         blocks = []
         for c in self.claims:
-            lines = [f"[{c.question}] {c.title}", f"  certainty: {c.certainty} ({c.direction})",
-                     f"  claim: {c.claim}"]
+            lines = [f"[{c.question}] {c.title}", f"  comparison: {c.comparison}",
+                     f"  certainty: {c.certainty} ({c.direction})", f"  claim: {c.claim}"]
+            if c.effect is not None:
+                e = c.effect
+                lines.append(f"  effect: {e['measure']} {e['estimate']:.4g} (95% CI "
+                             f"{e['ci_low']:.4g} to {e['ci_high']:.4g}), k = {e['k']}, "
+                             f"{e['method']}, CI {e['ci_method']}")
+            lines += [f"  {name}: {d['change']:+d}: {d['reason']}"
+                      for name, d in c.domains.items()]
             if c.size:
                 lines.append(f"  size: {c.size}")
             lines += [f"  caveat: {x}" for x in c.caveats]
@@ -245,15 +297,37 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
-def _verbs(question) -> tuple[str, str]:
+def _better(question, library=None) -> str | None:
+    """Which way the outcome is better: the question's ``better``, else its studies' outcomes'."""
+    if getattr(question, "better", None):
+        return question.better
+    if library is None:
+        return None
+    seen = set()
+    for ev in question.evidence:
+        try:
+            study = library.study(ev.study)
+        except KeyError:
+            continue
+        for r in (study.results if not ev.results else [study.result(i) for i in ev.results]):
+            b = study.outcome(r.outcome).better
+            if b:
+                seen.add(b)
+    return seen.pop() if len(seen) == 1 else None
+
+
+def _verbs(question, library=None) -> tuple[str, str]:
+    """The outcome verb from which way the outcome is better (never from its name)."""
     if question.kind == "harm":
         return "cause", "causes"
     if question.kind == "mechanism":
         return "change", "changes"
-    lower_is_better = {"pain", "disability", "adverse-events"}
-    if question.outcome_domains and question.outcome_domains[0] in lower_is_better:
+    better = _better(question, library)
+    if better == "lower":
         return "reduce", "reduces"
-    return "improve", "improves"
+    if better == "higher":
+        return "improve", "improves"
+    return "change", "changes"  # no direction known: a neutral verb, never a guessed one
 
 
 def _number(x: float) -> str:
@@ -271,7 +345,8 @@ def _count(number: str | int, singular: str, plural: str | None = None) -> str:
     return f"{text} {singular if text == '1' else plural or singular + 's'}"
 
 
-_RATIOS = frozenset({"RR", "OR", "HR", "ROM"})
+_RATIOS = frozenset({"RR", "OR", "HR", "ROM", "IRR"})
+_PROPORTIONS = frozenset({"PR", "PLO", "PLN", "PFT", "PAS"})
 _SMD_WORDS = ((0.8, "large"), (0.5, "moderate"), (0.2, "small"))
 
 
@@ -295,7 +370,8 @@ def _judged(question) -> bool:
     return bool(ie is not None and ie.author_judgement)
 
 
-def _size_words(rating: CertaintyRating, question) -> tuple[str | None, str | None]:
+def _size_words(rating: CertaintyRating, question, words: Wording | None = None,
+                comparator: str | None = None) -> tuple[str | None, str | None]:
     """(plain sentence hedged to the certainty, technical line) for the main estimate.
 
     GRADE 26 gives the size with the same hedge as the statement ("probably", "may"); at very low
@@ -341,34 +417,101 @@ def _size_words(rating: CertaintyRating, question) -> tuple[str | None, str | No
     if m.measure == "SMD":
         size = next((w for cut, w in _SMD_WORDS if abs(m.benefit) >= cut), "very small")
         return f"The average effect {verb} {size} in size.", tech
+    if m.measure in _PROPORTIONS:
+        return None, tech  # the statement itself gives "about N in 100"
+    if m.measure in ("RR", "OR") and words is not None:
+        return _absolute_words(m, question, strength, words, comparator), tech
+    if m.measure in ("RR", "OR", "HR", "IRR"):
+        return _relative_words(m.estimate, verb), tech
     return None, tech
 
 
-def _statement(rating: CertaintyRating, question, strength: int) -> str:
+def _per(value: float, per: int) -> str:
+    """A risk as a count per ``per`` people, rounded as a summary-of-findings table rounds."""
+    x = value * per
+    return f"{x:.0f}" if x >= 1 or x == 0 else "fewer than 1"
+
+
+def _relative_words(ratio: float, verb: str) -> str:
+    """"about half as many", "about a third fewer", "about 1.5 times as many"."""
+    if 0.4 <= ratio <= 0.6:
+        share = "about half as many"
+    elif ratio < 1:
+        share = f"about {100 * (1 - ratio):.0f}% fewer"
+    else:
+        share = f"about {ratio:.1f} times as many"
+    there = {"was": "There were", "is probably": "There are probably",
+             "may be": "There may be"}.get(verb, "There were")
+    return f"{there} {share} cases."
+
+
+def _risk_with(control: float, ratio: float, measure: str) -> float:
+    """Risk with the intervention from the comparator risk and a pooled RR or OR.
+
+    Notes
+    -----
+    RR: control x RR; OR: control x OR / (1 - control + control x OR) (Cochrane Handbook
+    15.4.4, GRADE summary-of-findings tables; Guyatt 2013, GRADE 12).
+    """
+    if measure == "OR":
+        return control * ratio / (1 - control + control * ratio)
+    return min(1.0, control * ratio)
+
+
+def _absolute_words(m, question, strength: int, words: Wording, comparator: str | None) -> str:
+    """Absolute numbers per 100 or 1000 at the median comparator risk of the included trials."""
+    verb = {3: "was", 2: "is probably", 1: "may be"}[strength]
+    cr = m.control_risk
+    if cr is None:
+        rel = _relative_words(m.estimate, verb)
+        return rel
+    per = 100 if cr >= 0.1 else 1000
+    treated = _risk_with(cr, m.estimate, m.measure)
+    lo = _risk_with(cr, m.ci_low, m.measure) if m.ci_low is not None else None
+    hi = _risk_with(cr, m.ci_high, m.measure) if m.ci_high is not None else None
+    text = words("absolute_effect", comparator=comparator or "the comparison",
+                 control=_per(cr, per), per=per, outcome=question.outcome.strip(), verb=verb,
+                 treated=_per(treated, per))
+    if lo is not None and hi is not None:
+        text = text.rstrip(".") + f" (95% CI {_per(lo, per)} to {_per(hi, per)} in {per})."
+    return text
+
+
+def _statement(rating: CertaintyRating, question, strength: int, words: Wording | None = None,
+               comparator: str | None = None, library=None) -> str:
+    words = words or Wording(intervention=question.intervention.strip())
     rung = WORDING_LADDER[strength]
-    v, vs = _verbs(question)
+    v, vs = _verbs(question, library)
     i = question.intervention.strip()
     outcome = question.outcome.strip()
     when = question.time_window.strip()
     o = f"{outcome} {when}" if when and not when.startswith("(") else outcome
-    plain = {"harm": "We do not know if it causes more of them.",
-             "mechanism": "We do not know if it changes them."}.get(
-        question.kind, "We do not know if it helps.")
+    if comparator:
+        # GRADE 26 statements name the comparison; so does every claim here.
+        o = f"{o}, {words('compared_with', comparator=comparator)}"
+    plain = {"harm": words("plain_very_low_harm"),
+             "mechanism": words("plain_very_low_mechanism")}.get(
+        question.kind, words("plain_very_low_benefit"))
     fill = dict(I=_cap(i), i=i[:1].lower() + i[1:] if not i[:2].isupper() else i, O=o, v=v, vs=vs,
                 plain=plain)
     d = rating.direction
+    m = rating.main
+    if m is not None and m.measure in _PROPORTIONS and d != "no-evidence":
+        if strength == 0:
+            return words("proportion_very_low", outcome=o, intervention=fill["i"])
+        had = {3: "had", 2: "probably had", 1: "may have had"}[strength]
+        return words("proportion_statement", number=_per(m.estimate, 100), had=had,
+                     outcome=o, intervention=fill["i"])
     if d == "no-evidence":
         if any(i.role == "within-group" for i in rating.items):
-            return (f"We found no study that compared {fill['i']} with other care for {outcome}. "
-                    f"Reports of people who got better cannot show that {fill['i']} helped.")
+            return words("no_comparison_studies", intervention=fill["i"], outcome=outcome)
         if question.kind == "harm":
-            return (f"We do not know how often {fill['i']} causes {outcome}, because the studies "
-                    f"did not report them.")
-        return f"We found no studies on {outcome}."
+            return words("harms_not_reported", intervention=fill["i"], outcome=outcome)
+        return words("no_studies", outcome=outcome)
     if d == "unclear":
         if strength == 0:  # GRADE 26's very-low statement says the same, in its own words
             return (rung.harm if question.kind == "harm" else rung.benefit).format(**fill)
-        return f"It is not clear whether {fill['i']} {vs} {o}."
+        return words("not_clear", intervention=fill["i"], verb=vs, outcome=o)
     if question.kind == "harm":
         template = rung.harm if d == "harm" else rung.no_difference if d == "no-difference" \
             else rung.no_difference
@@ -422,11 +565,11 @@ def _words(direction: str | None) -> str:
                                                                            "no clear direction")
 
 
-def _reason_contrary(items: list[EvidenceItem]) -> str:
+def _reason_contrary(items: list[EvidenceItem], intervention: str = "the intervention") -> str:
     parts = []
     for i in items:
         if i.direction == "harm":
-            parts.append(f"{i.record}: worse with dry needling")
+            parts.append(f"{i.record}: worse with {intervention}")
         elif i.supports_benefit:
             parts.append(f"{i.record}: a benefit")
         elif i.direction == "benefit" and i.clinically_important is False:
@@ -451,7 +594,8 @@ def _reason_considered(items: list[EvidenceItem], question, study, review: str |
                 "; ".join(f"{i.record}: {_words('benefit' if i.supports_benefit else i.direction)}"
                           for i in used) + ")")
     if "within-group" in roles:
-        return "only changes within a group, which cannot show an effect of dry needling"
+        return ("only changes within a group, which cannot show an effect of "
+                f"{question.intervention.strip()}")
     if study.design == "protocol":
         return "a trial protocol: a plan, with no results"
     if study.design == "narrative-review":
@@ -499,7 +643,8 @@ def _split(question, rating: CertaintyRating, library):
             elif vote in ("none", "harm") and any(
                     i.direction in _NO_BENEFIT or i.clinically_important is False
                     for i in counted_items):
-                contrary.append(StudyNote(sid, _reason_contrary(counted_items),
+                contrary.append(StudyNote(sid, _reason_contrary(counted_items,
+                                                           question.intervention.strip()),
                                           tuple(i.record for i in counted_items)))
             else:
                 considered.append(StudyNote(sid, _reason_considered(
@@ -547,7 +692,12 @@ _IMMEDIATE = re.compile(r"^\s*(immediate|right after|just after)", re.I)
 def _comparator(item: EvidenceItem, library) -> str:
     """'sham', 'other' or 'unknown': what the result's comparison was, as recorded."""
     study = library.study(item.study)
-    text = (study.result(item.result).comparison or "") if item.result else ""
+    result = study.result(item.result) if item.result else None
+    kinds = {a.comparator_kind for a in study.arms if a.role == "comparator" and a.comparator_kind}
+    kind = getattr(result, "comparator_kind", None) or (kinds.pop() if len(kinds) == 1 else None)
+    if kind is not None:
+        return "sham" if kind == "sham-or-placebo" else "other"
+    text = (result.comparison or "") if result is not None else ""
     if _SHAM_WORDS.search(text):
         return "sham"
     if not text or _UNKNOWN_WORDS.search(text):
@@ -573,16 +723,17 @@ def _very_small(study, n: int | None) -> tuple[bool, str]:
 
 
 def _derived_caveats(rating: CertaintyRating, question, library, counted: list[EvidenceItem],
-                     contrary: list[StudyNote], considered: list[StudyNote]) -> list[_Derived]:
+                     contrary: list[StudyNote], considered: list[StudyNote],
+                     words: Wording | None = None) -> list[_Derived]:
     """Caveats the rating implies, each true of the results ``counted`` for this claim."""
+    words = words or Wording(intervention=question.intervention.strip())
     out: list[_Derived] = []
     studies = {i.study: library.study(i.study) for i in rating.items}
     counted_ids = list(dict.fromkeys(i.study for i in counted))
     steps = {s.domain: s for s in rating.steps}
     if question.kind == "mechanism":
         out.append(_Derived(_RANK_CONTRARY, "mechanism-hypothesis",
-                            "These are ideas about how dry needling might work. They come from "
-                            "reviews and animal studies. They have not been shown in patients."))
+                            words("mechanism_hypothesis")))
     if rating.direction == "no-evidence":
         out.append(_Derived(_RANK_CONTRARY, "no-control",
                             "No study in our evidence tested this." if question.kind != "harm" else
@@ -625,18 +776,12 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
     if counted and question.kind != "mechanism":
         kinds = {_comparator(i, library) for i in counted}
         if "sham" not in kinds and kinds == {"other"}:
-            out.append(_Derived(_RANK_BIAS, "no-sham",
-                                "None of these studies compared dry needling with fake (sham) "
-                                "needling."))
+            out.append(_Derived(_RANK_BIAS, "no-sham", words("no_sham")))
         elif kinds == {"unknown"}:
-            out.append(_Derived(_RANK_BIAS, "other",
-                                "The results we used do not say what dry needling was compared "
-                                "with."))
+            out.append(_Derived(_RANK_BIAS, "other", words("comparator_unknown")))
     within = [i for i in rating.items if i.role == "within-group"]
     if within:
-        out.append(_Derived(_RANK_BIAS, "no-control",
-                            "Some studies only reported change within one group. We do not "
-                            "count that as proof. The change may not be due to dry needling.",
+        out.append(_Derived(_RANK_BIAS, "no-control", words("within_group_only"),
                             tuple(dict.fromkeys(i.study for i in within))))
 
     # imprecision
@@ -787,8 +932,49 @@ def _assemble(question, library, derived: list[_Derived], counted: set[str] = fr
 # ---------------------------------------------------------------------------------------------
 
 
-def _claim_for(question, rating: CertaintyRating, library) -> Claim:
+def _wording(library, question) -> Wording:
+    settings = getattr(library, "settings", None)
+    overrides = getattr(settings, "wording", None) if settings is not None else None
+    return Wording(overrides, intervention=question.intervention.strip())
+
+
+def _effect_dict(rating: CertaintyRating) -> dict[str, Any] | None:
+    """The ``effect`` JSON object: natural scale, every method named (DESIGN.md)."""
+    m = rating.main
+    if m is None:
+        return None
+
+    def num(x):
+        return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)
+
+    return {"measure": m.measure, "estimate": num(m.estimate), "ci_low": num(m.ci_low),
+            "ci_high": num(m.ci_high), "pi_low": num(m.pi_low), "pi_high": num(m.pi_high),
+            "k": m.k, "participants": m.n, "tau2": num(m.tau2), "i2": num(m.i2),
+            "method": m.method or ("as reported by the review" if m.source == "review-pooled"
+                                   else "single study"),
+            "ci_method": m.ci_method or "as reported",
+            "source": m.source, "records": list(m.records),
+            "assumed_control_risk": num(m.control_risk)}
+
+
+def _domains_dict(rating: CertaintyRating) -> dict[str, dict[str, Any]]:
+    steps = {s.domain: s for s in rating.steps}
+    out = {}
+    for name, key in DOMAIN_KEYS.items():
+        step = steps.get(name)
+        if step is None:
+            reason = ("no study answers this comparison, so there is nothing to judge"
+                      if rating.direction == "no-evidence" else "not assessed")
+            out[key] = {"change": 0, "reason": reason}
+        else:
+            out[key] = {"change": int(step.change), "reason": step.reason}
+    return out
+
+
+def _claim_for(question, rating: CertaintyRating, library, comparison=None,
+               several: bool = False) -> Claim:
     strength = max_strength(rating.level)
+    words = _wording(library, question)
     # Citations must resolve in references.bib: a key without an entry is left out (the library's
     # validation reports the missing entry); only a library without references cites every study.
     refs = getattr(library, "references", None)
@@ -797,25 +983,34 @@ def _claim_for(question, rating: CertaintyRating, library) -> Claim:
     def resolves(keys):
         return tuple(k for k in keys if refs is None or k in refs)
 
-    statement = _statement(rating, question, strength)
-    plain, tech = _size_words(rating, question)
+    kind = comparison.kind if comparison is not None else None
+    comparator = (comparison.text if comparison is not None and kind not in ("none",) else None)
+    statement = _statement(rating, question, strength, words, comparator, library)
+    plain, tech = _size_words(rating, question, words, comparator)
     # Mechanism claims give no vote count: "1 of 1 study found a benefit" would read as support
     # for a hypothesis that the evidence cannot carry.
     text = (statement if plain is None or rating.direction == "no-evidence"
             or question.kind == "mechanism" else f"{statement} {plain}")
 
     counted = _counted(rating, library)
-    derived = _derived_caveats(rating, question, library, counted, contrary, considered)
+    derived = _derived_caveats(rating, question, library, counted, contrary, considered, words)
     caveats, excluded = _assemble(question, library, derived, {i.study for i in counted})
-    return Claim(question=question.id, title=question.title, kind=question.kind, claim=text,
-                 certainty=rating.level, direction=rating.direction, caveats=caveats,
+    certainty = NO_EVIDENCE if rating.direction == "no-evidence" else rating.level
+    title = question.title
+    if several and comparison is not None:
+        title = f"{question.title}: {words('compared_with', comparator=comparison.text)}"
+    label = (f"{question.intervention.strip()} vs {comparison.text}" if comparison is not None
+             else question.comparator)
+    return Claim(question=question.id, title=title, kind=question.kind, claim=text,
+                 certainty=certainty, direction=rating.direction, caveats=caveats,
                  citations=resolves(support), records=tuple(records),
                  contrary=tuple(n.study for n in contrary),
                  contrary_citations=resolves(n.study for n in contrary), size=tech,
                  certainty_reasons=tuple(rating.reasons()), topics=tuple(question.topics),
                  contrary_reasons=tuple(contrary), considered=tuple(considered),
                  considered_citations=resolves(n.study for n in considered),
-                 excluded_caveats=excluded)
+                 excluded_caveats=excluded, comparison=label, comparator_kind=kind,
+                 effect=_effect_dict(rating), domains=_domains_dict(rating))
 
 
 def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None) -> ClaimSet:
@@ -840,10 +1035,21 @@ def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None) -
     caveats and those implied by the rating (small total, no sham, short follow-up, vote counting,
     indirect populations, contrary studies, mechanism hypotheses, missing harms data).
     """
+    from .comparisons import split_by_comparison
+
     ratings = dict(ratings or {})
     out = []
     for qid, question in library.questions.items():
-        rating = ratings.get(qid) or rate_certainty(question, library)
-        ratings[qid] = rating
-        out.append(_claim_for(question, rating, library))
+        comparisons = split_by_comparison(question, library) if _SPLIT else [None]
+        several = len(comparisons) > 1
+        for comp in comparisons:
+            # A rating given for the whole question is used only when the question makes one
+            # comparison: a rating that merges comparators is never worded.
+            key = qid if comp is None or not several else f"{qid}|{comp.kind}"
+            rating = ratings.get(key) if several else ratings.get(qid)
+            sub = question if comp is None else comp.question
+            if rating is None:
+                rating = rate_certainty(sub, library)
+            ratings[key] = rating
+            out.append(_claim_for(sub, rating, library, comp, several))
     return ClaimSet(claims=tuple(out), ratings=ratings)

@@ -180,44 +180,35 @@ def _read_csv(path: Path):
 def _check_pool_options(args: argparse.Namespace) -> None:
     """Unknown --measure/--method name the option, before the CSV is read."""
     from .effects import MEASURES
+    from .pool_report import TABLE_METHODS
     from .pooling import METHODS
 
     if args.measure.upper() not in MEASURES:
         raise InputError(f"unknown measure {args.measure!r}: use one of {', '.join(MEASURES)} "
                          "(see `evidencekit pool --help` for the columns each needs)",
                          field="--measure")
-    if args.method.upper() not in METHODS:
-        raise InputError(f"unknown method {args.method!r}: use one of {', '.join(METHODS)} "
-                         "(default: REML)", field="--method")
+    if args.method.upper() not in METHODS + TABLE_METHODS:
+        raise InputError(f"unknown method {args.method!r}: use one of "
+                         f"{', '.join(METHODS + TABLE_METHODS)} (default: REML)",
+                         field="--method")
 
 
 def _cmd_pool(args: argparse.Namespace) -> int:
-    import warnings
-
-    from .effects import effect_sizes_from_frame
-    from .pooling import pool
+    from .pool_report import pool_table
 
     _check_pool_options(args)
     path = Path(args.csv)
     frame = _read_csv(path)
     label = next((c for c in ("study", "label", "slab", "author") if c in frame.columns), None)
-    es = effect_sizes_from_frame(frame, args.measure, label_column=label, source=str(path))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = pool(es, method=args.method, ci=args.ci)
-        except InputError as exc:
-            if exc.file is not None:
-                raise
-            raise InputError(exc.message, file=str(path), field=exc.field) from None
-    for w in caught:  # e.g. rows with missing values left out: say so, on stderr
-        print(f"evidencekit: {path}: warning: {w.message}", file=sys.stderr)
+    report = pool_table(frame, args.measure, method=args.method, ci=args.ci,
+                        subgroup=args.subgroup, moderators=args.moderator or (),
+                        bias=args.bias, label_column=label, source=str(path))
+    for message in report.warnings:  # e.g. rows with missing values left out: say so, on stderr
+        print(f"evidencekit: {path}: warning: {message}", file=sys.stderr)
     if args.format == "json":
-        print_json(result.to_dict())
+        print_json(report.to_dict())
     else:
-        for note in es.assumptions:
-            print(f"assumption: {note}")
-        print(result.summary())
+        print(report.summary())
     return EXIT_OK
 
 
@@ -231,6 +222,38 @@ def _cmd_claims(args: argparse.Namespace) -> int:
         print_json(claims.to_dict())
     else:
         print(claims.summary())
+    return EXIT_OK
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from .importer import new_review
+
+    written = new_review(args.dir, args.intervention, args.title)
+    if args.format == "json":
+        print_json({"written": [str(p) for p in written]})
+    else:
+        print(f"new review in {args.dir}: " + ", ".join(p.name for p in written))
+        print(f"next: evidencekit import FILE.csv --evidence {args.dir} --question ID ...")
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .importer import import_rows
+
+    path = Path(args.csv)
+    frame = _read_csv(path)
+    raw = dict(enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1))
+    report = import_rows(frame, str(path), _evidence_dir(args), question=args.question,
+                         measure=args.measure, outcome=args.outcome, population=args.population,
+                         better="lower" if args.lower_is_better else "higher",
+                         comparator=args.comparator, time=args.time,
+                         important_effect=args.important_effect, raw_lines=raw)
+    for w in report.warnings:
+        print(f"evidencekit: warning: {w}", file=sys.stderr)
+    if args.format == "json":
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
     return EXIT_OK
 
 
@@ -293,14 +316,24 @@ _POOL_EPILOG = """\
 CSV columns (metafor's argument names; a study, label, slab or author column
 labels the rows; an empty cell is a missing value, and a study with one is
 left out with a warning):
-  MD, SMD, ROM  m1i,sd1i,n1i,m2i,sd2i,n2i  (mean, SD and n of groups 1 and 2)
-  RR, OR        ai,bi,ci,di                (events and non-events, groups 1, 2)
-  SMCR          m1i,m2i,sd1i,ni,ri         (post, pre mean, pre SD, n, r)
-  SMCC          m1i,m2i,sd1i,sd2i,ni,ri
-  GEN           yi,vi                      (effect size, sampling variance)
-The output names every default used: the tau² estimator, the CI and
+  MD, SMD, ROM      m1i,sd1i,n1i,m2i,sd2i,n2i  (mean, SD, n of groups 1, 2)
+  RR, OR, RD        ai,bi,ci,di or ai,n1i,ci,n2i  (events, non-events or n)
+  PR, PLO, PFT, PAS xi,ni                      (events, n of one group)
+  COR, ZCOR         ri,ni                      (correlation, sample size)
+  IRR               x1i,t1i,x2i,t2i            (events, person-time, 1 and 2)
+  IR                xi,ti                      (events, person-time)
+  SMCR              m1i,m2i,sd1i,ni,ri         (post, pre mean, pre SD, n, r)
+  SMCC              m1i,m2i,sd1i,sd2i,ni,ri
+  GEN               yi,vi                      (effect size, sampling variance)
+Ratio measures (RR, OR, IRR, ROM) are pooled and printed on the log scale, as
+metafor prints them. --method MH (OR, RR, RD) and PETO (OR) pool the 2x2
+tables themselves. --subgroup COLUMN fits each subgroup with its own tau² and
+tests for subgroup differences; --moderator COLUMN (repeatable) fits a
+meta-regression; --bias adds Egger's test and trim-and-fill on the fitted
+model. The output names every default used: the tau² estimator, the CI and
 prediction-interval methods, and the Q-profile interval for tau².
-Exit codes: 0 pooled; 2 bad usage or an unreadable CSV."""
+Exit codes: 0 pooled; 2 bad usage, an unreadable CSV, or data that cannot be
+computed in floating point."""
 
 _AUDIT_EPILOG = (
     "Each health-claim sentence gets a verdict (supported, overstated, unsupported, "
@@ -354,13 +387,23 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("csv", metavar="FILE.csv",
                    help="comma-separated file, one study per line, UTF-8; columns below")
     p.add_argument("--measure", required=True,
-                   help="effect measure: MD, SMD, SMCR, SMCC, RR, OR, ROM, or GEN (yi, vi given)")
+                   help="effect measure: MD, SMD, SMCR, SMCC, RR, OR, RD, ROM, PR, PLO, PFT, "
+                        "PAS, COR, ZCOR, IRR, IR, or GEN (yi, vi given)")
     p.add_argument("--method", default="REML",
-                   help="tau² estimator: REML (default), DL, PM, ML, HS, SJ, HE, EB, or FE "
-                        "(common effect)")
+                   help="tau² estimator: REML (default), DL, PM, ML, HS, SJ, HE, EB; FE "
+                        "(common effect); or MH (Mantel-Haenszel) / PETO for 2x2 tables")
     p.add_argument("--ci", choices=("wald", "hksj"), default="wald", type=str.lower,
                    help="interval for the pooled estimate: wald (default, normal quantile) or "
                         "hksj (Hartung-Knapp-Sidik-Jonkman, t with k-1 df)")
+    p.add_argument("--subgroup", metavar="COLUMN", default=None,
+                   help="subgroup analysis by this column: a separate tau² per subgroup and "
+                        "the test for subgroup differences")
+    p.add_argument("--moderator", metavar="COLUMN", action="append", default=None,
+                   help="meta-regression on this numeric column (repeat for several; "
+                        "intercept first, then in the order given)")
+    p.add_argument("--bias", action="store_true",
+                   help="Egger's test (metafor's regtest default) and trim-and-fill on the "
+                        "fitted model")
     _add_format(p)
     p.set_defaults(func=_cmd_pool)
 
@@ -369,6 +412,52 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_evidence(p)
     _add_format(p)
     p.set_defaults(func=_cmd_claims)
+
+    p = _subparser(sub, "new", "start a new review: a skeleton evidence folder",
+                   "Write a skeleton evidence folder (review.yaml, an empty references.bib, "
+                   "studies/, questions.yaml and a commented study template) that `evidencekit "
+                   "validate` accepts.",
+                   "Exit codes: 0 written; 2 bad usage or the folder exists and is not empty "
+                   "(nothing is overwritten).")
+    p.add_argument("dir", metavar="DIR", help="the new evidence folder (must not exist yet)")
+    p.add_argument("--intervention", required=True, metavar="TEXT",
+                   help="the intervention as a noun phrase, e.g. 'BCG vaccination'")
+    p.add_argument("--title", default=None, metavar="TEXT", help="the review's title")
+    _add_format(p)
+    p.set_defaults(func=_cmd_new)
+
+    p = _subparser(sub, "import", "add studies to a review from a CSV (one study per row)",
+                   "Add one study record per CSV row (provenance 'FILE, row N' with the row as "
+                   "the quote), a BibTeX entry per new key, and the question they answer "
+                   "(created or extended). Columns: study (the BibTeX key), optional author, "
+                   "year, title, design (rct, non-randomised, cohort, case-control, "
+                   "case-series, ...), and data in metafor's names: m1i,sd1i,n1i,m2i,sd2i,n2i "
+                   "(MD, SMD); ai,bi,ci,di or ai,n1i,ci,n2i (RR, OR, RD); xi,ni (PLO, PR); "
+                   "estimate,ci_low,ci_high (a printed estimate and 95% CI, ratios on their "
+                   "natural scale); yi,vi (GEN).",
+                   "Rows with an empty data cell are skipped with a warning; empty author or "
+                   "year are warnings. Re-importing the same file changes nothing. Exit codes: "
+                   "0 imported; 2 bad usage or an unreadable CSV.")
+    p.add_argument("csv", metavar="FILE.csv", help="the table of studies, UTF-8, commas")
+    _add_evidence(p)
+    p.add_argument("--question", required=True, metavar="ID", help="question id, e.g. 'tb'")
+    p.add_argument("--measure", required=True, type=str.upper,
+                   help="MD, SMD, RR, OR, RD, PLO, PR, HR, IRR or GEN")
+    p.add_argument("--outcome", required=True, metavar="TEXT", help="the outcome, in words")
+    p.add_argument("--population", required=True, metavar="TEXT", help="who, in words")
+    better = p.add_mutually_exclusive_group(required=True)
+    better.add_argument("--lower-is-better", action="store_true",
+                        help="lower values (fewer events) are better for patients")
+    better.add_argument("--higher-is-better", action="store_true",
+                        help="higher values are better for patients")
+    p.add_argument("--comparator", default=None, metavar="TEXT",
+                   help="what the intervention was compared with, e.g. 'placebo'")
+    p.add_argument("--time", default=None, metavar="TEXT", help="the time window, in words")
+    p.add_argument("--important-effect", type=float, default=None, metavar="X",
+                   help="smallest effect that matters, on the measure's scale (a ratio for "
+                        "RR/OR, e.g. 0.8)")
+    _add_format(p)
+    p.set_defaults(func=_cmd_import)
 
     p = _subparser(
         sub, "build", "write the leaflet, citation summary, claims.json and figures",

@@ -971,7 +971,8 @@ def _check_root(path: Path) -> None:
                          "permissions", file=shown) from None
 
 
-def _study_files(root: Path, out: _Collector) -> tuple[list[Path], set[str]] | None:
+def _study_files(root: Path, out: _Collector, new_review: bool = False
+                 ) -> tuple[list[Path], set[str]] | None:
     """The ``<key>.yaml`` files to read, and the stems of every study-like file (even misnamed).
 
     ``None`` when there is nothing to read (no folder, unreadable, or no study files), after
@@ -1007,6 +1008,12 @@ def _study_files(root: Path, out: _Collector) -> tuple[list[Path], set[str]] | N
             out.warning(_show(p), None, None, "not a study file (only <key>.yaml files are read); "
                                               "move it out of studies/")
     if not stems:
+        if new_review:
+            # A review just made with `evidencekit new`: nothing to check yet, and nothing wrong.
+            out.warning(_show(folder), None, None, "no study files yet; add them with "
+                                                   "`evidencekit import` or one <key>.yaml per "
+                                                   "study")
+            return None
         out.error(_show(folder), None, None, "no study files; add one <key>.yaml file per study "
                                              "(see evidence/README.md)")
         return None
@@ -1062,7 +1069,9 @@ def _scan(path: str | Path) -> _Scan:
 
     # studies/*.yaml
     files_by_id: dict[str, Path] = {}
-    listed = _study_files(root, out)
+    new_review = (scan.bib_read and not scan.references and not scan.bib_broken_keys
+                  and (root / SETTINGS_FILE).is_file())
+    listed = _study_files(root, out, new_review)
     study_files: list[Path] = []
     if listed is not None:
         study_files, scan.study_stems = listed

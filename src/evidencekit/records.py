@@ -80,7 +80,9 @@ Direction = Literal["benefit", "harm", "no-difference", "mixed", "unclear"]
 
 # What was compared: a between-group contrast is evidence of an effect; a within-group change is not
 # (it includes natural recovery, regression to the mean and placebo effects).
-Contrast = Literal["between-groups", "within-group", "treated-vs-untreated-side", "review-pooled"]
+# "single-group": events or values in one group with no comparison (a case series, a survey).
+Contrast = Literal["between-groups", "within-group", "treated-vs-untreated-side", "review-pooled",
+                   "single-group"]
 
 
 class _Record(BaseModel):

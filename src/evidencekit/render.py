@@ -57,6 +57,7 @@ CERTAINTY_WORDS: dict[str, tuple[str, str]] = {
     "low": ("Low", "further research is likely to change this."),
     "very low": ("Very low", "we are very unsure about this. The true effect may be quite "
                              "different."),
+    "no evidence": ("No evidence", "we found no study that answers this question."),
 }
 
 #: Default leaflet title; ``render_leaflet(title=...)`` and ``build(title=...)`` change it.
