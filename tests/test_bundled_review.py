@@ -146,3 +146,125 @@ def test_no_record_quotes_a_number_the_notes_do_not_print():
         for quote in _quotes(lib.study(key)):
             for number in re.findall(r"\d[\d,.]*%?", quote):
                 assert number.rstrip(".,") in notes, (key, number)
+
+
+# --- questions and claims: each result used only against the comparison it made ---------------
+
+
+@pytest.fixture(scope="module")
+def claims(library):
+    from evidencekit import make_claims
+
+    return [c.to_dict() for c in make_claims(library)]
+
+
+def _cited(claim) -> set[str]:
+    return {*claim["citations"], *(claim.get("contrary_citations") or ()),
+            *(r.split("#")[0] for r in claim["records"])}
+
+
+def test_every_question_makes_one_kind_of_comparison(library):
+    """A question lists only results of one comparator kind, so nothing is pooled or counted
+    across sham, no-treatment, add-on and active comparisons."""
+    from evidencekit.comparisons import split_by_comparison
+
+    for qid, question in library.questions.items():
+        kinds = [c.kind for c in split_by_comparison(question, library)]
+        assert len(kinds) == 1, (qid, kinds)
+        if question.comparator_kind is not None:
+            assert kinds == [question.comparator_kind], qid
+
+
+def test_every_claim_citing_lew2021_is_about_manual_therapy(claims):
+    citing = [c for c in claims if "lew2021" in _cited(c)]
+    assert citing
+    for c in citing:
+        assert "manual therapy" in c["comparison"], (c["question"], c["comparison"])
+
+
+@pytest.mark.parametrize("record, allowed_kind", [
+    ("lew2021#vas-pooled", "active"),
+    ("liu2015#vs-other-therapies", "active"),
+    ("liu2015#vs-wet-needling", "active"),
+    ("liu2015#vs-sham-short-term", "sham-or-placebo"),
+    ("navarrosantana2020#pain-short-term-vs-manual-therapy", "active"),
+    ("navarrosantana2020#no-difference-vs-other-physical-therapy", "active"),
+    ("yeganehlari2016#vas-dnmet-vs-single", "add-on"),
+    ("yeganehlari2016#vas-dn-vs-met", "active"),
+    ("fernandezdelaspenas2021#pain-short-term", "add-on"),
+    ("hsieh2007#pain-treated-vs-untreated", "no-treatment-or-waiting-list"),
+])
+def test_results_appear_only_under_the_comparison_they_made(library, record, allowed_kind):
+    study, result = record.split("#")
+    used = [q for q in library.questions.values() for e in q.evidence
+            if e.study == study and result in e.results]
+    assert used, f"{record} answers no question"
+    for q in used:
+        assert q.comparator_kind == allowed_kind, (record, q.id, q.comparator_kind)
+
+
+def test_no_trial_counts_twice(library):
+    """A trial that a listed review includes is never listed beside it, and no study is listed
+    twice in one question (two results of one analysis, such as an MD and its SMD, would be)."""
+    included_in: dict[str, set[str]] = {}
+    for study in library.studies.values():
+        for link in study.links:
+            if link.relation == "includes":
+                included_in.setdefault(link.target, set()).add(study.id)
+            elif link.relation == "included-in":
+                included_in.setdefault(study.id, set()).add(link.target)
+    assert "fernandezdelaspenas2021" in included_in["sterling2015"]
+    for qid, question in library.questions.items():
+        listed = [e.study for e in question.evidence if e.results]
+        assert len(listed) == len(set(listed)), (qid, listed)
+        for sid in listed:
+            assert not (included_in.get(sid, set()) & set(listed)), (qid, sid)
+    shoulder = library.questions["shoulder-pain"]
+    assert [r for e in shoulder.evidence for r in e.results] == ["pain-smd"]
+
+
+def test_every_effect_claim_names_its_comparator(claims):
+    for c in claims:
+        if c["kind"] != "benefit":
+            continue
+        comparison = c.get("comparison") or ""
+        assert comparison.strip(), c["question"]
+        assert "records do not state" not in comparison, c["question"]
+
+
+def test_safety_claims_cite_the_surveys_and_give_frequencies(claims):
+    by_q = {c["question"]: c for c in claims}
+    for qid in ("safety", "serious-harms"):
+        claim = by_q[qid]
+        assert {"brady2014", "boyce2020"} <= set(claim["citations"]), qid
+        text = " ".join([claim["claim"], *claim["caveats"]])
+        assert re.search(r"\b19 mild side effects in every 100 treatments", text), qid
+        assert re.search(r"\b37 minor side effects in every 100 treatments", text), qid
+        assert "1 in 1,000" in text, qid
+    # The heel-pain RR answers a comparison, not how often side effects happen.
+    assert "he2017" not in _cited(by_q["safety"]) | _cited(by_q["serious-harms"])
+    assert "he2017" in _cited(by_q["side-effects-vs-comparator"])
+
+
+def test_navarrosantana2021_carries_the_shoulder_claim(claims):
+    (shoulder,) = [c for c in claims if c["question"] == "shoulder-pain"]
+    assert "navarrosantana2021#pain-smd" in shoulder["records"]
+    assert shoulder["effect"] is not None
+    assert (shoulder["effect"]["estimate"], shoulder["effect"]["ci_low"],
+            shoulder["effect"]["ci_high"]) == pytest.approx((-0.25, -0.42, -0.09))
+    assert "small" in shoulder["claim"]
+
+
+def test_whiplash_trial_reads_as_little_to_no_difference(claims):
+    (whiplash,) = [c for c in claims if c["question"] == "whiplash-recovery"]
+    assert "little to no difference" in whiplash["claim"]
+    assert "sterling2015" in whiplash["citations"]
+    assert "sham" in whiplash["comparison"]
+
+
+def test_mechanism_is_not_rated_as_an_effect(claims):
+    (mech,) = [c for c in claims if c["question"] == "mechanism"]
+    assert mech["kind"] == "mechanism"
+    text = " ".join([mech["claim"], *mech["caveats"]]).lower()
+    assert "ideas" in text or "theor" in text or "hypothes" in text
+    assert "animal" in text
