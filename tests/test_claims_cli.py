@@ -88,7 +88,11 @@ def test_bundled_json_contract(capsys):
     code, out, _ = _run(capsys, "claims", "--evidence", str(EVIDENCE), "--format", "json")
     assert code == EXIT_OK
     claims = json.loads(out)["claims"]
-    assert [c["question"] for c in claims] == list(lib.questions)
+    # one claim per comparison, in question order; every question answered
+    assert list(dict.fromkeys(c["question"] for c in claims)) == list(lib.questions)
+    for qid in lib.questions:
+        kinds = [c["comparator_kind"] for c in claims if c["question"] == qid]
+        assert len(kinds) == len(set(kinds)), (qid, kinds)  # never two claims of one kind
     for c in claims:
         assert c["certainty"] in LEVELS
         assert isinstance(c["claim"], str) and c["claim"]

@@ -513,7 +513,8 @@ _UNSTATED = re.compile(r"not stated|not named|not reported|unknown|scale not", r
 
 def _scale_stated(item: EvidenceItem) -> bool:
     """Whether the record states the scale of an absolute (MD-type) estimate."""
-    if item.measure in _RATIO_MEASURES or item.measure == "SMD":
+    if item.measure in _RATIO_MEASURES or item.measure in _PROPORTIONS or \
+            item.measure in ("SMD", "RD", "GEN"):
         return True
     return bool(item.scale) and not _UNSTATED.search(item.scale or "")
 
@@ -758,6 +759,16 @@ def _inconsistency(body: list[EvidenceItem], main: EffectSummary | None,
                           and n_studies <= 1):
         return CertaintyStep("inconsistency", 0, "a single study: consistency cannot be judged, "
                              "so the domain is not rated down (GRADE Handbook 5.2.2)")
+    if main is not None and main.measure in _PROPORTIONS and main.source == "meta-analysis":
+        # One group per study: there is no line of no effect to sit on either side of, so the
+        # spread itself is judged (I², and the prediction interval in words).
+        i2 = main.i2 if main.i2 is not None and math.isfinite(main.i2) else 0.0
+        text = (f"I² = {i2:.0f}%, tau² = {main.tau2:.3g}; the proportions in a new study are "
+                f"predicted to lie between {main.pi_low:.2f} and {main.pi_high:.2f}")
+        if i2 >= I2_SUBSTANTIAL:
+            return CertaintyStep("inconsistency", -1, f"{text}: substantial variation between "
+                                 "the studies (GRADE 7; Cochrane Handbook 10.10.2)")
+        return CertaintyStep("inconsistency", 0, f"{text} (GRADE 7)")
     if main is not None and main.source == "meta-analysis" and main.yi:
         t = main.threshold or 0.0
         sign = main.sign
@@ -845,6 +856,26 @@ def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
                                  f"the optimal information size of ~{OPTIMAL_INFORMATION_SIZE} "
                                  "(GRADE 6)")
         return CertaintyStep("imprecision", 0, f"no confidence interval; {n_text}")
+    if main.measure in _PROPORTIONS:
+        half = (main.ci_high - main.ci_low) / 2
+        text = (f"the 95% CI of the proportion runs from {main.ci_low:.2f} to {main.ci_high:.2f} "
+                f"(half-width {half:.2f}) with {main.n or 'an unreported number of'} participants")
+        if half > PROPORTION_HALF_WIDTH:
+            return CertaintyStep("imprecision", -1, f"{text}: wider than ±"
+                                 f"{PROPORTION_HALF_WIDTH:.2f}, our threshold for a frequency "
+                                 "(GRADE 6)")
+        return CertaintyStep("imprecision", 0, f"{text}: within ±{PROPORTION_HALF_WIDTH:.2f}, "
+                             "our threshold for a frequency (GRADE 6)")
+    if main.measure in ("RR", "OR", "RD") and main.control_risk and main.n:
+        ois = optimal_information_size(main.control_risk)
+        lo, hi, t = main.benefit_low, main.benefit_high, main.threshold
+        if main.n < ois and not (lo < 0 < hi) and not (t is not None and lo < t < hi):
+            return CertaintyStep("imprecision", -1, f"the CI {main.ci_low:.3g} to "
+                                 f"{main.ci_high:.3g} excludes no effect, but {main.n} "
+                                 f"participants are fewer than the optimal information size of "
+                                 f"{ois} (comparator risk {main.control_risk:.3g}, relative "
+                                 f"reduction {OIS_RRR:.0%}, alpha {OIS_ALPHA:g}, power "
+                                 f"{OIS_POWER:g}; GRADE 6)")
     # With a CI, the optimal information size is judged on the participants behind the estimate.
     n = main.n
     n_text = f"{n} participants" if n else "participants not reported for this estimate"
@@ -897,6 +928,25 @@ def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
                              f"threshold on this scale, so only no effect was judged; {n_text}")
     return CertaintyStep("imprecision", 0, f"the {ci} lies on one side of the threshold ({shown}); "
                          f"{n_text}")
+
+
+def optimal_information_size(control_risk: float, rrr: float = OIS_RRR, alpha: float = OIS_ALPHA,
+                             power: float = OIS_POWER) -> int:
+    """Participants a single trial would need to detect a relative risk reduction ``rrr``.
+
+    Notes
+    -----
+    Two-proportion sample size, n per group = (z_(1-α/2) + z_(1-β))² (p0 q0 + p1 q1) / (p0 - p1)²
+    with p1 = p0 (1 - rrr); both groups together (GRADE 6, Guyatt 2011, section 5: the optimal
+    information size for dichotomous outcomes).
+    """
+    from statistics import NormalDist
+
+    p0 = min(max(control_risk, 1e-9), 1 - 1e-9)
+    p1 = p0 * (1 - rrr)
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+    per_group = z ** 2 * (p0 * (1 - p0) + p1 * (1 - p1)) / (p0 - p1) ** 2
+    return int(math.ceil(per_group)) * 2
 
 
 def _publication_bias(body: list[EvidenceItem], main: EffectSummary | None) -> CertaintyStep:
@@ -955,6 +1005,8 @@ def _upgrades(start_index: int, main: EffectSummary | None,
 
 
 def _direction(main: EffectSummary | None, votes: dict[str, int]) -> str:
+    if main is not None and main.measure in _PROPORTIONS:
+        return "unclear"  # one group: a frequency, not an effect with a direction
     if main is not None and main.benefit_low is not None:
         t = main.threshold
         if t is not None and abs(main.benefit) < t:

@@ -32,8 +32,6 @@ from .wording import Wording
 #: The certainty of a comparison no study answers: GRADE gives it no level.
 NO_EVIDENCE = "no evidence"
 
-_SPLIT = False
-
 #: JSON names of the five GRADE domains (DESIGN.md), from the rating's domain names.
 DOMAIN_KEYS = {"risk-of-bias": "risk_of_bias", "inconsistency": "inconsistency",
                "indirectness": "indirectness", "imprecision": "imprecision",
@@ -408,7 +406,10 @@ def _size_words(rating: CertaintyRating, question, words: Wording | None = None,
             on = f" on a {rng.group(0)} scale"
         else:
             on = ""
-        amount = _count(_number(m.estimate), "degree" if degrees else "point")
+        if rng or degrees or not m.scale:
+            amount = _count(_number(m.estimate), "degree" if degrees else "point")
+        else:  # a unit named by the scale itself ("days in hospital")
+            amount, on = f"{_number(m.estimate)} {m.scale}", ""
         plain = f"The difference {verb} about {amount}{on}."
         if m.threshold is not None and abs(m.benefit) < m.threshold:
             small = {3: "That is", 2: "That is probably", 1: "That may be"}[strength]
@@ -486,9 +487,6 @@ def _statement(rating: CertaintyRating, question, strength: int, words: Wording 
     outcome = question.outcome.strip()
     when = question.time_window.strip()
     o = f"{outcome} {when}" if when and not when.startswith("(") else outcome
-    if comparator:
-        # GRADE 26 statements name the comparison; so does every claim here.
-        o = f"{o}, {words('compared_with', comparator=comparator)}"
     plain = {"harm": words("plain_very_low_harm"),
              "mechanism": words("plain_very_low_mechanism")}.get(
         question.kind, words("plain_very_low_benefit"))
@@ -515,6 +513,11 @@ def _statement(rating: CertaintyRating, question, strength: int, words: Wording 
     if question.kind == "harm":
         template = rung.harm if d == "harm" else rung.no_difference if d == "no-difference" \
             else rung.no_difference
+    elif d == "harm" and _better(question, library) == "lower":
+        # More of an outcome that should be low (events, a score where lower is better): the
+        # plain verb is "increase", not "make ... worse".
+        template = rung.benefit
+        fill.update(v="increase", vs="increases")
     else:
         template = {"benefit": rung.benefit, "harm": rung.worse}.get(d, rung.no_difference)
     return template.format(**fill)
@@ -739,6 +742,8 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
                             "No study in our evidence tested this." if question.kind != "harm" else
                             "The studies we have did not report side effects. So we cannot say "
                             "how common they are."))
+    if rating.main is not None and rating.main.measure in _PROPORTIONS:
+        out.append(_Derived(_RANK_CONTRARY, "no-control", words("proportion_caveat")))
     votes = _vote_text(rating)
     if votes and question.kind != "mechanism":
         out.append(_Derived(_RANK_CONTRARY, "negative-trial", votes))
@@ -777,7 +782,8 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
         kinds = {_comparator(i, library) for i in counted}
         if "sham" not in kinds and kinds == {"other"}:
             out.append(_Derived(_RANK_BIAS, "no-sham", words("no_sham")))
-        elif kinds == {"unknown"}:
+        elif kinds == {"unknown"} and not (rating.main is not None
+                                           and rating.main.measure in _PROPORTIONS):
             out.append(_Derived(_RANK_BIAS, "other", words("comparator_unknown")))
     within = [i for i in rating.items if i.role == "within-group"]
     if within:
@@ -989,6 +995,10 @@ def _claim_for(question, rating: CertaintyRating, library, comparison=None,
     plain, tech = _size_words(rating, question, words, comparator)
     # Mechanism claims give no vote count: "1 of 1 study found a benefit" would read as support
     # for a hypothesis that the evidence cannot carry.
+    if comparator and rating.direction != "no-evidence":
+        # GRADE 26 statements name the comparison; so does every claim here, in a sentence of its
+        # own (it states what was compared, not an effect, and keeps the claim readable).
+        statement = f"{statement} {words('comparison_sentence', comparator=comparator)}"
     text = (statement if plain is None or rating.direction == "no-evidence"
             or question.kind == "mechanism" else f"{statement} {plain}")
 
@@ -999,8 +1009,12 @@ def _claim_for(question, rating: CertaintyRating, library, comparison=None,
     title = question.title
     if several and comparison is not None:
         title = f"{question.title}: {words('compared_with', comparator=comparison.text)}"
-    label = (f"{question.intervention.strip()} vs {comparison.text}" if comparison is not None
-             else question.comparator)
+    if comparison is not None and kind == "none":
+        label = f"{question.intervention.strip()} (no comparison group)"
+    elif comparison is not None:
+        label = f"{question.intervention.strip()} vs {comparison.text}"
+    else:
+        label = f"{question.intervention.strip()} vs {question.comparator}"
     return Claim(question=question.id, title=title, kind=question.kind, claim=text,
                  certainty=certainty, direction=rating.direction, caveats=caveats,
                  citations=resolves(support), records=tuple(records),
@@ -1013,7 +1027,8 @@ def _claim_for(question, rating: CertaintyRating, library, comparison=None,
                  effect=_effect_dict(rating), domains=_domains_dict(rating))
 
 
-def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None) -> ClaimSet:
+def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None, *,
+                by_comparison: bool = False) -> ClaimSet:
     """One claim per question in ``library.questions``, worded no stronger than its certainty.
 
     Parameters
@@ -1023,6 +1038,11 @@ def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None) -
     ratings
         Ratings by question id (e.g. with clinician overrides); missing ones are computed with
         :func:`~evidencekit.certainty.rate_certainty`.
+    by_comparison
+        One claim per comparison (comparator kind) of each question, never pooling or counting
+        different kinds together (``evidencekit claims`` does this). False (for now the default,
+        which the leaflet and the audit still use) gives one claim per question over all of its
+        evidence.
 
     Returns
     -------
@@ -1040,7 +1060,7 @@ def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None) -
     ratings = dict(ratings or {})
     out = []
     for qid, question in library.questions.items():
-        comparisons = split_by_comparison(question, library) if _SPLIT else [None]
+        comparisons = split_by_comparison(question, library) if by_comparison else [None]
         several = len(comparisons) > 1
         for comp in comparisons:
             # A rating given for the whole question is used only when the question makes one

@@ -217,7 +217,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     from .library import load_library
 
     library = load_library(_evidence_dir(args))
-    claims = make_claims(library)
+    claims = make_claims(library, by_comparison=True)
     if args.format == "json":
         print_json(claims.to_dict())
     else:

@@ -28,7 +28,7 @@ KIND_WORDS = {
     "active": "another active treatment",
     "add-on": "the same care without it (added to other care)",
     "none": "no comparison group",
-    "unspecified": "a comparator the records do not state",
+    "unspecified": "care the records do not name",
 }
 
 #: Order of the comparisons in the output: inactive comparators first (they answer "does it
@@ -39,7 +39,8 @@ _ORDER = ("sham-or-placebo", "no-treatment-or-waiting-list", "usual-care", "add-
 _TEXT_RULES = (  # (words, kind) for text written by a reviewer (import --comparator)
     (("sham", "placebo", "dummy", "fake"), "sham-or-placebo"),
     (("waiting list", "wait list", "waitlist", "no treatment", "no intervention", "untreated",
-      "no vaccine", "no vaccination", "nothing", "no therapy"), "no-treatment-or-waiting-list"),
+      "no vaccine", "no vaccination", "nothing", "no therapy", "no exposure", "unexposed",
+      "not exposed"), "no-treatment-or-waiting-list"),
     (("usual care", "standard care", "routine care", "usual treatment", "standard treatment",
       "conventional care", "general ward", "general medical ward", "routine"), "usual-care"),
     ((" plus ", " added to ", "add-on", " + ", " alone"), "add-on"),
@@ -143,6 +144,8 @@ def split_by_comparison(question: Question, library) -> list[Comparison]:
 def _text(question: Question, kind: str, only: bool) -> str:
     """Words for the comparator: the question's own text when it is the only comparison of the
     question's kind, otherwise the kind's words (the question's text may list several)."""
+    if kind == "none":
+        return KIND_WORDS["none"]
     if (only and question.comparator and (question.comparator_kind in (None, kind))) or (
             question.comparator_kind == kind and question.comparator):
         return question.comparator

@@ -285,6 +285,7 @@ def import_rows(frame, source: str, evidence: str | Path, *, question: str, meas
             "population": {"description": population},
             "arms": arms,
             "outcomes": [{"id": question, "domain": "other", "instrument": outcome,
+                          "scale": outcome if family == "continuous" else None,
                           "better": better}],
             "results": [result],
             "risk_of_bias": {"tool": "not assessed", "overall": "not-assessable",
@@ -348,7 +349,8 @@ def _write_question(root: Path, report: ImportReport, *, question, measure, outc
     if entry is None:
         entry = {"id": question, "title": outcome[:1].upper() + outcome[1:],
                  "population": population, "intervention": intervention,
-                 "comparator": comparator or "a comparator the imported table does not name",
+                 "comparator": comparator or ("no comparison group" if kind == "none" else
+                                              "a comparator the imported table does not name"),
                  "outcome": outcome, "better": better, "measure": measure,
                  "time_window": time or "at the time points the studies report",
                  "evidence": []}
@@ -356,7 +358,8 @@ def _write_question(root: Path, report: ImportReport, *, question, measure, outc
             entry["comparator_kind"] = kind
         if important_effect is not None:
             entry["important_effect"] = {
-                "value": float(important_effect), "scale": _threshold_scale(measure),
+                "value": float(important_effect),
+                "scale": outcome if measure == "MD" else _threshold_scale(measure),
                 "author_judgement": True,
                 "source": "given by the reviewer at import (evidencekit import "
                           "--important-effect)"}

@@ -35,7 +35,10 @@ _TENS = {w: 10 * i for i, w in enumerate(
     "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_TENS) + r")(?:-(" + "|".join(_UNITS) + r"))?\b|\b("
                           + "|".join(_UNITS) + r")\b", re.I)
-_DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?|\.\d+")
+#: A thousands separator ("7,531") is also read as one number when the groups are exact; the
+#: parts are always read on their own too, so a CSV row "2216,29011" shows 2216 and 29011.
+_DIGITS = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
 
 
 def numbers_in(quote: str) -> list[float]:
@@ -50,15 +53,13 @@ def numbers_in(quote: str) -> list[float]:
         start = m.start()
         if start and (text[start - 1].isdigit() or text[start - 1] == "."):
             continue  # inside a longer number
-        token = m.group(0)
-        candidates = [float(token.replace(",", ""))]
-        if "," in token:
-            candidates += [float(p) for p in token.split(",") if p]
+        candidates = [float(m.group(0))]
         negative = False
         if start and text[start - 1] == "-":
             before = text[start - 2] if start >= 2 else " "
             negative = not (before.isalnum() or before == ")")
         out += [-c if negative else c for c in candidates]
+    out += [float(m.group(0).replace(",", "")) for m in _THOUSANDS.finditer(text)]
     for m in _WORD_NUMBER.finditer(text):
         if m.group(3):
             out.append(float(_UNITS[m.group(3).lower()]))

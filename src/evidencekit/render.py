@@ -937,7 +937,7 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     out = Path(out_dir)
     _check_folders(evidence, out)
     library = load_library(evidence)
-    claims = make_claims(library)
+    claims = make_claims(library, by_comparison=True)
     items = _claims_of(claims)
 
     grades = tuple(claim_readability(c) for c in items)
