@@ -202,7 +202,7 @@ def render(evidence: Path = EVIDENCE) -> str:
 
     library = load_library(evidence)
     by_question: dict[str, list[dict]] = {}
-    for claim in make_claims(library):
+    for claim in make_claims(library, by_comparison=True):  # as `evidencekit claims` makes them
         data = claim.to_dict()
         by_question.setdefault(data["question"], []).append(data)
     lines = [
