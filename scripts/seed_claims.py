@@ -48,8 +48,10 @@ PAGE_CLAIMS: tuple[PageClaim, ...] = (
          "pain-vs-manual-therapy", "pain-vs-other-therapies", "pain-vs-injection", "shoulder-pain",
          "shoulder-pain-vs-other-treatments"),
         "The answer depends on what dry needling is compared with: each comparison has its own "
-        "claim. Against other active treatments the reviews find no difference or favour the "
-        "other treatment (Lew 2021, Liu 2015, Navarro-Santana 2020)."),
+        "claim. Against other active treatments the reviews disagree: no difference from trigger "
+        "point manual therapy (Lew 2021) or other physical therapy (Navarro-Santana 2020), a small "
+        "short-term benefit over manual therapy (Navarro-Santana 2020), other therapies better "
+        "at 9-28 days and injection better (Liu 2015)."),
     PageClaim(
         "the 2007 shoulder study: reduces pain", SAMPLE,
         "A 2007 study published in the American Journal of Physical Medicine and Rehabilitation "
