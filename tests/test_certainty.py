@@ -452,3 +452,38 @@ def test_pooled_trials_keep_the_outcome_direction_when_the_first_estimate_is_zer
     r = rate([a, b], question([("a", ["r1"], None), ("b", ["r1"], None)]))
     assert r.synthesis == "meta-analysis"
     assert r.main.estimate < 0 and r.main.benefit > 0
+
+
+def test_a_pooled_result_that_names_its_trials_is_not_double_counted():
+    """`includes:` on the review's result, not only study links (issue 10, item 3)."""
+    pooled = estimate("pooled", est=-0.9, lo=-1.2, hi=-0.6, measure="SMD",
+                      contrast="review-pooled", k=12).model_copy(update={"includes": ("trial",)})
+    review = study("review", design="systematic-review", rob="low", n=900, results=[pooled])
+    trial = study("trial", n=60, results=[narrative("t1", "no-difference")])
+    q = question([("review", ["pooled"], None), ("trial", ["t1"], None)], smd=0.5)
+    r = rate([review, trial], q)
+    assert r.main.records == ("review#pooled",)
+    assert r.votes["none"] == 0
+    assert any("trial included in review: counted once" in n for n in r.notes)
+
+
+def test_ratio_trials_are_pooled_on_the_log_scale_with_hksj():
+    from evidencekit.records import Arm, ArmEvents, ArmEventsResult
+
+    arms = [Arm(id="dn", label="DN", role="intervention", intervention="dn"),
+            Arm(id="sham", label="Sham", role="comparator", intervention="sham", sham=True)]
+
+    def events(sid, a, n1, c, n2):
+        res = ArmEventsResult(id="e", outcome="pain", time_point="4 weeks",
+                              contrast="between-groups", provenance=PROV,
+                              arms=(ArmEvents(arm="dn", events=a, total=n1),
+                                    ArmEvents(arm="sham", events=c, total=n2)))
+        return study(sid, n=n1 + n2, results=[res], arms=arms)
+
+    studies = [events("t1", 4, 123, 11, 139), events("t2", 6, 306, 29, 303)]
+    q = question([("t1", ["e"], None), ("t2", ["e"], None)], threshold=None)
+    r = rate(studies, q)
+    assert r.main.measure == "RR" and r.main.source == "meta-analysis"
+    assert r.main.method == "REML" and r.main.ci_method == "hksj"
+    assert r.main.k == 2 and 0 < r.main.estimate < 1
+    assert r.direction in ("benefit", "unclear")

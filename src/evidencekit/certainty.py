@@ -177,6 +177,8 @@ class EvidenceItem:
     control_events: int | None = None
     control_total: int | None = None
     corrected: bool = False
+    #: True when the CI is the one the source prints (an effect estimate), not computed here.
+    printed_ci: bool = False
 
     @property
     def record(self) -> str:
@@ -419,7 +421,9 @@ def _item_from_result(result, study: Study, indirect: str | None,
                                   else effect.n),
                         k=result.k_studies if isinstance(result, EffectEstimate) else None,
                         sign=sign, yi=yi, vi=vi, control_events=effect.control_events,
-                        control_total=effect.control_total, corrected=effect.corrected, **base)
+                        control_total=effect.control_total, corrected=effect.corrected,
+                        printed_ci=isinstance(result, EffectEstimate) and result.ci_low is not None,
+                        **base)
 
 
 def _gather(question: Question, library) -> tuple[list[EvidenceItem], list[str]]:
@@ -457,6 +461,9 @@ def _study_links(library) -> dict[str, set[str]]:
     """Review -> included trials, from both ends of the ``includes``/``included-in`` links."""
     included: dict[str, set[str]] = {}
     for sid, study in library.studies.items():
+        for result in study.results:  # a pooled result that names its trials
+            if isinstance(result, EffectEstimate) and result.includes:
+                included.setdefault(sid, set()).update(result.includes)
         for link in study.links:
             if link.relation == "includes":
                 included.setdefault(sid, set()).add(link.target)
@@ -590,8 +597,8 @@ def _summary(item: EvidenceItem, source: str, question: Question) -> EffectSumma
                          instrument=item.instrument, domain=item.domain,
                          scale_stated=_scale_stated(item),
                          method=None if source == "review-pooled" else "single study",
-                         ci_method="as reported" if item.yi is None or source == "review-pooled"
-                         or item.contrast == "review-pooled" else "wald",
+                         ci_method="as reported" if item.printed_ci or item.yi is None
+                         or source == "review-pooled" else "wald",
                          weights=(100.0,), yi=() if item.yi is None else (item.yi,),
                          vi=() if item.vi is None else (item.vi,),
                          control_risk=_median_control_risk([item]), sign=item.sign or 1)

@@ -544,14 +544,10 @@ def _counted(rating: CertaintyRating, library) -> list[EvidenceItem]:
     main = rating.main
     if main is None or main.source != "review-pooled":
         return used
+    from .certainty import _study_links
+
     review = main.records[0].split("#")[0]
-    inside: set[str] = set()
-    for sid, study in getattr(library, "studies", {}).items():
-        for link in study.links:
-            if link.relation == "includes" and sid == review:
-                inside.add(link.target)
-            elif link.relation == "included-in" and link.target == review:
-                inside.add(sid)
+    inside = _study_links(library).get(review, set())
     return [i for i in used if i.study not in inside]
 
 

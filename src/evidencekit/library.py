@@ -1138,6 +1138,7 @@ def _scan(path: str | Path) -> _Scan:
                         scan.question_index[q.id] = i
 
     _cross_check(scan, bib_path, q_path, q_node)
+    _check_question_domains(scan, q_node, q_path)
     _check_data(scan)
     _warn_suspicious(scan)
     return scan
@@ -1238,6 +1239,13 @@ def _check_data(scan: _Scan) -> None:
                           f"outcome domain '{o.domain}' is not one this review declares"
                           + (f"; did you mean '{near[0]}'?" if near else "")
                           + f" (add it to `outcome_domains` in {SETTINGS_FILE})")
+        for i, r in enumerate(study.results):
+            for j, target in enumerate(getattr(r, "includes", ()) or ()):
+                if target not in scan.studies and target not in scan.study_stems:
+                    where = _locate(Study, node, ("results", i, "includes", j))
+                    out.error(shown, where.line, where.path,
+                              f"result '{r.id}' includes '{target}', which is not a study in "
+                              "this folder; add the study or fix the key")
         arm_n = {a.id: a.n_randomised for a in study.arms}
         for i, r in enumerate(study.results):
             if isinstance(r, (ArmSummaryResult, ArmEventsResult)):
@@ -1275,6 +1283,21 @@ def _check_data(scan: _Scan) -> None:
             out.error(shown, where.line, where.path,
                       f"{value:g} is not printed in its provenance quote ({quote[:80]!r}); quote "
                       "the text that shows it, or say in `inference` how it was derived")
+
+
+def _check_question_domains(scan: _Scan, q_node: yaml.Node | None, q_path: Path) -> None:
+    if q_node is None:
+        return
+    domains = set(scan.settings.outcome_domains) if scan.settings is not None else set(
+        records.DEFAULT_OUTCOME_DOMAINS)
+    for q in scan.questions.values():
+        i = scan.question_index[q.id]
+        for j, d in enumerate(q.outcome_domains):
+            if d not in domains:
+                where = _locate(_QuestionsFile, q_node, ("questions", i, "outcome_domains", j))
+                scan.out.error(_show(q_path), where.line, where.path,
+                               f"question '{q.id}': outcome domain '{d}' is not one this review "
+                               f"declares (add it to `outcome_domains` in {SETTINGS_FILE})")
 
 
 def _some(ids: list[str], limit: int = 4) -> str:
