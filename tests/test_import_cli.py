@@ -103,3 +103,26 @@ def test_a_typed_direction_in_an_imported_study_is_checked(capsys, tmp_path):
     assert code == EXIT_FINDINGS
     (err,) = json.loads(out)["errors"]
     assert err["file"].endswith("alpha2001.yaml") and err["field"] == "results[0].direction"
+
+
+def test_wording_overrides_are_checked_and_used(capsys, tmp_path):
+    folder = tmp_path / "ev"
+    _run(capsys, "new", folder, "--intervention", "drug A")
+    csv = tmp_path / "t.csv"
+    csv.write_text("study,author,year,ai,n1i,ci,n2i\nalpha2001,A,2001,5,100,10,100\n")
+    _run(capsys, "import", csv, "--evidence", folder, "--question", "death", "--measure", "RR",
+         "--outcome", "death", "--population", "adults", "--lower-is-better",
+         "--comparator", "placebo")
+    settings = folder / "review.yaml"
+    base = settings.read_text()
+    settings.write_text(base + "wording:\n  comparison_sentnce: 'x {comparator}'\n")
+    code, out, _ = _run(capsys, "validate", folder, "--format", "json")
+    assert code == EXIT_FINDINGS
+    (err,) = json.loads(out)["errors"]
+    assert err["field"] == "wording.comparison_sentnce" and "comparison_sentence" in err["message"]
+    settings.write_text(base + "wording:\n  comparison_sentence: 'It was tested against "
+                               "{comparator}.'\n")
+    code, out, _ = _run(capsys, "claims", "--evidence", folder, "--format", "json")
+    assert code == EXIT_OK
+    (claim,) = json.loads(out)["claims"]
+    assert "It was tested against placebo." in claim["claim"]

@@ -1059,6 +1059,26 @@ def _scan(path: str | Path) -> _Scan:
                 if parsed_s is not None:
                     scan.settings = parsed_s  # type: ignore[assignment]
                     scan.settings_node = s_node
+                    from .wording import default_templates
+
+                    known = default_templates()
+                    for name, text in parsed_s.wording.items():
+                        where = _locate(ReviewSettings, s_node, ("wording", name))
+                        if name not in known:
+                            near = difflib.get_close_matches(name, sorted(known), n=1)
+                            out.error(_show(s_path), where.line, f"wording.{name}",
+                                      f"unknown wording template '{name}'"
+                                      + (f"; did you mean '{near[0]}'?" if near else "")
+                                      + " (the templates are in evidencekit/data/wording.yaml)")
+                            continue
+                        wanted = set(re.findall(r"{(\w+)}", known[name]))
+                        extra = set(re.findall(r"{(\w+)}", text)) - wanted - {
+                            "intervention", "Intervention"}
+                        if extra:
+                            out.error(_show(s_path), where.line, f"wording.{name}",
+                                      f"placeholder(s) {', '.join(sorted(extra))} are not "
+                                      f"available in '{name}'; use "
+                                      f"{', '.join(sorted(wanted | {'intervention'}))}")
                     for key in ("search_date", "review_date", "title", "audience", "authors",
                                 "conflicts", "contact"):
                         if not getattr(parsed_s, key):
