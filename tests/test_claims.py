@@ -347,15 +347,18 @@ def test_safety_and_sessions_carry_only_what_bears_on_them(bundled):
         for text in negative:
             assert text not in c.caveats, (c.question, text)
     assert len(safety.caveats) < 20 and len(sessions.caveats) < 10
-    assert "sterling2015" not in safety.citations  # no side-effect data: considered, not cited
-    assert any(n.study == "sterling2015" for n in safety.considered)
+    # The trials checked for side effects answer the comparison question, not how often.
+    compared = claims.get("side-effects-vs-comparator")
+    assert "sterling2015" not in compared.citations  # no side-effect data: considered, not cited
+    assert any(n.study == "sterling2015" for n in compared.considered)
 
 
 def test_caveats_are_ordered_by_importance(bundled):
     _, claims = bundled
-    pst = claims.get("pain-short-term")
-    first = pst.caveats[0]
-    assert "did not find a worthwhile benefit" in first
+    # Lew 2021 compared dry needling with manual therapy: its no-difference leads that comparison.
+    manual = claims.get("pain-vs-manual-therapy")
+    first = manual.caveats[0]
+    assert "did not find a worthwhile benefit" in first and "Lew 2021" in first
     wl = claims.get("whiplash-recovery")
     assert wl.caveats[0].startswith("This trial found no useful benefit.")
 
@@ -432,18 +435,18 @@ def test_very_small_is_a_named_threshold():
 
 
 def test_yeganehlari_is_not_support_for_pain(bundled):
-    """It gives a mixed result (DN+MET beat single treatments; DN alone no better than MET) and
-    within-group changes: considered, with the reason, never cited as support."""
+    """It made two comparisons (DN+MET beat MET alone: add-on; DN alone no better than MET:
+    active) and no sham comparison: each result answers only its own comparison."""
     _, claims = bundled
     c = claims.get("pain-short-term")
     assert c.direction == "benefit"
     assert "yeganehlari2016" not in c.citations
     assert not any(r.startswith("yeganehlari2016") for r in c.records)
-    (note,) = [n for n in c.considered if n.study == "yeganehlari2016"]
-    assert "different ways" in note.reason
-    d = c.to_dict()
-    assert {"study", "reason", "records"} <= set(d["considered"][0])
+    assert "yeganehlari2016#vas-dnmet-vs-single" in claims.get("pain-added-to-other-care").records
+    assert "yeganehlari2016#vas-dn-vs-met" in claims.get("pain-vs-other-therapies").records
+    d = claims.get("pain-vs-manual-therapy").to_dict()
     assert d["contrary_reasons"] and d["contrary_reasons"][0]["study"] == "lew2021"
+    assert {"study", "reason", "records"} <= set(d["contrary_reasons"][0])
 
 
 #: The aim for claim text (issue 4; render warns above it).

@@ -60,10 +60,11 @@ def _with_trial(tmp_path: Path, direction: str = "") -> Path:
     with (root / "references.bib").open("a", encoding="utf-8") as fh:
         fh.write(BIB)
     text = (root / "questions.yaml").read_text(encoding="utf-8")
-    anchor = "    evidence:\n      - study: navarrosantana2020\n"
-    assert anchor in text
-    text = text.replace(anchor, "    evidence:\n      - study: madeup2026\n        results: "
-                                "[nprs-4wk]\n      - study: navarrosantana2020\n", 1)
+    # the trial goes first into pain-short-term's evidence, whichever study is listed first there
+    question = text.index("  - id: pain-short-term\n")
+    anchor = text.index("    evidence:\n", question) + len("    evidence:\n")
+    text = (text[:anchor] + "      - study: madeup2026\n        results: [nprs-4wk]\n"
+            + text[anchor:])
     (root / "questions.yaml").write_text(text, encoding="utf-8")
     return root
 
