@@ -57,26 +57,31 @@ def stand_in_claims() -> ClaimSet:
     ))
 
 
+def bundled_topics():
+    """The bundled review's audit topic file (evidence/audit-topics.yaml), loaded once."""
+    global _TOPICS
+    if _TOPICS is None:
+        from evidencekit.audit import load_topics
+
+        _TOPICS = load_topics(EVIDENCE)
+    return _TOPICS
+
+
+_TOPICS = None
+
+
 def real_claims():
-    """Claims made from the repository's evidence/ folder, or ``None`` if it does not load."""
-    from evidencekit.errors import InputError
+    """Claims made from the repository's evidence/ folder. The bundled evidence must load: a
+    folder that does not is a failure of every test that uses it, never a skip."""
+    from evidencekit.claims import make_claims
+    from evidencekit.library import load_library
 
-    try:
-        from evidencekit.claims import make_claims
-        from evidencekit.library import load_library
-
-        return make_claims(load_library(EVIDENCE))
-    except InputError:
-        return None
+    return make_claims(load_library(EVIDENCE))
 
 
 def claims_for_tests(prefer_real: bool = False):
     """The stand-in claims, or the real ones when asked for and available."""
-    if prefer_real:
-        real = real_claims()
-        if real is not None:
-            return real
-    return stand_in_claims()
+    return real_claims() if prefer_real else stand_in_claims()
 
 
 # ---- scoring the auditor against a labelled page ------------------------------------------------

@@ -35,7 +35,8 @@ from _audit_support import score_page  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 PAGE = REPO / "tests" / "data" / "samples" / "heldout-clinic-page-2.txt"
 PAGE_SHA256 = "3150f864b563778a1b7f1c630e8aa9a6b94f7af3be03532ca5e90250ea78c36c"
-FROZEN_LABELS = Path("/tmp/heldout2-labels-frozen.py")  # the copy saved before the first run
+# The copy of LABELS saved before the first run, kept in the repository (JSON, no code to exec).
+FROZEN_LABELS = REPO / "tests" / "data" / "samples" / "heldout-clinic-page-2.labels.json"
 
 # ---- labels (verbatim copy of the frozen file) ----
 # Labels for tests/data/samples/heldout-clinic-page-2.txt, written BEFORE the auditor was run on the page.
@@ -208,10 +209,8 @@ def test_page_is_pinned():
 
 def test_labels_are_frozen():
     assert hashlib.sha256(repr(LABELS).encode("utf-8")).hexdigest() == LABELS_SHA256
-    if FROZEN_LABELS.exists():  # only on the machine where they were frozen
-        frozen: dict = {}
-        exec(FROZEN_LABELS.read_text(encoding="utf-8"), frozen)  # noqa: S102 - our own file
-        assert frozen["LABELS"] == LABELS
+    frozen = json.loads(FROZEN_LABELS.read_text(encoding="utf-8"))
+    assert [tuple(row) for row in frozen] == list(LABELS)
 
 
 def test_labels_cover_the_page_in_order():
