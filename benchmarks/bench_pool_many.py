@@ -128,7 +128,7 @@ def main() -> None:
     ctl = dict(pooling._DEFAULT_CONTROL)
     ybar = yt.mean(axis=0)
     he = np.maximum(0.0, (((yt - ybar) ** 2).sum(axis=0) - vt.sum(axis=0) * (K - 1) / K) / (K - 1))
-    _, conv, iters = pooling._fisher_scoring("REML", he, yt, vt, Mf, ctl)
+    _, conv, iters, _ = pooling._fisher_scoring("REML", he, yt, vt, Mf, ctl)
     fails = int((~conv).sum())
     tau2 = pool_many(yi, vi, method="REML")["tau2"].to_numpy()
     score, info = pooling._scores("REML", tau2, yt, vt, Mf)

@@ -12,6 +12,13 @@
 
 A notebook whose execution fails is not written: the error is printed and the exit status is 1.
 
+An edit is never overwritten. A notebook saved from JupyterLab with the jupytext extension (the dev
+extras install it; ``notebooks/jupytext.toml`` pairs the formats) updates both files, so running
+this afterwards keeps the edit and only restores stable ids and metadata. When the ``.ipynb`` is
+newer than its ``.py`` and their cells differ (saved without jupytext), executing the older ``.py``
+would discard the edit: that notebook is not written, and the message says to run ``jupytext
+--sync notebooks/NN-name.ipynb`` first (or ``--discard-ipynb-edits`` to rebuild it anyway).
+
 Usage::
 
     python scripts/execute_notebooks.py              # all notebooks
@@ -95,6 +102,56 @@ def execute(source: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source) for cell in nb.cells]
+
+
+def cells_match(source: Path, target: Path) -> bool:
+    """True when the executed ``target`` (.ipynb) holds the same cells as its ``source`` (.py)."""
+    return _cells(nbformat.read(target, as_version=4)) == _cells(jupytext.read(source))
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def advice(target: Path) -> str:
+    """The command that brings ``target`` (.ipynb) back in line with its .py and keeps any edit.
+
+    - same cells (saved from JupyterLab with jupytext: only ids, metadata or outputs differ):
+      ``make notebooks`` re-executes the .py, which holds the edit;
+    - the .ipynb is newer and its cells differ (saved without jupytext): ``jupytext --sync`` first
+      copies its cells into the .py, and only then ``make notebooks``;
+    - the .py is newer: it holds the edit; ``make notebooks``.
+    """
+    source = target.with_suffix(".py")
+    if not source.exists():
+        return (f"{_shown(source)} is missing: `jupytext --to py:percent {_shown(target)}` writes "
+                "it from the notebook (keeping its cells), then `make notebooks`")
+    if cells_match(source, target):
+        return (f"its cells match {source.name}, so `make notebooks` re-executes them and writes "
+                "stable ids and metadata; your edit is kept")
+    if target.stat().st_mtime > source.stat().st_mtime:
+        return (f"{target.name} is newer than {source.name} and their cells differ (saved without "
+                f"jupytext?): run `jupytext --sync {_shown(target)}` to copy its cells into "
+                f"{source.name}, then `make notebooks`. Do not run `make notebooks` first: it "
+                f"would rebuild {target.name} from the older {source.name} and lose the edit")
+    return (f"{source.name} is newer than {target.name}: it holds the edit, so `make notebooks` "
+            f"executes it and rewrites {target.name}")
+
+
+def unsynced_edit(source: Path, target: Path) -> str | None:
+    """Why executing ``source`` would discard an edit in ``target``, or None when it would not."""
+    if not target.exists() or cells_match(source, target):
+        return None
+    if target.stat().st_mtime <= source.stat().st_mtime:
+        return None
+    return advice(target)
+
+
 def write(nb: nbformat.NotebookNode, target: Path) -> bool:
     """Write ``nb`` as nbformat does (indent 1, sorted keys, final newline); True if it changed."""
     text = nbformat.writes(nb)
@@ -109,10 +166,18 @@ def write(nb: nbformat.NotebookNode, target: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help="number prefixes or stems (default: all)")
+    parser.add_argument("--discard-ipynb-edits", action="store_true",
+                        help="rebuild a notebook from its .py even when the .ipynb is newer and "
+                             "holds cells the .py lacks (they are lost)")
     args = parser.parse_args(argv)
     failed = []
     for source in sources(args.notebooks):
         target = source.with_suffix(".ipynb")
+        unsynced = None if args.discard_ipynb_edits else unsynced_edit(source, target)
+        if unsynced:
+            failed.append(source.name)
+            print(f"NOT WRITTEN {_shown(target)}: {unsynced}", file=sys.stderr)
+            continue
         started = time.perf_counter()
         try:
             nb = execute(source)

@@ -141,3 +141,17 @@ def test_bad_input_raises_input_error_which_is_a_value_error():
         ek.pool(YI, VI, method="nope")
     with pytest.raises(ValueError):
         ek.pool(YI, VI[:-1])
+
+
+def test_sensitivity_and_decisions_results_follow_the_conventions():
+    from evidencekit.decisions import apply_exclusions, apply_overrides, parse_decisions
+    from evidencekit.sensitivity import sensitivity_analyses
+
+    assert_frozen_with_summary_and_frame(sensitivity_analyses(YI, VI, measure="MD"))
+    decisions = parse_decisions({
+        "overrides": {"imprecision": {"change": 0, "reason": "Narrow interval",
+                                      "decided_by": "the review team"}},
+        "exclude": [{"study": "a2020", "reason": "Retracted", "decided_by": "the review team"}]})
+    assert_frozen_with_summary_and_frame(decisions)
+    assert_frozen_with_summary_and_frame(apply_overrides("high", {"imprecision": -1}, decisions))
+    assert_frozen_with_summary_and_frame(apply_exclusions(["a2020", "b2021"], decisions))

@@ -603,6 +603,7 @@ def test_size_limit_is_a_clear_error(tmp_path, monkeypatch):
         read_page(p)
 
 
+@pytest.mark.slow
 def test_ten_megabyte_page_is_audited_with_exact_offsets(claims, tmp_path):
     """A 10 MB page (made here, not committed) is audited end to end, offsets intact.
 

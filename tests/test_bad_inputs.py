@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from evidencekit import io as evidencekit_io
 from evidencekit.cli import main
 from evidencekit.library import MAX_FILE_BYTES
 
@@ -203,14 +204,14 @@ def test_unreadable_file(tmp_path, capsys, no_code_runs, monkeypatch):
     root = tmp_path / "evidence"
     shutil.copytree(BASE, root)
     locked = root / "studies" / "lee2021.yaml"
-    real_read = Path.read_bytes
+    real_open = evidencekit_io._open_fd
 
-    def read_bytes(self: Path) -> bytes:
-        if self == locked:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read(self)
+    def refuse(path: str) -> int:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(evidencekit_io, "_open_fd", refuse)
     code, data = _validate_json(capsys, root)
     assert code == 1
     (err,) = data["errors"]  # links and questions citing lee2021 are not reported again

@@ -87,3 +87,44 @@ def test_trimfill_summary_names_the_level_it_was_given():
     assert frame["ci_low"].iloc[0] == res90.ci_low
     with pytest.raises(ValueError):
         res90.filled_yi[...] = 0  # frozen result, read-only arrays
+
+
+# --- metafor's defaults on the fitted model: regtest(fit) and trimfill(fit) ---------------------
+
+from _metafor_models import close, section  # noqa: E402
+
+EGGER_RMA = section("egger")
+TRIMFILL_FIT = section("trimfill")
+
+
+@pytest.mark.parametrize("name", sorted(EGGER_RMA))
+def test_egger_rma_matches_regtest_default(name):
+    case = EGGER_RMA[name]
+    assert case["model"] == "rma" and case["predictor"] == "sei"
+    res = egger_test(case["yi"], case["vi"], model="rma", method=case["method"])
+    close(res.statistic, case["z"])
+    close(res.p, case["p"])
+    close(res.limit_estimate, case["limit_estimate"])
+    assert res.model == "rma" and res.df is None and case["method"] in res.model_description
+
+
+@pytest.mark.parametrize("name", sorted(TRIMFILL_FIT))
+def test_trim_and_fill_on_the_fitted_model_matches_metafor(name):
+    case = TRIMFILL_FIT[name]
+    res = trim_and_fill(case["yi"], case["vi"], method=case["method"])
+    assert (res.k0, res.side) == (case["k0"], case["side"])
+    for key in ("estimate", "se", "ci_low", "ci_high", "tau2"):
+        close(getattr(res, key), case[key])
+    assert res.method == case["method"]
+
+
+def test_bias_grids_are_complete_and_show_the_models_disagree():
+    assert {c["method"] for c in TRIMFILL_FIT.values()} == {"REML", "DL", "FE"}
+    assert len(EGGER_RMA) == len(TRIMFILL_FIT) >= 12
+    # bcg: the random-effects fit imputes 1 study, the common-effect fit 4
+    assert TRIMFILL_FIT["bcg_RR_REML"]["k0"] != TRIMFILL_FIT["bcg_RR_FE"]["k0"]
+
+
+def test_unknown_egger_model_is_an_input_error():
+    with pytest.raises(InputError, match="unknown Egger model"):
+        egger_test([0.1, 0.2, 0.3], [0.1, 0.2, 0.3], model="glm")

@@ -80,13 +80,9 @@ def test_build_writes_every_output(evidence, tmp_path, no_pdf):
 def test_claims_json_is_the_claims_command_output(evidence, tmp_path, no_pdf, capsys):
     render.build(evidence, tmp_path / "out")
     capsys.readouterr()
-    try:
-        rc = main(["claims", "--evidence", str(evidence), "--format", "json"])
-    except InputError as exc:  # pragma: no cover - until the claims command lands
-        pytest.skip(f"`evidencekit claims` is not available yet: {exc}")
+    rc = main(["claims", "--evidence", str(evidence), "--format", "json"])
     printed = capsys.readouterr().out
-    if rc == 2 and not printed:  # pragma: no cover
-        pytest.skip("`evidencekit claims` is not available yet")
+    assert rc == 0, f"`evidencekit claims` exited {rc}"
     assert (tmp_path / "out" / "claims.json").read_text(encoding="utf-8") == printed
 
 
@@ -148,8 +144,7 @@ def test_script_in_bibtex_title_and_study_fields_comes_out_as_text(tmp_path, no_
 # determinism, atomicity, inputs
 
 
-def test_two_builds_are_byte_identical(evidence, tmp_path):
-    # With Chromium present this covers leaflet.pdf too.
+def _assert_two_builds_are_byte_identical(evidence, tmp_path):
     first = render.build(evidence, tmp_path / "one")
     second = render.build(evidence, tmp_path / "two")
     assert first.written == second.written
@@ -160,6 +155,20 @@ def test_two_builds_are_byte_identical(evidence, tmp_path):
     # and rebuilding in place changes nothing
     render.build(evidence, tmp_path / "one")
     assert _tree(tmp_path / "one") == a
+    return first
+
+
+def test_two_builds_are_byte_identical(evidence, tmp_path, no_pdf):
+    _assert_two_builds_are_byte_identical(evidence, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(render.find_chromium() is None,
+                    reason="Chromium is not installed, so no leaflet.pdf is printed "
+                           "(install it with `apt-get install chromium` to run this test)")
+def test_two_builds_print_byte_identical_pdfs(evidence, tmp_path):
+    first = _assert_two_builds_are_byte_identical(evidence, tmp_path)
+    assert "leaflet.pdf" in first.written, first.pdf_message
 
 
 def test_build_never_modifies_its_inputs(evidence, tmp_path, no_pdf):
@@ -292,31 +301,43 @@ def test_stale_pdf_is_removed_when_chromium_is_absent(evidence, tmp_path, no_pdf
 # the bundled evidence (`make run`)
 
 
-def test_bundled_evidence_builds(tmp_path, no_pdf):
-    report = render.build(ROOT / "evidence", tmp_path / "out")
+@pytest.fixture(scope="module")
+def bundled_build(bundled_library, tmp_path_factory):
+    """``make run``'s build of the bundled evidence, once for the tests below. Depends on
+    ``bundled_library``, so evidence that does not load fails these tests with its errors."""
+    out = tmp_path_factory.mktemp("bundled") / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(render, "find_chromium", lambda: None)
+        report = render.build(ROOT / "evidence", out)
+    return report, out
+
+
+def test_bundled_evidence_builds(bundled_build, bundled_library):
+    report, out = bundled_build
     assert report.ok, report.summary()
-    claims = json.loads((tmp_path / "out" / "claims.json").read_text())["claims"]
+    claims = json.loads((out / "claims.json").read_text())["claims"]
+    assert claims and {c["question"] for c in claims} == set(bundled_library.questions)
     from evidencekit.bibliography import load_bibtex
 
     bib = load_bibtex(ROOT / "evidence" / "references.bib")
-    html = (tmp_path / "out" / "leaflet.html").read_text()
+    html = (out / "leaflet.html").read_text()
     for c in claims:
         assert c["caveats"], f"{c['question']}: no caveats"
         if c["direction"] != "no-evidence":
             assert c["citations"], f"{c['question']}: no citations"
         for key in (*c["citations"], *c.get("contrary_citations", [])):
             assert key in bib, f"{c['question']} cites {key}, not in references.bib"
-        assert render.md_escape(c["claim"]) in (tmp_path / "out" / "leaflet.md").read_text()
+        assert render.md_escape(c["claim"]) in (out / "leaflet.md").read_text()
     for r in report.readability:
         assert r.grade <= render.READABILITY_LIMIT
     assert html.count('<section class="question"') == len(claims)
 
 
-def test_every_study_named_in_the_leaflet_carries_its_reference_number(tmp_path, no_pdf):
+def test_every_study_named_in_the_leaflet_carries_its_reference_number(bundled_build):
     # A study's caveats printed without a number would leave the reader no way to its source;
     # that includes studies read but not counted as support, and contrary ones.
-    render.build(ROOT / "evidence", tmp_path / "out")
-    md = (tmp_path / "out" / "leaflet.md").read_text()
+    _, out = bundled_build
+    md = (out / "leaflet.md").read_text()
     headings = re.findall(r"^\*(.+)\*( \[\d+\])?:$", md, flags=re.M)
     assert headings, "no per-study caveat groups found in leaflet.md"
     unnumbered = [title for title, number in headings if not number]

@@ -199,3 +199,163 @@ def test_k1_text_output_has_no_stray_percent(tmp_path, capsys):
     path.write_text("yi,vi\n0.4,0.04\n")
     assert main(["pool", str(path), "--measure", "GEN"]) == 0
     assert "I² = NA," in capsys.readouterr().out
+
+
+# --- every feature of issue 15 through `pool --format json`, against metafor -----------------
+
+from _metafor_models import case_effects, section  # noqa: E402
+
+EXTENDED = {c["name"]: c for c in json.loads(
+    (Path(__file__).parent / "data" / "metafor-escalc-extended.json").read_text())["cases"]}
+#: The project's promise for the CLI: every printed value equals metafor's to 1e-5 relative.
+CLI_RTOL = 1e-5
+FIT_KEYS = ("estimate", "se", "ci_low", "ci_high", "z", "p", "tau2", "i2", "h2", "q", "q_p",
+            "pi_low", "pi_high")
+
+
+def _csv(tmp_path, columns, name="data.csv"):
+    path = tmp_path / name
+    frame = pd.DataFrame(columns)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _pool_json(capsys, path, *args):
+    code = main(["pool", str(path), *args, "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out), captured.err
+
+
+def _close(actual, expected):
+    assert actual == pytest.approx(expected, rel=CLI_RTOL, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(EXTENDED))
+def test_new_measures_pool_like_metafor(tmp_path, capsys, name):
+    case = EXTENDED[name]
+    columns = {k: v for k, v in case["inputs"].items() if k in
+               {"ai", "bi", "ci", "di", "n1i", "n2i", "xi", "ni", "ri", "x1i", "t1i", "x2i",
+                "t2i", "ti"}}
+    out, err = _pool_json(capsys, _csv(tmp_path, columns), "--measure", case["measure"])
+    ref = case["rma_reml"]
+    assert out["k"] == ref["k"] and out["measure"] == case["measure"]
+    for key in FIT_KEYS:
+        _close(out[key], ref[key])
+    if ref["k"] < len(case["yi"]):  # rows with an empty cell: dropped, with a warning
+        assert "warning" in err
+
+
+@pytest.mark.parametrize("name", sorted(section("mh")) + sorted(section("peto")))
+def test_mh_and_peto_through_the_cli(tmp_path, capsys, name):
+    case = {**section("mh"), **section("peto")}[name]
+    method = "PETO" if name in section("peto") else "MH"
+    columns = {k: v for k, v in case["inputs"].items() if k in
+               {"trial", "ai", "bi", "ci", "di", "n1i", "n2i"}}
+    out, _ = _pool_json(capsys, _csv(tmp_path, columns), "--measure", case["measure"],
+                        "--method", method)
+    assert out["method"] == method and out["k"] == case["k"] and out["tau2"] == 0
+    for key in ("estimate", "se", "ci_low", "ci_high", "z", "p", "q", "q_p", "i2", "h2"):
+        _close(out[key], case[key])
+    assert [s["weight"] for s in out["studies"]] == pytest.approx(case["weights"], rel=CLI_RTOL)
+
+
+@pytest.mark.parametrize("name", ["bcg_RR_by_alloc_REML", "bcg_RR_by_alloc_REML_knha",
+                                  "bangertdrowns2004_by_grade_REML"])
+def test_subgroups_through_the_cli(tmp_path, capsys, name):
+    case = section("subgroups")[name]
+    inp = case["inputs"]
+    if case["measure"] == "RR":
+        columns = {k: inp[k] for k in ("ai", "bi", "ci", "di", "alloc")}
+        args = ["--measure", "RR", "--subgroup", "alloc"]
+    else:
+        columns = {k: inp[k] for k in ("yi", "vi", "grade")}
+        args = ["--measure", "GEN", "--subgroup", "grade"]
+    out, _ = _pool_json(capsys, _csv(tmp_path, columns), *args, "--ci", case["ci"])
+    for key in FIT_KEYS[:-2]:
+        if key in case["overall"]:
+            _close(out[key], case["overall"][key])
+    assert [s["level"] for s in out["subgroups"]] == [str(s["level"]) for s in case["subgroups"]]
+    for ours, ref in zip(out["subgroups"], case["subgroups"]):
+        assert ours["k"] == ref["k"]
+        for key in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2"):
+            _close(ours[key], ref[key])
+    _close(out["q_between"], case["q_between"])
+    _close(out["q_between_p"], case["q_between_p"])
+
+
+@pytest.mark.parametrize("name", ["bcg_RR_ablat_year_REML", "bcg_RR_ablat_year_REML_knha",
+                                  "bangertdrowns2004_length_imag_REML"])
+def test_meta_regression_through_the_cli(tmp_path, capsys, name):
+    case = section("metareg")[name]
+    inp = case["inputs"]
+    data_cols = ("ai", "bi", "ci", "di") if case["measure"] == "RR" else ("yi", "vi")
+    columns = {k: inp[k] for k in data_cols + tuple(case["moderators"])}
+    args = ["--measure", case["measure"], "--ci", case["ci"]]
+    for m in case["moderators"]:
+        args += ["--moderator", m]
+    out, err = _pool_json(capsys, _csv(tmp_path, columns), *args)
+    assert [c["name"] for c in out["coefficients"]] == ["intrcpt"] + case["moderators"]
+    for ours, ref in zip(out["coefficients"], case["coefficients"]):
+        for key in ("estimate", "se", "ci_low", "ci_high", "p"):
+            _close(ours[key], ref[key])
+    for key in ("qm", "qm_p", "r2"):
+        _close(out[key], case[key])
+    _close(out["residual"]["tau2"], case["tau2"])
+    _close(out["residual"]["i2"], case["i2"])
+    if case["k"] < len(inp[data_cols[0]]):
+        assert "left out of the meta-regression" in err
+
+
+@pytest.mark.parametrize("name", ["bcg_RR_REML", "hackshaw1998_OR_REML", "molloy2014_ZCOR_DL"])
+def test_bias_through_the_cli(tmp_path, capsys, name):
+    egger, tf = section("egger")[name], section("trimfill")[name]
+    path = _csv(tmp_path, {"yi": egger["yi"], "vi": egger["vi"]})
+    out, _ = _pool_json(capsys, path, "--measure", "GEN", "--method", egger["method"], "--bias")
+    _close(out["egger"]["z"], egger["z"])
+    _close(out["egger"]["p"], egger["p"])
+    assert "regtest" in out["egger"]["model"] and egger["method"] in out["egger"]["model"]
+    assert (out["trim_and_fill"]["k0"], out["trim_and_fill"]["side"]) == (tf["k0"], tf["side"])
+    _close(out["trim_and_fill"]["estimate"], tf["estimate"])
+    _close(out["trim_and_fill"]["se"], tf["se"])
+
+
+@pytest.mark.parametrize("content, args, match", [
+    ("yi,vi,g\n0.1,0.1,a\n0.2,0.1,b\n", ["--subgroup", "grp"], "does not have"),
+    ("yi,vi,x\n0.1,0.1,1\n0.2,0.1,two\n0.3,0.1,3\n", ["--moderator", "x"], "non-number"),
+    ("yi,vi\n0.1,0.1\n0.2,0.1\n", ["--method", "MH"], "pools OR, RR or RD"),
+    ("yi,vi\n0.1,0.1\n0.2,0.1\n", ["--method", "MH", "--measure", "OR"], "2x2 tables"),
+    ("ai,bi,ci,di\n1,9,2,8\n", ["--method", "PETO", "--measure", "RR"], "--measure OR"),
+    ("ai,bi,ci,di\n1,9,2,8\n", ["--method", "MH", "--bias", "--measure", "OR"], "inverse-variance"),
+    ("yi,vi\n0.1,0.1\n0.2,0.1\n", ["--bias"], "at least 3"),
+])
+def test_new_flags_fail_clearly(tmp_path, capsys, content, args, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    if "--measure" not in args:
+        args = ["--measure", "GEN", *args]
+    assert main(["pool", str(path), *args]) == 2
+    err = capsys.readouterr().err
+    assert match in err and "Traceback" not in err
+
+
+# --- issue 17: iterations always end; a non-finite fit is an error, never "NA" with exit 0 -----
+
+@pytest.mark.parametrize("rows", [
+    "1e150,1e-150\n-1e150,1e-150\n0,1e150\n",   # REML/ML step halving looped for ever
+    "1e308,0.1\n-1e308,0.2\n0.5,0.1\n",          # estimate NA, exit 0, thousands of warnings
+])
+@pytest.mark.parametrize("method", ["REML", "ML", "EB", "PM", "DL", "FE", "SJ"])
+def test_data_beyond_floating_point_end_with_one_clear_error(tmp_path, capsys, rows, method):
+    import time
+
+    path = tmp_path / "edge.csv"
+    path.write_text("yi,vi\n" + rows)
+    start = time.monotonic()
+    code = main(["pool", str(path), "--measure", "GEN", "--method", method])
+    assert time.monotonic() - start < 15
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "floating point" in captured.err and "rescale" in captured.err
+    assert captured.err.count("\n") == 1  # one message, no warning spam
+    assert "Traceback" not in captured.err and captured.out == ""

@@ -203,3 +203,95 @@ def test_non_number_in_a_frame_without_line_index_counts_the_header_as_line_1():
     with pytest.raises(InputError) as exc:
         effect_sizes_from_frame(frame, "GEN", source="x.csv")
     assert exc.value.line == 9
+
+
+# --- the measures beyond the first grid: tests/data/metafor-escalc-extended.{R,json} -----------
+
+EXTENDED = json.loads((Path(__file__).parent / "data" / "metafor-escalc-extended.json").read_text())
+EXTENDED_CASES = {c["name"]: c for c in EXTENDED["cases"]}
+#: Every measure the R script covers; the grid may grow but not lose one (a test below).
+EXTENDED_MEASURES = {"RR", "OR", "RD", "PR", "PLO", "PFT", "PAS", "COR", "ZCOR", "IRR", "IR"}
+
+
+def _extended_args(case):
+    """The escalc arguments of a case: its input columns that carry metafor's argument names."""
+    names = set(COLUMNS[case["measure"]]) | {"n1i", "n2i"}
+    return {k: np.array(v, dtype=float) for k, v in case["inputs"].items() if k in names}
+
+
+@pytest.mark.parametrize("name", sorted(EXTENDED_CASES))
+def test_extended_escalc_matches_metafor(name):
+    case = EXTENDED_CASES[name]
+    es = effect_sizes(case["measure"], **_extended_args(case))
+    # metafor's NA (a study with a missing count, or vi for n <= 3) is null in the JSON
+    expected_yi = np.array(case["yi"], dtype=float)
+    expected_vi = np.array(case["vi"], dtype=float)
+    np.testing.assert_allclose(es.yi, expected_yi, rtol=CLOSED_FORM_RTOL, atol=1e-15)
+    np.testing.assert_allclose(es.vi, expected_vi, rtol=CLOSED_FORM_RTOL)
+
+
+def test_extended_grid_is_complete():
+    assert EXTENDED["source"].startswith("R metafor ")
+    assert {c["measure"] for c in EXTENDED_CASES.values()} == EXTENDED_MEASURES
+    assert EXTENDED_MEASURES <= set(MEASURES)
+    assert len(EXTENDED_CASES) >= 15
+    # the zero-cell cases that make the continuity correction matter stay in the grid
+    for name in ("yusuf1985_t9_RR", "yusuf1985_t9_OR", "yusuf1985_t9_RD", "synthetic_zero_IRR",
+                 "synthetic_zero_IR", "pritz1997_PLO"):
+        assert name in EXTENDED_CASES
+
+
+def test_double_zero_table_is_finite_as_escalc_and_dropped_with_drop00():
+    # Waagstein in dat.yusuf1985 table 9: 0/39 vs 0/15 (escalc's default drop00 = FALSE)
+    es = effect_sizes("RR", ai=[0], n1i=[39], ci=[0], n2i=[15])
+    assert np.isfinite(es.yi[0]) and es.corrected[0]
+    assert es.yi[0] == pytest.approx(np.log((0.5 / 40) / (0.5 / 16)))
+    dropped = effect_sizes("RR", ai=[0], n1i=[39], ci=[0], n2i=[15], drop00=True)
+    assert np.isnan(dropped.yi[0]) and np.isnan(dropped.vi[0])
+
+
+def test_both_column_forms_of_a_two_by_two_table_agree():
+    ai, n1i, ci, n2i = [4, 0, 12], [40, 25, 60], [9, 3, 12], [41, 26, 55]
+    for measure in ("RR", "OR", "RD"):
+        a = effect_sizes(measure, ai=ai, n1i=n1i, ci=ci, n2i=n2i)
+        b = effect_sizes(measure, ai=ai, bi=np.subtract(n1i, ai), ci=ci, di=np.subtract(n2i, ci))
+        np.testing.assert_array_equal(a.yi, b.yi)
+        np.testing.assert_array_equal(a.vi, b.vi)
+
+
+def test_pft_and_pas_add_nothing_by_default_like_escalc():
+    pas = effect_sizes("PAS", xi=[0, 10], ni=[10, 10])
+    assert pas.yi.tolist() == [0.0, pytest.approx(np.pi / 2)]
+    assert not pas.corrected.any()
+    pr = effect_sizes("PR", xi=[0], ni=[10])
+    assert pr.yi[0] == pytest.approx(0.5 / 11) and pr.corrected[0]
+
+
+@pytest.mark.parametrize("measure, kwargs, match", [
+    ("PR", dict(xi=[12], ni=[10]), "xi .*larger than ni"),
+    ("RD", dict(ai=[12], n1i=[10], ci=[1], n2i=[10]), "ai .*larger than n1i"),
+    ("COR", dict(ri=[1.2], ni=[30]), r"\[-1, 1\]"),
+    ("IRR", dict(x1i=[1], t1i=[0], x2i=[2], t2i=[10]), "t1i"),
+    ("IR", dict(xi=[-1], ti=[10]), "xi"),
+    ("PLO", dict(xi=[1], ni=[10], ri=[0.3]), "does not take"),
+    ("RR", dict(ai=[1], bi=[2], ci=[1], di=[2]), None),
+])
+def test_bad_new_measure_input(measure, kwargs, match):
+    if match is None:
+        with pytest.raises(InputError, match="to must be"):
+            effect_sizes(measure, to="sometimes", **kwargs)
+        return
+    with pytest.raises(InputError, match=match):
+        effect_sizes(measure, **kwargs)
+
+
+def test_zcor_has_no_variance_from_three_pairs_like_escalc():
+    es = effect_sizes("ZCOR", ri=[0.5, 0.5], ni=[3, 20])
+    assert np.isnan(es.vi[0]) and es.vi[1] == pytest.approx(1 / 17)
+
+
+def test_from_frame_takes_group_sizes_for_rd():
+    case = EXTENDED_CASES["hine1989_RD"]
+    frame = pd.DataFrame({k: case["inputs"][k] for k in ("ai", "n1i", "ci", "n2i")})
+    es = effect_sizes_from_frame(frame, "RD")
+    np.testing.assert_allclose(es.yi, case["yi"], rtol=CLOSED_FORM_RTOL, atol=1e-15)

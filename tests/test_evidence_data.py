@@ -12,7 +12,7 @@ Two checks, for every study record in ``evidence/studies``:
    an ``inference`` that says so.
 
 The notes are the project's research notes, copied unmodified into ``tests/data/sources`` so that
-these tests do not need ``/work/shared`` (CI may not have it).
+these tests do not need ``../shared`` (CI may not have it).
 """
 from __future__ import annotations
 
@@ -177,14 +177,20 @@ def numbers(study: Study):
 STUDIES = sorted(p.stem for p in (EVIDENCE / "studies").glob("*.yaml"))
 
 
+#: The shared source notes live beside the checkout (``../shared/evidence``) in development and CI;
+#: a clone elsewhere has only the bundled copies, which then are the notes.
+SHARED_NOTES = HERE.parent.parent / "shared" / "evidence"
+
+
 def test_the_notes_are_bundled_and_unmodified_copies():
-    for name in NOTES:
+    for name in (*NOTES, "README.md"):
         text = (SOURCES / name).read_text(encoding="utf-8")
         assert text.startswith("# "), name
-    shared = Path("/work/shared/evidence")
-    if shared.is_dir():  # where the originals exist, the copies must equal them
-        for name in NOTES:
-            assert (SOURCES / name).read_bytes() == (shared / name).read_bytes(), name
+    if SHARED_NOTES.is_dir():  # where the originals exist, the copies must equal them
+        for name in (*NOTES, "README.md"):
+            assert (SOURCES / name).read_bytes() == (SHARED_NOTES / name).read_bytes(), (
+                f"tests/data/sources/{name} differs from {SHARED_NOTES / name}: copy it over and "
+                "update the records whose quotes changed")
 
 
 def test_every_study_file_is_loaded():

@@ -26,10 +26,10 @@ PHONE_WIDTH = 375
 TOLERANCE_PX = 0.5
 
 CHROMIUM = render.find_chromium()
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     CHROMIUM is None,
     reason="Chromium is not installed, so the leaflet cannot be checked at phone width "
-           "(install it with `apt-get install chromium` to run this test)")
+           "(install it with `apt-get install chromium` to run this test)")]
 
 # Headless Chromium will not make a window narrower than 500 px, so the leaflet is laid out in a
 # 375 px wide iframe (srcdoc: same origin, so the script can look inside). An iframe is a viewport of

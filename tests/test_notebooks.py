@@ -5,21 +5,40 @@ stored ones; these tests hold the promises nbval does not check: the stored outp
 top to bottom in a fresh ``python3`` kernel, the .ipynb matches the jupytext .py that reviewers read,
 and no cell hides analysis logic, shell escapes or machine-specific paths. After editing a notebook
 source, run ``make notebooks`` (``scripts/execute_notebooks.py``).
+
+JupyterLab: ``notebooks/jupytext.toml`` pairs each .ipynb with its .py, so saving from JupyterLab
+writes both; the JupyterLab settings that ``make lab`` installs hide the .py from the file browser.
+A notebook saved from JupyterLab gets new cell ids and metadata; the failure then says which
+command keeps the edit (``execute_notebooks.advice``), never one that would overwrite it.
 """
 from __future__ import annotations
 
 import ast
+import fnmatch
+import importlib.util
 import io
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import tokenize
+import uuid
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
+from jupytext.config import find_jupytext_configuration_file, load_jupytext_configuration_file
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+_spec = importlib.util.spec_from_file_location("execute_notebooks",
+                                               ROOT / "scripts" / "execute_notebooks.py")
+execute_notebooks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(execute_notebooks)
+JUPYTER_SERVER_CONFIG = NOTEBOOKS / ".jupyter" / "jupyter_server_config.json"
 SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.py"))
 IPYNBS = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 # DESIGN.md: "A cell that grows past ~15 lines of logic belongs in src/".
@@ -35,6 +54,11 @@ REQUIRED = (
 # Paths that would only exist on the machine that executed the notebook.
 ABSOLUTE_PATH = re.compile(r"(?<![\w.])(/work/|/tmp/|/home/|/root/|/Users/|[A-Za-z]:\\Users)")
 RERUN = "re-run `make notebooks` (scripts/execute_notebooks.py) and commit the .ipynb"
+
+
+def _fix(path: Path) -> str:
+    """What to run for ``path`` (.ipynb), keeping whichever file holds the user's edit."""
+    return f"{path.name}: {execute_notebooks.advice(path)}; then commit both files"
 
 
 def _load(path: Path) -> nbformat.NotebookNode:
@@ -79,7 +103,7 @@ class TestCommittedNotebook:
         counts = [cell.get("execution_count") for cell in _code_cells(_load(path))]
         assert counts, "a notebook without code cells reviews nothing"
         assert counts == list(range(1, len(counts) + 1)), (
-            f"execution counts {counts}: not executed in order in a fresh kernel; {RERUN}"
+            f"execution counts {counts}: not executed in order in a fresh kernel; {_fix(path)}"
         )
 
     def test_no_magics_or_shell_escapes(self, path):
@@ -120,7 +144,17 @@ class TestCommittedNotebook:
         assert source.exists(), f"{source.name} is missing"
         text_cells = [(c.cell_type, c.source) for c in jupytext.read(source).cells]
         stored_cells = [(c.cell_type, c.source) for c in _load(path).cells]
-        assert stored_cells == text_cells, f"{path.name} and {source.name} differ; {RERUN}"
+        assert stored_cells == text_cells, f"{path.name} and {source.name} differ; {_fix(path)}"
+
+    def test_source_is_what_saving_from_jupyterlab_writes(self, path):
+        # jupytext writes the .py with notebooks/jupytext.toml's options when JupyterLab saves;
+        # a committed .py that differs would change (header and all) on the first save.
+        config = load_jupytext_configuration_file(find_jupytext_configuration_file(str(NOTEBOOKS)))
+        expected = jupytext.writes(_load(path), fmt="py:percent", config=config)
+        actual = path.with_suffix(".py").read_text(encoding="utf-8")
+        assert actual == expected, (
+            f"{path.with_suffix('.py').name} is not what jupytext writes for {path.name}; "
+            f"{_fix(path)}")
 
     def test_outputs_have_no_errors(self, path):
         for number, cell in enumerate(_code_cells(_load(path)), start=1):
@@ -142,9 +176,127 @@ class TestCommittedNotebook:
 
     def test_stable_metadata(self, path):
         nb = _load(path)
-        assert [c.get("id") for c in nb.cells] == [f"cell-{n:02d}" for n in range(1, len(nb.cells) + 1)]
+        ids = [c.get("id") for c in nb.cells]
+        stable = [f"cell-{n:02d}" for n in range(1, len(nb.cells) + 1)]
+        changed = [(n, got) for n, (got, want) in enumerate(zip(ids, stable), start=1)
+                   if got != want]
+        assert ids == stable, (
+            f"cell ids {changed[:3]} are not the stable cell-NN ids (saved from JupyterLab?); "
+            f"{_fix(path)}")
         for number, cell in enumerate(nb.cells, start=1):
-            assert "execution" not in cell.metadata, f"cell {number} stores timing metadata"
+            assert "execution" not in cell.metadata, (
+                f"cell {number} stores timing metadata; {_fix(path)}")
         assert "version" not in nb.metadata.get("language_info", {}), (
-            "language_info.version varies between machines; " + RERUN
+            f"language_info.version varies between machines; {_fix(path)}"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# JupyterLab: paired once, opened once, saved in sync, on the project's kernel
+
+
+def test_jupytext_pairs_every_notebook_here():
+    found = find_jupytext_configuration_file(str(NOTEBOOKS))
+    assert found and Path(found).parent == NOTEBOOKS, "notebooks/jupytext.toml is missing"
+    config = load_jupytext_configuration_file(found)
+    assert config.formats in ("ipynb,py:percent", ["ipynb,py:percent"])
+    for path in IPYNBS:
+        assert _load(path).metadata["jupytext"]["formats"] == "ipynb,py:percent", path.name
+
+
+def test_jupyterlab_lists_each_notebook_once():
+    settings = json.loads(JUPYTER_SERVER_CONFIG.read_text(encoding="utf-8"))
+    hidden = settings["ContentsManager"]["hide_globs"]
+    # jupyter_server's own defaults stay hidden too
+    assert {"__pycache__", "*.pyc"} <= set(hidden)
+    for source in SOURCES:
+        assert any(fnmatch.fnmatch(source.name, g) for g in hidden), f"{source.name} is listed"
+    for path in IPYNBS:
+        assert not any(fnmatch.fnmatch(path.name, g) for g in hidden), f"{path.name} is hidden"
+
+
+def test_make_lab_installs_the_settings_and_starts_on_the_project_kernel():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    lab = re.search(r"^lab:.*\n((?:\t.*\n?)+)", makefile, flags=re.M)
+    assert lab, "the Makefile has no `lab` target"
+    assert "$(BIN)/jupyter lab" in lab.group(1) and "JUPYTER_PREFER_ENV_PATH=1" in lab.group(1)
+    assert "notebooks/.jupyter/jupyter_server_config.json" in makefile
+    assert re.search(r"ipykernel install --sys-prefix --name python3", makefile)
+
+
+def test_the_python3_kernel_is_this_environment():
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    interpreter = shutil.which(spec.argv[0]) or spec.argv[0]
+    prefix = subprocess.run([interpreter, "-c", "import sys; print(sys.prefix)"],
+                            capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    assert Path(prefix).resolve() == Path(sys.prefix).resolve(), (
+        f"the python3 kernel runs {interpreter} (prefix {prefix}), not this environment "
+        f"({sys.prefix}): nbval and JupyterLab would use other packages; run `make` again "
+        "(it installs the kernel with `ipykernel install --sys-prefix --name python3`)")
+
+
+def _copy_notebook(tmp_path: Path, stem: str) -> tuple[Path, Path]:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    shutil.copy(NOTEBOOKS / "jupytext.toml", folder / "jupytext.toml")
+    for suffix in (".py", ".ipynb"):
+        shutil.copy(NOTEBOOKS / f"{stem}{suffix}", folder / f"{stem}{suffix}")
+    return folder / f"{stem}.py", folder / f"{stem}.ipynb"
+
+
+def _as_saved_by_jupyterlab(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    for cell in nb.cells:
+        cell.id = uuid.uuid4().hex[:8]
+        if cell.cell_type == "code":
+            cell.metadata["execution"] = {"iopub.status.idle": "2026-12-01T21:00:00.000Z"}
+    nb.metadata.setdefault("language_info", {})["version"] = "3.11.7"
+    return nb
+
+
+def _newer(path: Path, than: Path) -> None:
+    stat = than.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+
+def test_saved_with_jupytext_the_advice_is_make_notebooks_and_it_keeps_the_edit(tmp_path):
+    source, target = _copy_notebook(tmp_path, IPYNBS[0].stem)
+    nb = _as_saved_by_jupyterlab(_load(target))
+    nb.cells[0].source += "\n\nAn edit made in JupyterLab."
+    nbformat.write(nb, target)
+    jupytext.write(nb, source, fmt="py:percent")  # what the jupytext extension saves beside it
+    _newer(target, source)
+    advice = execute_notebooks.advice(target)
+    assert "`make notebooks` re-executes them" in advice and "your edit is kept" in advice
+    assert execute_notebooks.unsynced_edit(source, target) is None  # make notebooks may run
+    assert "An edit made in JupyterLab." in jupytext.read(source).cells[0].source
+
+
+def test_saved_without_jupytext_the_advice_syncs_first_and_make_notebooks_refuses(tmp_path):
+    source, target = _copy_notebook(tmp_path, IPYNBS[0].stem)
+    before = source.read_text(encoding="utf-8")
+    nb = _as_saved_by_jupyterlab(_load(target))
+    nb.cells[0].source += "\n\nAn edit the .py does not have."
+    nbformat.write(nb, target)
+    _newer(target, source)
+    advice = execute_notebooks.advice(target)
+    assert f"`jupytext --sync {target.as_posix()}`" in advice
+    assert "Do not run `make notebooks` first" in advice
+    # make notebooks would rebuild the .ipynb from the older .py: it refuses, with the advice
+    assert execute_notebooks.unsynced_edit(source, target) == advice
+    # and the advised command does keep the edit: the .py gets it, nothing else changes
+    subprocess.run([sys.executable, "-m", "jupytext", "--sync", str(target)], check=True,
+                   capture_output=True, timeout=120)
+    after = source.read_text(encoding="utf-8")
+    assert "An edit the .py does not have." in after
+    assert after.replace("#\n# An edit the .py does not have.\n", "") == before
+    assert execute_notebooks.unsynced_edit(source, target) is None
+
+
+def test_an_edited_source_is_what_make_notebooks_executes(tmp_path):
+    source, target = _copy_notebook(tmp_path, IPYNBS[0].stem)
+    source.write_text(source.read_text(encoding="utf-8") + "\n# %%\n1 + 1\n", encoding="utf-8")
+    _newer(source, target)
+    assert execute_notebooks.unsynced_edit(source, target) is None
+    assert "it holds the edit" in execute_notebooks.advice(target)

@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from evidencekit.errors import InputError
@@ -351,3 +352,28 @@ def test_tau2_zero_when_homogeneous():
     for method in RE_METHODS:
         r = pool([0.2, 0.2, 0.2, 0.2], [0.1, 0.2, 0.3, 0.1], method=method)
         assert r.tau2 == 0.0 and r.i2 == 0.0
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "HS", "HE"])
+@pytest.mark.parametrize("ci", ["wald", "hksj"])
+def test_closed_form_leave_one_out_equals_refits(method, ci):
+    rng = np.random.default_rng(11)
+    y, v = rng.normal(0.3, 0.4, 25), rng.uniform(0.01, 0.3, 25)
+    fast = leave_one_out(y, v, method=method, ci=ci)
+    idx = np.array([[j for j in range(25) if j != i] for i in range(25)])
+    slow = pool_many(y[idx], v[idx], method=method, ci=ci)
+    assert list(fast.columns) == list(slow.columns)
+    num = fast.select_dtypes("number").columns
+    np.testing.assert_allclose(fast[num].to_numpy(float), slow[num].to_numpy(float),
+                               rtol=1e-9, atol=1e-14)
+
+
+def test_chunked_leave_one_out_equals_one_batch(monkeypatch):
+    import evidencekit.pooling as pooling_module
+
+    rng = np.random.default_rng(12)
+    y, v = rng.normal(0.3, 0.4, 30), rng.uniform(0.01, 0.3, 30)
+    whole = leave_one_out(y, v, method="REML")
+    monkeypatch.setattr(pooling_module, "_LOO_CHUNK_CELLS", 60)  # two rows per chunk
+    chunked = leave_one_out(y, v, method="REML")
+    pd.testing.assert_frame_equal(whole, chunked)

@@ -1,14 +1,15 @@
 """Small-study effects: Egger's regression test, trim-and-fill, and the data behind a funnel plot.
 
-All three reproduce R metafor: ``regtest(model="lm", predictor="sei")``, ``trimfill()`` with its
-defaults (L0 estimator, side chosen from the data) on a common-effect model, and the pseudo
-confidence region that ``funnel()`` draws.
+All reproduce R metafor: Egger's test as ``regtest()``'s default (``model="rma"``: the fitted
+model's meta-regression on the standard error, z test) and as ``regtest(model="lm")``;
+``trimfill()`` with its defaults (L0 estimator, side chosen from the data) on the fitted model
+(common-effect or random-effects); and the pseudo confidence region that ``funnel()`` draws.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,14 +21,21 @@ __all__ = ["EggerResult", "TrimFillResult", "egger_test", "trim_and_fill", "funn
 
 
 class EggerResult(NamedTuple):
-    """Egger's regression test. ``statistic`` is a t value with ``df`` = k - 2."""
+    """Egger's regression test.
+
+    ``model="lm"``: ``statistic`` is a t value with ``df`` = k - 2. ``model="rma"`` (metafor's
+    default): a z value (``df`` is None), or t with k - 2 df when the model uses HKSJ.
+    ``model_description`` names the fitted model in words.
+    """
 
     statistic: float
     p: float
-    df: int
+    df: int | None
     slope: float        # coefficient of the standard error (the asymmetry term)
     slope_se: float
     limit_estimate: float  # intercept: the effect as se -> 0
+    model: str = "lm"
+    model_description: str = "weighted regression of yi on sei (lm), t test"
 
 
 def _clean(yi, vi):
@@ -57,13 +65,21 @@ def _wls(X, y, w):
     return beta, cov, df
 
 
-def egger_test(yi, vi) -> EggerResult:
+def egger_test(yi, vi, *, model: str = "lm", method: str = "REML",
+               ci: str = "wald") -> EggerResult:
     """Egger's regression test for funnel-plot asymmetry.
 
     Parameters
     ----------
     yi, vi : array-like
         Effect sizes and sampling variances (missing pairs are dropped).
+    model : {"lm", "rma"}
+        "lm": weighted least squares with a residual variance estimated from the data (Egger et
+        al. 1997); "rma": the meta-analytic model with the standard error as moderator, metafor's
+        default for ``regtest(fit)``.
+    method, ci : str
+        ``model="rma"`` only: the tau² estimator and test of the fitted model (as ``pool``),
+        so the test uses the model the pooled result came from.
 
     Returns
     -------
@@ -71,17 +87,36 @@ def egger_test(yi, vi) -> EggerResult:
 
     Notes
     -----
-    Weighted regression ``yi = b0 + b1 sqrt(vi)`` with weights ``1/vi`` and a residual variance
-    estimated from the data (ordinary ``lm``), testing b1 = 0 with t on k - 2 df. This is
+    "lm": weighted regression ``yi = b0 + b1 sqrt(vi)`` with weights ``1/vi`` and a residual
+    variance estimated from the data (ordinary ``lm``), testing b1 = 0 with t on k - 2 df. This is
     metafor's ``regtest(model="lm", predictor="sei")`` and is algebraically the test of Egger,
     Davey Smith, Schneider & Minder (1997), who regress yi/se_i on 1/se_i (their intercept is our
     b1). Same numbers as ``statsmodels.api.WLS(yi, [1, sei], weights=1/vi)`` (checked in tests).
-    Needs k >= 3.
+
+    "rma": metafor's ``regtest(rma(yi, vi, method=...))`` default (Sterne & Egger 2005, the
+    "meta-regression" variant): :func:`evidencekit.models.meta_regression` of yi on sei with
+    the model's tau² estimator, testing the sei coefficient with z (t on k - 2 df under HKSJ).
+    The two variants disagree in practice (the lm version's multiplicative residual variance
+    against the additive tau²), so the variant is named in the result. Needs k >= 3.
     """
     y, v = _clean(yi, vi)
     k = y.size
     if k < 3:
         raise InputError(f"Egger's test needs at least 3 studies (k = {k})")
+    if model == "rma":
+        from .models import meta_regression
+
+        fit = meta_regression(y, v, {"sei": np.sqrt(v)}, method=method, ci=ci)
+        b0, b1 = fit.coefficients
+        test = "t test, Knapp-Hartung" if ci == "hksj" else "z test"
+        desc = (f"meta-regression of yi on sei, tau² estimator {fit.method} ({test}); "
+                "metafor's regtest() default")
+        return EggerResult(statistic=b1.z, p=b1.p, df=int(k - 2) if ci == "hksj" else None,
+                           slope=b1.estimate, slope_se=b1.se, limit_estimate=b0.estimate,
+                           model="rma", model_description=desc)
+    if model != "lm":
+        raise InputError(f"unknown Egger model {model!r}: use 'rma' (metafor's default) or 'lm'",
+                         field="model")
     X = np.column_stack([np.ones(k), np.sqrt(v)])
     beta, cov, df = _wls(X, y, 1.0 / v)
     se = math.sqrt(cov[1, 1])
@@ -104,9 +139,19 @@ class TrimFillResult:
     filled_yi: np.ndarray
     filled_vi: np.ndarray
     level: float = 95.0
+    method: str = "FE"
+    tau2: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``trim_and_fill: {k0, side, estimate, se}`` of ``pool --bias``, with the model."""
+        return {"k0": self.k0, "side": self.side, "estimate": self.estimate, "se": self.se,
+                "ci_low": self.ci_low, "ci_high": self.ci_high, "estimator": self.estimator,
+                "method": self.method, "tau2": self.tau2}
 
     def summary(self) -> str:
-        return (f"Trim-and-fill ({self.estimator} estimator, common-effect model): "
+        model = ("common-effect model" if self.method == "FE"
+                 else f"random-effects model, tau² estimator {self.method}")
+        return (f"Trim-and-fill ({self.estimator} estimator, {model}): "
                 f"{self.k0} stud{'y' if self.k0 == 1 else 'ies'} imputed on the {self.side}; "
                 f"adjusted estimate {self.estimate:.4f} (se {self.se:.4f}), {self.level:g}% CI "
                 f"[{self.ci_low:.4f}, {self.ci_high:.4f}]")
@@ -114,8 +159,9 @@ class TrimFillResult:
     def to_frame(self) -> pd.DataFrame:
         """One row: k0, side, estimator, the adjusted estimate, its se and CI, and the level."""
         return pd.DataFrame([{"k0": self.k0, "side": self.side, "estimator": self.estimator,
-                              "estimate": self.estimate, "se": self.se, "ci_low": self.ci_low,
-                              "ci_high": self.ci_high, "level": float(self.level)}])
+                              "method": self.method, "estimate": self.estimate, "se": self.se,
+                              "ci_low": self.ci_low, "ci_high": self.ci_high, "tau2": self.tau2,
+                              "level": float(self.level)}])
 
 
 def _common_effect(y, v):
@@ -126,7 +172,7 @@ def _common_effect(y, v):
 
 
 def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
-                  maxiter: int = 100, level: float = 95.0) -> TrimFillResult:
+                  maxiter: int = 100, level: float = 95.0, method: str = "FE") -> TrimFillResult:
     """Duval & Tweedie's trim-and-fill, as metafor's ``trimfill()``.
 
     Parameters
@@ -143,6 +189,10 @@ def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
         Iterations of the trim step.
     level : float
         Confidence level (percent) of the adjusted estimate's Wald interval.
+    method : str
+        The model trimmed and refitted: "FE" (common effect, the default here) or a tau²
+        estimator of :func:`evidencekit.pooling.pool` ("REML", "DL", ...), as ``trimfill()`` on
+        ``rma(yi, vi, method=...)``: the side, every trimming fit and the final fit use it.
 
     Notes
     -----
@@ -151,9 +201,11 @@ def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
     the sum of the positive signed ranks, L0 = (4 Sr - k(k+1)) / (2k - 1) or
     R0 = k - (largest negative rank) - 1, k0 = max(0, round(.)) (round half to even, as R) —
     until k0 stops changing. Then mirror the k0 most extreme studies about beta and refit all.
-    The model throughout is the common-effect (inverse-variance) one, as ``trimfill()`` on
-    ``rma(yi, vi, method="FE")``; trim-and-fill on random-effects fits is not offered, since the
-    method's authors and Cochrane favour the common-effect version for the trimming step.
+    The model throughout is the one named by ``method``, as metafor's ``trimfill()`` uses the
+    fitted model's: with ``method="FE"`` the common-effect (inverse-variance) one, as on
+    ``rma(yi, vi, method="FE")``; with a tau² estimator the random-effects model (side from the
+    meta-regression on sqrt(vi) with that estimator; each trimming fit and the filled fit with
+    it). The two often disagree on k0, so the model is named in the result.
     """
     y, v = _clean(yi, vi)
     k = y.size
@@ -161,11 +213,29 @@ def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
         raise InputError(f"trim-and-fill needs at least 2 studies (k = {k})")
     if estimator not in ("L0", "R0"):
         raise InputError(f"unknown estimator {estimator!r}: use 'L0' or 'R0'")
+    method = str(method).upper()
+    from .pooling import METHODS, pool
+
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}: use one of {', '.join(METHODS)}",
+                         field="method")
+
+    def fit(yy, vv):
+        r = pool(yy, vv, method=method, level=level, tau2_ci=False)
+        return r.estimate, r.se, (0.0 if not math.isfinite(r.tau2) else r.tau2)
+
     if side is None:
-        X = np.column_stack([np.ones(k), np.sqrt(v)])
-        w = 1.0 / v
-        beta = np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (w * y))
-        side = "right" if beta[1] < 0 else "left"
+        if method == "FE" or k < 3:
+            X = np.column_stack([np.ones(k), np.sqrt(v)])
+            w = 1.0 / v
+            beta = np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (w * y))
+            slope = beta[1]
+        else:
+            from .models import meta_regression
+
+            slope = meta_regression(y, v, {"sei": np.sqrt(v)}, method=_regression_method(
+                method)).coefficients[1].estimate
+        side = "right" if slope < 0 else "left"
     elif side not in ("left", "right"):
         raise InputError(f"side must be 'left' or 'right', not {side!r}")
     ys = -y if side == "right" else y.copy()
@@ -179,7 +249,7 @@ def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
         it += 1
         if it > maxiter:
             raise InputError("trim-and-fill did not converge; try estimator='R0'")
-        beta, _ = _common_effect(ys[:k - k0], vs[:k - k0])
+        beta = fit(ys[:k - k0], vs[:k - k0])[0]
         yc = ys - beta
         ranks = np.empty(k)
         ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)
@@ -200,12 +270,23 @@ def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
     else:
         filled_y = np.empty(0)
         filled_v = np.empty(0)
-    est, se = _common_effect(np.concatenate([y, filled_y]), np.concatenate([v, filled_v]))
+    est, se, tau2 = fit(np.concatenate([y, filled_y]), np.concatenate([v, filled_v]))
     z = stats.norm.isf((1 - level / 100) / 2)
     return TrimFillResult(k0=k0, side=side, estimator=estimator, estimate=est, se=se,
                           ci_low=est - z * se, ci_high=est + z * se,
                           filled_yi=_readonly(filled_y), filled_vi=_readonly(filled_v),
-                          level=float(level))
+                          level=float(level), method=method, tau2=float(tau2))
+
+
+def _regression_method(method: str) -> str:
+    """The meta-regression estimator for a pooling estimator (the same where both exist)."""
+    from .models import REGRESSION_METHODS
+
+    if method not in REGRESSION_METHODS:
+        raise InputError(f"trim-and-fill with method {method!r} needs a meta-regression with "
+                         f"that estimator; use one of {', '.join(REGRESSION_METHODS)} or give "
+                         "side=", field="method")
+    return method
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

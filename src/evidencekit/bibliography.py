@@ -450,17 +450,10 @@ def load_bibtex(path: str | Path) -> dict[str, Reference]:
     InputError
         When the file cannot be read as UTF-8 text or has BibTeX errors (see :func:`parse_bibtex`).
     """
+    from .io import MAX_EVIDENCE_BYTES, read_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found; give the path to a .bib file", file=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8",
-                         file=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror}); check the path and its permissions",
-                         file=str(path)) from None
+    text = read_text(path, limit=MAX_EVIDENCE_BYTES, kind="BibTeX file")
     parsed = parse_bibtex(text, file=str(path))
     if parsed.errors:
         first = parsed.errors[0]

@@ -116,30 +116,13 @@ def _read_csv(path: Path):
 
     import pandas as pd
 
-    shown = str(path)
-    where = {"file": shown}
-    if path.is_dir():
-        raise InputError("cannot read as CSV: this is a folder; give the path to a CSV file",
-                         **where)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found; give the path to a CSV with metafor's column names",
-                         **where) from None
-    except PermissionError:
-        raise InputError("cannot read as CSV: permission denied; check the file's permissions",
-                         **where) from None
-    except OSError as exc:
-        raise InputError(f"cannot read as CSV: {exc.strerror or exc}", **where) from None
-    if b"\x00" in data:
-        raise InputError("cannot read as CSV: this is a binary file, not text; export the "
-                         "table as CSV", **where)
-    try:
-        text = data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
-    except UnicodeDecodeError as exc:
-        raise InputError(f"cannot read as CSV: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                         "a spreadsheet must be saved as 'CSV UTF-8 (comma delimited)'",
-                         line=data[:exc.start].count(b"\n") + 1, **where) from None
+    from .io import MAX_CSV_BYTES, read_text
+
+    where = {"file": str(path)}
+    # Regular files only, bounded, whole-content NUL/UTF-8 checks; CR-only line ends read as lines.
+    text = read_text(path, limit=MAX_CSV_BYTES, kind="CSV file", prefix="cannot read as CSV: ",
+                     fix="a spreadsheet must be saved as 'CSV UTF-8 (comma delimited)'",
+                     newlines=True)
     if not text.strip():
         raise InputError("cannot read as CSV: the file is empty; the first line names the "
                          "columns (metafor's names, e.g. yi,vi; see `evidencekit pool --help`) "
@@ -180,44 +163,35 @@ def _read_csv(path: Path):
 def _check_pool_options(args: argparse.Namespace) -> None:
     """Unknown --measure/--method name the option, before the CSV is read."""
     from .effects import MEASURES
+    from .pool_report import TABLE_METHODS
     from .pooling import METHODS
 
     if args.measure.upper() not in MEASURES:
         raise InputError(f"unknown measure {args.measure!r}: use one of {', '.join(MEASURES)} "
                          "(see `evidencekit pool --help` for the columns each needs)",
                          field="--measure")
-    if args.method.upper() not in METHODS:
-        raise InputError(f"unknown method {args.method!r}: use one of {', '.join(METHODS)} "
-                         "(default: REML)", field="--method")
+    if args.method.upper() not in METHODS + TABLE_METHODS:
+        raise InputError(f"unknown method {args.method!r}: use one of "
+                         f"{', '.join(METHODS + TABLE_METHODS)} (default: REML)",
+                         field="--method")
 
 
 def _cmd_pool(args: argparse.Namespace) -> int:
-    import warnings
-
-    from .effects import effect_sizes_from_frame
-    from .pooling import pool
+    from .pool_report import pool_table
 
     _check_pool_options(args)
     path = Path(args.csv)
     frame = _read_csv(path)
     label = next((c for c in ("study", "label", "slab", "author") if c in frame.columns), None)
-    es = effect_sizes_from_frame(frame, args.measure, label_column=label, source=str(path))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = pool(es, method=args.method, ci=args.ci)
-        except InputError as exc:
-            if exc.file is not None:
-                raise
-            raise InputError(exc.message, file=str(path), field=exc.field) from None
-    for w in caught:  # e.g. rows with missing values left out: say so, on stderr
-        print(f"evidencekit: {path}: warning: {w.message}", file=sys.stderr)
+    report = pool_table(frame, args.measure, method=args.method, ci=args.ci,
+                        subgroup=args.subgroup, moderators=args.moderator or (),
+                        bias=args.bias, label_column=label, source=str(path))
+    for message in report.warnings:  # e.g. rows with missing values left out: say so, on stderr
+        print(f"evidencekit: {path}: warning: {message}", file=sys.stderr)
     if args.format == "json":
-        print_json(result.to_dict())
+        print_json(report.to_dict())
     else:
-        for note in es.assumptions:
-            print(f"assumption: {note}")
-        print(result.summary())
+        print(report.summary())
     return EXIT_OK
 
 
@@ -308,14 +282,24 @@ _POOL_EPILOG = """\
 CSV columns (metafor's argument names; a study, label, slab or author column
 labels the rows; an empty cell is a missing value, and a study with one is
 left out with a warning):
-  MD, SMD, ROM  m1i,sd1i,n1i,m2i,sd2i,n2i  (mean, SD and n of groups 1 and 2)
-  RR, OR        ai,bi,ci,di                (events and non-events, groups 1, 2)
-  SMCR          m1i,m2i,sd1i,ni,ri         (post, pre mean, pre SD, n, r)
-  SMCC          m1i,m2i,sd1i,sd2i,ni,ri
-  GEN           yi,vi                      (effect size, sampling variance)
-The output names every default used: the tau² estimator, the CI and
+  MD, SMD, ROM      m1i,sd1i,n1i,m2i,sd2i,n2i  (mean, SD, n of groups 1, 2)
+  RR, OR, RD        ai,bi,ci,di or ai,n1i,ci,n2i  (events, non-events or n)
+  PR, PLO, PFT, PAS xi,ni                      (events, n of one group)
+  COR, ZCOR         ri,ni                      (correlation, sample size)
+  IRR               x1i,t1i,x2i,t2i            (events, person-time, 1 and 2)
+  IR                xi,ti                      (events, person-time)
+  SMCR              m1i,m2i,sd1i,ni,ri         (post, pre mean, pre SD, n, r)
+  SMCC              m1i,m2i,sd1i,sd2i,ni,ri
+  GEN               yi,vi                      (effect size, sampling variance)
+Ratio measures (RR, OR, IRR, ROM) are pooled and printed on the log scale, as
+metafor prints them. --method MH (OR, RR, RD) and PETO (OR) pool the 2x2
+tables themselves. --subgroup COLUMN fits each subgroup with its own tau² and
+tests for subgroup differences; --moderator COLUMN (repeatable) fits a
+meta-regression; --bias adds Egger's test and trim-and-fill on the fitted
+model. The output names every default used: the tau² estimator, the CI and
 prediction-interval methods, and the Q-profile interval for tau².
-Exit codes: 0 pooled; 2 bad usage or an unreadable CSV."""
+Exit codes: 0 pooled; 2 bad usage, an unreadable CSV, or data that cannot be
+computed in floating point."""
 
 _AUDIT_EPILOG = (
     "Each health-claim sentence gets a verdict (supported, overstated, unsupported, "
@@ -372,13 +356,23 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("csv", metavar="FILE.csv",
                    help="comma-separated file, one study per line, UTF-8; columns below")
     p.add_argument("--measure", required=True,
-                   help="effect measure: MD, SMD, SMCR, SMCC, RR, OR, ROM, or GEN (yi, vi given)")
+                   help="effect measure: MD, SMD, SMCR, SMCC, RR, OR, RD, ROM, PR, PLO, PFT, "
+                        "PAS, COR, ZCOR, IRR, IR, or GEN (yi, vi given)")
     p.add_argument("--method", default="REML",
-                   help="tau² estimator: REML (default), DL, PM, ML, HS, SJ, HE, EB, or FE "
-                        "(common effect)")
+                   help="tau² estimator: REML (default), DL, PM, ML, HS, SJ, HE, EB; FE "
+                        "(common effect); or MH (Mantel-Haenszel) / PETO for 2x2 tables")
     p.add_argument("--ci", choices=("wald", "hksj"), default="wald", type=str.lower,
                    help="interval for the pooled estimate: wald (default, normal quantile) or "
                         "hksj (Hartung-Knapp-Sidik-Jonkman, t with k-1 df)")
+    p.add_argument("--subgroup", metavar="COLUMN", default=None,
+                   help="subgroup analysis by this column: a separate tau² per subgroup and "
+                        "the test for subgroup differences")
+    p.add_argument("--moderator", metavar="COLUMN", action="append", default=None,
+                   help="meta-regression on this numeric column (repeat for several; "
+                        "intercept first, then in the order given)")
+    p.add_argument("--bias", action="store_true",
+                   help="Egger's test (metafor's regtest default) and trim-and-fill on the "
+                        "fitted model")
     _add_format(p)
     p.set_defaults(func=_cmd_pool)
 
@@ -414,7 +408,35 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _TerminalSafe:
+    """A text stream that escapes control characters (ESC, CR, ...) and bidi overrides on write.
+
+    Every command's output passes through it, so a value or a file name from the input cannot send
+    terminal escape sequences or reorder what is shown. JSON is unaffected (it escapes them itself).
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from .errors import terminal_safe
+
+        return self._stream.write(terminal_safe(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TerminalSafe(out), _TerminalSafe(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func

@@ -1,9 +1,12 @@
 """Per-study effect sizes and sampling variances, with R metafor's ``escalc`` conventions.
 
 Measures: MD, SMD (Hedges' g), SMCR and SMCC (pre-post / within-subject), RR and OR (log scale),
-ROM (log ratio of means), GEN (an estimate given with its variance, SE, 95% CI or p-value).
-Argument names are metafor's (``m1i, sd1i, n1i, m2i, sd2i, n2i``, ``ai, bi, ci, di``, ``ni, ri``,
-``yi, vi, sei``) so an R user's call carries over unchanged. Conversions a reviewer needs (SE from a
+RD (risk difference), ROM (log ratio of means), single-group proportions PR (raw), PLO (logit),
+PFT (Freeman-Tukey double arcsine), PAS (arcsine), correlations COR (raw) and ZCOR (Fisher's z),
+incidence rates IR (raw) and IRR (log rate ratio), GEN (an estimate given with its variance, SE,
+95% CI or p-value). Argument names are metafor's (``m1i, sd1i, n1i, m2i, sd2i, n2i``,
+``ai, bi, ci, di`` or ``ai, n1i, ci, n2i``, ``xi, ni``, ``ri, ni``, ``x1i, t1i, x2i, t2i``,
+``xi, ti``, ``yi, vi, sei``) so an R user's call carries over unchanged. Conversions a reviewer needs (SE from a
 CI or a p-value, SD from an SE or a CI) follow the Cochrane Handbook, chapter 6.
 """
 from __future__ import annotations
@@ -24,9 +27,13 @@ __all__ = [
     "sd_from_se", "sd_from_ci",
 ]
 
-MEASURES = ("MD", "SMD", "SMCR", "SMCC", "RR", "OR", "ROM", "GEN")
+MEASURES = ("MD", "SMD", "SMCR", "SMCC", "RR", "OR", "RD", "ROM", "PR", "PLO", "PFT", "PAS",
+            "COR", "ZCOR", "IRR", "IR", "GEN")
 #: Measures analysed on the log scale (exponentiate to report).
-RATIO_MEASURES = frozenset({"RR", "OR", "ROM"})
+RATIO_MEASURES = frozenset({"RR", "OR", "ROM", "IRR"})
+#: Measures from counts (2x2 tables, events of one group, events per person-time): escalc's
+#: continuity correction ``add``/``to`` applies to these.
+COUNT_MEASURES = frozenset({"RR", "OR", "RD", "PR", "PLO", "PFT", "PAS", "IRR", "IR"})
 
 #: Required columns per measure, metafor's argument names (DESIGN.md: the CLI's CSV contract).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -35,6 +42,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "ROM": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
     "RR": ("ai", "bi", "ci", "di"),
     "OR": ("ai", "bi", "ci", "di"),
+    "RD": ("ai", "bi", "ci", "di"),
+    "PR": ("xi", "ni"),
+    "PLO": ("xi", "ni"),
+    "PFT": ("xi", "ni"),
+    "PAS": ("xi", "ni"),
+    "COR": ("ri", "ni"),
+    "ZCOR": ("ri", "ni"),
+    "IRR": ("x1i", "t1i", "x2i", "t2i"),
+    "IR": ("xi", "ti"),
     "SMCR": ("m1i", "m2i", "sd1i", "ni", "ri"),
     "SMCC": ("m1i", "m2i", "sd1i", "sd2i", "ni", "ri"),
     "GEN": ("yi", "vi"),
@@ -49,7 +65,8 @@ class EffectSizes:
     ``assumptions`` lists every value that was assumed rather than reported (e.g. a pre-post
     correlation), so that it is named wherever the numbers are shown. ``ri`` and ``ri_assumed``
     (SMCR/SMCC) give the correlation used per study and whether it was assumed. ``corrected``
-    (RR/OR) marks tables to which ``add`` was added because a cell was zero.
+    (count measures: RR, OR, RD, PR, PLO, IRR, IR) marks studies to which ``add`` was added
+    because a count was zero.
     """
 
     measure: str
@@ -103,6 +120,16 @@ _DESCRIPTIONS = {
     "SMCC": "standardised mean change, change-score standardisation",
     "RR": "log risk ratio; 0.5 added to every cell of tables with a zero cell",
     "OR": "log odds ratio; 0.5 added to every cell of tables with a zero cell",
+    "RD": "risk difference p1 - p2, v = p1(1-p1)/n1 + p2(1-p2)/n2; 0.5 added to every cell of "
+          "tables with a zero cell",
+    "PR": "proportion x/n, v = p(1-p)/n; 0.5 added to x and n - x where either is 0",
+    "PLO": "logit proportion log(x/(n-x)), v = 1/x + 1/(n-x); 0.5 added where x or n - x is 0",
+    "PFT": "Freeman-Tukey double arcsine of x/n, v = 1/(4n + 2)",
+    "PAS": "arcsine square root of x/n, v = 1/(4n)",
+    "COR": "correlation r, v = (1 - r²)²/(n - 1)",
+    "ZCOR": "Fisher's z = atanh(r), v = 1/(n - 3)",
+    "IRR": "log incidence rate ratio, v = 1/x1 + 1/x2; 0.5 added to both counts where one is 0",
+    "IR": "incidence rate x/t, v = x/t²; 0.5 added to x where it is 0",
     "ROM": "log ratio of means",
     "GEN": "generic estimate with its sampling variance",
 }
@@ -151,19 +178,27 @@ def _positive(name: str, a: np.ndarray, allow_zero: bool = False) -> None:
         raise InputError(f"{name} must be finite and {req}; check study/studies {idx}", field=name)
 
 
-def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: float = 0.5,
-                 to: str = "only0", assumed_ri: float | None = None, ratio: bool = False,
-                 level: float = 95.0, **args) -> EffectSizes:
+def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: float | None = None,
+                 to: str = "only0", drop00: bool = False, assumed_ri: float | None = None,
+                 ratio: bool = False, level: float = 95.0, **args) -> EffectSizes:
     """Compute effect sizes and sampling variances as metafor's ``escalc`` does.
 
     Parameters
     ----------
-    measure : {"MD", "SMD", "SMCR", "SMCC", "RR", "OR", "ROM", "GEN"}
+    measure : {"MD", "SMD", "SMCR", "SMCC", "RR", "OR", "RD", "ROM", "PR", "PLO", "PFT", "PAS", \
+"COR", "ZCOR", "IRR", "IR", "GEN"}
     labels : sequence of str, optional
         Study labels.
     add, to : float, str
-        Continuity correction for RR/OR, as metafor: ``add`` (0.5) is added to every cell of the
-        tables selected by ``to``: "only0" (tables with a zero cell; the default), "all", "none".
+        Continuity correction for the count measures (:data:`COUNT_MEASURES`), as metafor:
+        ``add`` is added to every cell of the tables selected by ``to``: "only0" (tables with a
+        zero cell; the default), "all", "if0all" (every table if any has a zero cell), "none".
+        ``add`` defaults to metafor's: 0.5, except 0 for PFT and PAS (whose transformations are
+        finite at 0 and 1).
+    drop00 : bool
+        RR, OR, RD, IRR: give NaN (the study is then left out of a fit, with a warning) for a
+        table with no events, or only events, in both groups instead of correcting it. False by
+        default, as in ``escalc`` (``rma.mh`` and ``rma.peto`` drop such tables by default).
     assumed_ri : float, optional
         SMCR/SMCC: the pre-post correlation used where ``ri`` is missing (NaN or not given).
         It is recorded in ``assumptions`` and in ``ri_assumed``; without it a missing ``ri`` is an
@@ -174,8 +209,10 @@ def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: floa
         GEN only: confidence level of ``ci_lb``/``ci_ub``.
     **args : array-like
         metafor's argument names. MD, SMD, ROM: ``m1i, sd1i, n1i, m2i, sd2i, n2i``.
-        RR, OR: ``ai, bi, ci, di`` (or ``ai, n1i, ci, n2i``). SMCR: ``m1i, m2i, sd1i, ni, ri``
-        (m1i post, m2i pre, sd1i pre-test SD). SMCC: ``m1i, m2i, sd1i, sd2i, ni, ri``.
+        RR, OR, RD: ``ai, bi, ci, di`` (or ``ai, n1i, ci, n2i``). PR, PLO, PFT, PAS: ``xi, ni``.
+        COR, ZCOR: ``ri, ni``. IRR: ``x1i, t1i, x2i, t2i``. IR: ``xi, ti``.
+        SMCR: ``m1i, m2i, sd1i, ni, ri`` (m1i post, m2i pre, sd1i pre-test SD).
+        SMCC: ``m1i, m2i, sd1i, sd2i, ni, ri``.
         GEN: ``yi`` with one of ``vi``, ``sei``, ``ci_lb`` + ``ci_ub``, or ``pval``.
 
     Returns
@@ -194,31 +231,52 @@ def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: floa
     - SMCR: yi = c(n-1)(m1 - m2)/sd1, vi = 2(1 - r)/n + yi²/(2n) (Becker 1988).
     - SMCC: sd_d = sqrt(sd1² + sd2² - 2 r sd1 sd2), yi = c(n-1)(m1 - m2)/sd_d,
       vi = 1/n + yi²/(2n) (Gibbons et al. 1993).
-    - RR: log((a/n1)/(c/n2)), vi = 1/a - 1/n1 + 1/c - 1/n2; OR: log(ad/(bc)),
-      vi = 1/a + 1/b + 1/c + 1/d (Handbook 6.4.1). Computed with statsmodels'
-      ``effectsize_2proportions`` after metafor's continuity correction, which statsmodels
-      does not apply in the same way.
+    - RR: log(p1) - log(p2), vi = 1/a - 1/n1 + 1/c - 1/n2; OR: logit(p1) - logit(p2),
+      vi = 1/a + 1/b + 1/c + 1/d; RD: p1 - p2, vi = p1(1-p1)/n1 + p2(1-p2)/n2 (Handbook 6.4.1;
+      p1 = a/n1, p2 = c/n2 after the continuity correction, as escalc computes them).
+    - PR: p = x/n, vi = p(1-p)/n; PLO: log(x/(n-x)), vi = 1/x + 1/(n-x); PAS: asin(sqrt(x/n)),
+      vi = 1/(4n); PFT: (asin(sqrt(x/(n+1))) + asin(sqrt((x+1)/(n+1))))/2, vi = 1/(4n+2)
+      (Freeman & Tukey 1950; Miller 1978). x and n - x get ``add`` where either is 0.
+    - COR: yi = r, vi = (1 - r²)²/(n - 1); ZCOR: yi = atanh(r), vi = 1/(n - 3) (Fisher 1921).
+      As escalc, vi is missing (NaN) for n <= 3.
+    - IRR: log(x1/t1) - log(x2/t2), vi = 1/x1 + 1/x2; IR: x/t, vi = x/t² (Rothman, Greenland &
+      Lash 2008, ch. 14); counts get ``add`` where one is 0.
     - ROM: log(m1/m2), vi = sd1²/(n1 m1²) + sd2²/(n2 m2²) (Hedges, Gurevitch & Curtis 1999).
     - GEN: vi given, or sei², or from a CI / p-value (:func:`se_from_ci`, :func:`se_from_p`).
 
+    A table with no events (or only events) in both arms gets ``add`` in every cell like any other
+    table with a zero cell, so it has a finite effect size, as in ``escalc`` (its default
+    ``drop00=FALSE``); ``drop00=True`` leaves it out instead.
     Missing inputs give NaN effect sizes for that study (pooling then drops them with a warning).
     """
     if not isinstance(measure, str) or measure.upper() not in MEASURES:
         raise InputError(f"unknown measure {measure!r}: use one of {', '.join(MEASURES)}",
                          field="measure")
     measure = measure.upper()
-    known = set(COLUMNS[measure]) | set(_OPTIONAL.get(measure, ())) | {"n1i", "n2i"}
+    known = set(COLUMNS[measure]) | set(_OPTIONAL.get(measure, ()))
+    if measure in _TWO_BY_TWO:
+        known |= {"n1i", "n2i"}
     unknown = sorted(set(args) - known)
     if unknown:
         raise InputError(f"{measure} does not take argument(s) {', '.join(unknown)}; it uses "
                          f"{', '.join(COLUMNS[measure])}", field=unknown[0])
+    if to not in ("only0", "all", "if0all", "none"):
+        raise InputError(f"to must be 'only0', 'all', 'if0all' or 'none', not {to!r}", field="to")
+    if add is None:
+        add = 0.0 if measure in ("PFT", "PAS") else 0.5  # escalc's defaults
     extra: dict[str, Any] = {}
     assumptions: list[str] = []
     with np.errstate(all="ignore"):
         if measure in ("MD", "SMD", "ROM"):
             yi, vi = _two_group(measure, args)
-        elif measure in ("RR", "OR"):
-            yi, vi, extra = _two_by_two(measure, args, add, to)
+        elif measure in _TWO_BY_TWO:
+            yi, vi, extra = _two_by_two(measure, args, add, to, drop00)
+        elif measure in ("PR", "PLO", "PFT", "PAS"):
+            yi, vi, extra = _proportion(measure, args, add, to)
+        elif measure in ("COR", "ZCOR"):
+            yi, vi = _correlation(measure, args)
+        elif measure in ("IRR", "IR"):
+            yi, vi, extra = _rates(measure, args, add, to, drop00)
         elif measure in ("SMCR", "SMCC"):
             yi, vi, extra, assumptions = _mean_change(measure, args, assumed_ri)
         else:
@@ -231,6 +289,143 @@ def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: floa
                              field="labels")
     return EffectSizes(measure=measure, yi=_frozen(yi), vi=_frozen(vi), labels=labels,
                        assumptions=tuple(assumptions), **extra)
+
+
+_TWO_BY_TWO = ("RR", "OR", "RD")
+
+
+def _corrected_rows(cells: np.ndarray, add: float, to: str) -> tuple[np.ndarray, np.ndarray]:
+    """escalc's continuity correction on a (k, c) array of counts: which rows get ``add``.
+
+    "only0": rows with a zero cell; "all": every row; "if0all": every row if any row has a zero
+    cell; "none": no row. Missing rows (NaN) are never corrected. Returns (corrected cells, mask).
+    """
+    zero = (cells == 0).any(axis=1)
+    if to == "only0":
+        corrected = zero
+    elif to == "all":
+        corrected = np.ones(cells.shape[0], bool)
+    elif to == "if0all":
+        corrected = np.full(cells.shape[0], bool(zero.any()))
+    else:
+        corrected = np.zeros(cells.shape[0], bool)
+    corrected &= ~np.isnan(cells).any(axis=1)
+    if add == 0:
+        corrected = np.zeros(cells.shape[0], bool)  # nothing was added: nothing to name
+    return cells + np.where(corrected, add, 0.0)[:, None], corrected
+
+
+def _not_above(part_name: str, part: np.ndarray, total_name: str, total: np.ndarray) -> None:
+    bad = np.nonzero(part > total)[0]
+    if bad.size:
+        raise InputError(f"{part_name} (events) is larger than {total_name} (group size) in "
+                         f"study/studies {', '.join(str(i + 1) for i in bad)}; check the counts",
+                         field=part_name)
+
+
+def _two_by_two(measure, args, add, to, drop00=False):
+    """RR, OR and RD from a 2x2 table per study (formulas: :func:`effect_sizes`, Notes)."""
+    ai = _arr("ai", args.get("ai"))
+    ci = _arr("ci", args.get("ci"))
+    cells_given = {}
+    for cell, total, events in (("bi", "n1i", ai), ("di", "n2i", ci)):
+        if args.get(cell) is not None:
+            cells_given[cell] = _arr(cell, args[cell])
+        elif args.get(total) is not None:
+            n = _arr(total, args[total])
+            _same_length({"ai" if cell == "bi" else "ci": events, total: n})
+            _positive(total, n, allow_zero=True)
+            _not_above("ai" if cell == "bi" else "ci", events, total, n)
+            cells_given[cell] = n - events
+        else:
+            cells_given[cell] = _arr(cell, None)
+    bi, di = cells_given["bi"], cells_given["di"]
+    _same_length({"ai": ai, "bi": bi, "ci": ci, "di": di})
+    for n, a in (("ai", ai), ("bi", bi), ("ci", ci), ("di", di)):
+        _positive(n, a, allow_zero=True)
+    cells = np.column_stack([ai, bi, ci, di])
+    if drop00:
+        # escalc(drop00=TRUE): no events, or only events, in both groups: no effect size
+        both = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
+        cells[both] = np.nan
+    cells, corrected = _corrected_rows(cells, add, to)
+    a, b, c, d = cells.T
+    n1, n2 = a + b, c + d
+    p1, p2 = a / n1, c / n2
+    if measure == "RR":
+        yi = np.log(p1) - np.log(p2)
+        vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
+    elif measure == "OR":
+        yi = np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2))
+        vi = 1 / a + 1 / b + 1 / c + 1 / d
+    else:
+        yi = p1 - p2
+        vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+    return yi, vi, {"corrected": corrected}
+
+
+def _proportion(measure, args, add, to):
+    """PR, PLO, PFT, PAS from events xi out of ni in one group (formulas: :func:`effect_sizes`)."""
+    xi = _arr("xi", args.get("xi"))
+    ni = _arr("ni", args.get("ni"))
+    _same_length({"xi": xi, "ni": ni})
+    _positive("xi", xi, allow_zero=True)
+    _positive("ni", ni)
+    _not_above("xi", xi, "ni", ni)
+    cells, corrected = _corrected_rows(np.column_stack([xi, ni - xi]), add, to)
+    x, m = cells.T
+    n = x + m
+    p = x / n
+    if measure == "PR":
+        return p, p * (1 - p) / n, {"corrected": corrected}
+    if measure == "PLO":
+        return np.log(p / (1 - p)), 1 / x + 1 / m, {"corrected": corrected}
+    if measure == "PAS":
+        return np.arcsin(np.sqrt(p)), 1 / (4 * n), {"corrected": corrected}
+    yi = 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1))))
+    return yi, 1 / (4 * n + 2), {"corrected": corrected}
+
+
+def _correlation(measure, args):
+    """COR and ZCOR from a correlation ri and sample size ni (formulas: :func:`effect_sizes`)."""
+    ri = _arr("ri", args.get("ri"))
+    ni = _arr("ni", args.get("ni"))
+    _same_length({"ri": ri, "ni": ni})
+    _positive("ni", ni)
+    bad = ~np.isnan(ri) & ((ri < -1) | (ri > 1))
+    if bad.any():
+        raise InputError("ri (correlation) must lie in [-1, 1]; check study/studies "
+                         + ", ".join(str(i + 1) for i in np.nonzero(bad)[0]), field="ri")
+    if measure == "COR":
+        yi, vi = ri.copy(), (1 - ri**2) ** 2 / (ni - 1)
+    else:
+        yi, vi = np.arctanh(ri), 1 / (ni - 3)
+    vi = np.where(ni <= 3, np.nan, vi)  # escalc: no sampling variance from 3 or fewer pairs
+    return yi, vi
+
+
+def _rates(measure, args, add, to, drop00=False):
+    """IRR from events and person-time in two groups, IR in one (formulas: :func:`effect_sizes`)."""
+    names = COLUMNS[measure]
+    a = {n: _arr(n, args.get(n)) for n in names}
+    _same_length(a)
+    for n in names:
+        if n.startswith("x"):
+            _positive(n, a[n], allow_zero=True)
+        else:
+            _positive(n, a[n])
+    if measure == "IR":
+        cells, corrected = _corrected_rows(a["xi"][:, None], add, to)
+        x = cells[:, 0]
+        rate = x / a["ti"]
+        return rate, rate / a["ti"], {"corrected": corrected}
+    counts = np.column_stack([a["x1i"], a["x2i"]])
+    if drop00:
+        counts[(a["x1i"] == 0) & (a["x2i"] == 0)] = np.nan
+    counts, corrected = _corrected_rows(counts, add, to)
+    x1, x2 = counts.T
+    yi = np.log(x1 / a["t1i"]) - np.log(x2 / a["t2i"])
+    return yi, 1 / x1 + 1 / x2, {"corrected": corrected}
 
 
 def _frozen(a) -> np.ndarray:
@@ -261,39 +456,6 @@ def _two_group(measure, args):
         raise InputError("ROM needs positive means (a ratio of means on the log scale); check "
                          f"study/studies {', '.join(str(i + 1) for i in bad)}", field="m1i")
     return np.log(m1 / m2), sd1**2 / (n1 * m1**2) + sd2**2 / (n2 * m2**2)
-
-
-def _two_by_two(measure, args, add, to):
-    from statsmodels.stats.meta_analysis import effectsize_2proportions
-
-    ai = _arr("ai", args.get("ai"))
-    ci = _arr("ci", args.get("ci"))
-    bi = _arr("bi", args["bi"]) if args.get("bi") is not None else (
-        _arr("n1i", args.get("n1i")) - ai if args.get("n1i") is not None else _arr("bi", None))
-    di = _arr("di", args["di"]) if args.get("di") is not None else (
-        _arr("n2i", args.get("n2i")) - ci if args.get("n2i") is not None else _arr("di", None))
-    _same_length({"ai": ai, "bi": bi, "ci": ci, "di": di})
-    for n, a in (("ai", ai), ("bi", bi), ("ci", ci), ("di", di)):
-        _positive(n, a, allow_zero=True)
-    if to not in ("only0", "all", "none"):
-        raise InputError(f"to must be 'only0', 'all' or 'none', not {to!r}", field="to")
-    cells = np.column_stack([ai, bi, ci, di])
-    if to == "only0":
-        # metafor escalc(to="only0"): add to all four cells of tables with any zero cell only.
-        corrected = (cells == 0).any(axis=1)
-    elif to == "all":
-        corrected = np.ones(ai.size, bool)
-    else:
-        corrected = np.zeros(ai.size, bool)
-    cells = cells + np.where(corrected, add, 0.0)[:, None]
-    a, b, c, d = cells.T
-    statistic = "risk-ratio" if measure == "RR" else "odds-ratio"
-    yi, vi = effectsize_2proportions(a, a + b, c, c + d, statistic=statistic,
-                                     zero_correction=None)
-    yi = np.asarray(yi, float)
-    vi = np.asarray(vi, float)
-    # a table with no events (or only events) in both arms gives log(0/0): NaN, as metafor.
-    return yi, vi, {"corrected": corrected}
 
 
 def _mean_change(measure, args, assumed_ri):
@@ -438,7 +600,9 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
     """Effect sizes from a DataFrame whose columns use metafor's argument names (the CLI's CSV).
 
     Columns: see :data:`COLUMNS` (``m1i,sd1i,n1i,m2i,sd2i,n2i`` for MD/SMD/ROM; ``ai,bi,ci,di``
-    for RR/OR; ``m1i,m2i,sd1i,(sd2i),ni,ri`` for SMCR/SMCC; ``yi,vi`` (or ``sei``) for GEN).
+    or ``ai,n1i,ci,n2i`` for RR/OR/RD; ``xi,ni`` for PR/PLO/PFT/PAS; ``ri,ni`` for COR/ZCOR;
+    ``x1i,t1i,x2i,t2i`` for IRR; ``xi,ti`` for IR; ``m1i,m2i,sd1i,(sd2i),ni,ri`` for SMCR/SMCC;
+    ``yi,vi`` (or ``sei``) for GEN).
     A missing column or a non-numeric value raises :class:`InputError` naming the column and the
     CSV line (the header is line 1; an index named ``"line"`` gives each row's line, as the CLI's
     reader sets it). Empty cells are
@@ -451,7 +615,7 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
     required = list(COLUMNS[measure])
     if measure == "GEN" and "vi" not in frame.columns and "sei" in frame.columns:
         required = ["yi", "sei"]
-    if measure in ("RR", "OR"):
+    if measure in _TWO_BY_TWO:
         for cell, total in (("bi", "n1i"), ("di", "n2i")):
             if cell not in frame.columns and total in frame.columns:
                 required[required.index(cell)] = total

@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from . import records
+from . import io as _io
+from . import records, yamlsafe
 from .bibliography import Reference, parse_bibtex
-from .errors import InputError, Message
+from .errors import InputError, Message, printable
 from .records import ArmSummaryResult, EffectEstimate, Question, Study
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +49,7 @@ __all__ = [
 #: Largest evidence file read. A study file is a few kilobytes and a review's references.bib rarely
 #: passes a few hundred; anything near this size is the wrong file, and PyYAML (pure Python) would
 #: take minutes on it.
-MAX_FILE_BYTES = 5_000_000
+MAX_FILE_BYTES = _io.MAX_EVIDENCE_BYTES
 
 #: Largest YAML document, in nodes after expanding aliases. YAML aliases can nest to an exponential
 #: size (the "billion laughs" file); validation walks every value, so the expanded size is capped.
@@ -73,7 +74,9 @@ STUDY_FILE_SUFFIX = ".yaml"
 
 # libyaml's safe loader where present (about 20x faster; same safe constructor, same line marks),
 # else PyYAML's pure-Python SafeLoader. Never the full Loader.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Its YAML 1.2 resolvers read `040`, `1:30`, `yes` and `1e5` as YAML 1.2 does, or refuse them
+# (see :mod:`evidencekit.yamlsafe`).
+_SafeLoader = yamlsafe.Loader
 
 
 # ----------------------------------------------------------------------------------------------
@@ -146,7 +149,7 @@ class ValidationReport:
     def summary(self) -> str:
         """Text for people: counts, then each error and warning as ``file:line [field]: ...``."""
         lines = [
-            f"evidence folder: {self.root}",
+            f"evidence folder: {printable(self.root)}",
             f"studies: {self.studies}   questions: {self.questions}   "
             f"references: {self.references}",
             f"numbers: {self.numbers}   with provenance: {self.numbers_with_provenance}",
@@ -429,41 +432,12 @@ def _show(path: Path) -> str:
 
 
 def _read_text(path: Path, out: _Collector) -> str | None:
-    """The file's text, or ``None`` after reporting why it cannot be used."""
-    shown = _show(path)
+    """The file's text, or ``None`` after reporting why it cannot be used (see :mod:`.io`)."""
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            out.error(shown, None, None, "is a folder, expected a file")
-            return None
-        if size > MAX_FILE_BYTES:
-            out.error(shown, None, None,
-                      f"file is {size / 1e6:.1f} MB, larger than the {MAX_FILE_BYTES / 1e6:.0f} MB "
-                      "limit for evidence files; is it the right file? Split it or remove it")
-            return None
-        data = path.read_bytes()
-    except OSError as exc:
-        out.error(shown, None, None, f"cannot be read ({exc.strerror or exc}); check that the file "
-                                     "exists and that you may read it")
+        return _io.read_text(path, limit=MAX_FILE_BYTES, kind="evidence file")
+    except InputError as exc:
+        out.error(exc.file, exc.line, exc.field, exc.message)
         return None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        out.error(shown, None, None, "saved as UTF-16 text; evidence files are UTF-8: re-save it "
-                                     "with UTF-8 encoding")
-        return None
-    if b"\x00" in data:
-        # A line number means nothing in a binary file, so none is given.
-        out.error(shown, None, None, "binary file (it contains NUL bytes, or is UTF-16); evidence "
-                                     "files are UTF-8 text: re-save it as UTF-8 or remove it")
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        bad = data[exc.start:exc.start + 1].hex().upper()
-        out.error(shown, line, None, f"not UTF-8 text (byte 0x{bad} on this line cannot be "
-                                     "decoded); re-save the file with UTF-8 encoding")
-        return None
-    return text
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
@@ -519,10 +493,21 @@ def _check_nodes(node: yaml.Node, shown: str, out: _Collector) -> bool:
                       "evidence files hold plain data (text, numbers, true/false, null, lists, "
                       "mappings); remove the tag")
         size = 1
+        if isinstance(n, yaml.ScalarNode):
+            problem = yamlsafe.scalar_problem(n)
+            if problem:
+                ok = False
+                out.error(shown, n.start_mark.line + 1, path or None, problem)
         if isinstance(n, yaml.MappingNode):
             seen: dict[str, int] = {}
             for key, value in n.value:
                 name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                if isinstance(key, yaml.ScalarNode) and key.tag == "tag:yaml.org,2002:merge":
+                    # YAML 1.2 has no merge keys, and a merged key silently loses to a local one.
+                    ok = False
+                    out.error(shown, key.start_mark.line + 1, path or None,
+                              "merge keys ('<<: *name') are not allowed: they hide which value a "
+                              "key has, and YAML 1.2 has none; write the keys out")
                 if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                     if key.value in seen:
                         ok = False
@@ -567,6 +552,11 @@ def _load_yaml(path: Path, out: _Collector) -> tuple[yaml.Node, Any] | None:
     if not text.strip():
         out.error(shown, None, None, "file is empty; fill it in (evidence/README.md shows a "
                                      "complete example) or delete it")
+        return None
+    hidden = yamlsafe.invisible_characters(text)
+    if hidden:
+        for ch in hidden:
+            out.error(shown, ch.line, None, ch.message)
         return None
     loader = _SafeLoader(text)
     try:
@@ -1302,13 +1292,12 @@ def load_library(path: str | Path = "evidence") -> Library:
     scan = _scan(path)
     report = _report(scan, _show(Path(path)))
     if not report.ok:
-        shown = "\n  ".join(str(m) for m in report.errors[:10])
-        more = f"\n  ... and {len(report.errors) - 10} more" if len(report.errors) > 10 else ""
-        # quoted, so the command can be pasted even when the folder's name has spaces
+        more = [f"... and {len(report.errors) - 10} more"] if len(report.errors) > 10 else []
+        # quoted, so the command can be pasted even when the folder's name has spaces; the errors
+        # go in `details`, each escaped on its own line (a file name cannot forge a line).
         raise InputError(f"{len(report.errors)} error(s) in the evidence; run `evidencekit "
-                         f"validate {shlex.quote(_show(Path(path)))}` to see them all:\n  "
-                         f"{shown}{more}",
-                         file=_show(Path(path)))
+                         f"validate {shlex.quote(_show(Path(path)))}` to see them all:",
+                         file=_show(Path(path)), details=[*report.errors[:10], *more])
     return Library(root=Path(path).resolve(), studies=scan.studies, questions=scan.questions,
                    references=scan.references, warnings=report.warnings)
 

@@ -314,8 +314,9 @@ def _halve_until_nonnegative(t, adj):
 def _fisher_scoring(method, t0, Y, V, Mf, ctl):
     """metafor's Fisher scoring (rma.uni.r) for ML, REML and EB, on every row at once.
 
-    Returns (tau2, converged, iterations). Rows stop individually when |change| <= threshold;
-    a row that exceeds maxiter is reported as not converged (the caller then falls back).
+    Returns (tau2, converged, iterations, nonfinite). Rows stop individually when |change| <=
+    threshold; a row that exceeds maxiter is reported as not converged (the caller then falls
+    back); a row whose step is not finite stops at once with tau2 NaN and ``nonfinite`` True.
 
     Speed without changing a digit: the per-step sums run in preallocated buffers
     (:func:`_scores_into`, bit-identical to :func:`_scores`); step halving touches only the rows
@@ -326,6 +327,7 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
     K = Y.shape[0]
     t = t0.copy()
     conv = np.zeros(n, bool)
+    nonfinite = np.zeros(n, bool)
     iters = np.zeros(n, int)
     threshold, maxiter = ctl["threshold"], ctl["maxiter"]
     # absent (padding) cells: v = +inf gives them weight exactly 0 without a mask
@@ -343,7 +345,9 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
     idx = np.arange(n)
     Ya, Va, ta = Y, Vi, t0.copy()
     bufs = [view(b, n) for b in flat]
-    live = np.ones(n, bool)
+    live = np.isfinite(t0)  # an infinite start (variance of yi overflows) cannot be refined
+    nonfinite |= ~live
+    t[~live] = np.nan
     it = 0
     side = 0
     with np.errstate(all="ignore"):  # once: entering errstate costs as much as a small step
@@ -355,11 +359,20 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
             # adj <- adj/2`; from tau2 == 0 metafor halves a negative step all the way to (-)0,
             # i.e. no step at all. A NaN step (0/0) is no step either.
             adj[np.isnan(adj) | ((ta == 0.0) & (adj < 0))] = 0.0
+            # A step that is not finite (data at the edge of floating point: sums of 1e300)
+            # would never end metafor's halving loop (-inf / 2 is -inf): such rows stop here,
+            # with tau2 NaN, and the caller reports them.
+            blown = live & ~np.isfinite(adj)
+            if blown.any():
+                adj[blown] = 0.0
+                nonfinite[idx[blown]] = True
+                t[idx[blown]] = np.nan
+                live &= ~blown
             neg = np.flatnonzero(ta + adj < 0)
             if 0 < neg.size <= 32:  # a few rows (the usual case): plain floats, no numpy overhead
                 for i in neg.tolist():
                     ti, ai = float(ta[i]), float(adj[i])
-                    while ti + ai < 0:
+                    while ti + ai < 0:  # ends: ai is finite, so halving reaches 0 or -ti
                         ai /= 2
                     adj[i] = ai
             elif neg.size:
@@ -385,7 +398,7 @@ def _fisher_scoring(method, t0, Y, V, Mf, ctl):
                     ka = ka[live]
                 bufs = [view(b, n_live) for b in flat]
                 live = np.ones(n_live, bool)
-    return t, conv, iters
+    return t, conv, iters, nonfinite
 
 
 def _score_root_fallback(method, Y, V, Mf, rows, ctl):
@@ -461,16 +474,17 @@ def _tau2(method, Y, V, Mf, k, ctl):
 
     if method in ("REML", "ML", "EB"):
         with np.errstate(all="ignore"):  # k = 1 rows (k - 1 = 0) are set to 0 below
-            t, conv, _ = _fisher_scoring(method, t, Y, V, Mf, ctl)
-        bad = ~conv & ~one
+            t, conv, _, nonfinite = _fisher_scoring(method, t, Y, V, Mf, ctl)
+        bad = ~conv & ~one & ~nonfinite
         if bad.any():
             for i, val in _score_root_fallback(method, Y, V, Mf, bad, ctl).items():
                 t[i] = val
             fallback = bad.copy()
             conv = conv | bad
+        t = np.where(nonfinite, np.nan, t)
     elif method == "PM":
         t, conv = _paule_mandel(Y, V, Mf, kk, ctl)
-    t = np.where(one, 0.0, np.maximum(t, 0.0))
+    t = np.where(one, 0.0, np.where(np.isnan(t), np.nan, np.maximum(t, 0.0)))
     return t, conv, fallback
 
 
@@ -1031,10 +1045,12 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
             " after dropping missing rows; every study lacks yi or vi (or the values they are "
             "computed from): fill them in" if dropped else "; give at least one study"))
     _check_values(y, v)
-    res = _fit_rows(y[None, :], v[None, :], np.ones((1, y.size), bool), method, ci, pi, level,
-                    ctl, tau2_ci)
+    with np.errstate(all="ignore"):  # overflow is reported below, once, in words
+        res = _fit_rows(y[None, :], v[None, :], np.ones((1, y.size), bool), method, ci, pi,
+                        level, ctl, tau2_ci)
     r = {key: val[0] for key, val in res.items()}
     k = int(r["k"])
+    _check_finite_fit(r, k, method, ci, y, v)
     tau2_w = 0.0 if (method == "FE" or k == 1) else float(r["tau2"])
     w = 1.0 / (v + tau2_w)
     weight = 100 * w / w.sum()
@@ -1052,6 +1068,24 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
         yi=_frozen(y), vi=_frozen(v), weight=_frozen(weight), labels=tuple(labels),
         dropped=dropped, converged=bool(r["converged"]), fallback=bool(r["fallback"]),
         notes=notes, tau2_ci_method=("Q-profile" if tau2_ci and method != "FE" else None))
+
+
+def _check_finite_fit(r: Mapping[str, Any], k: int, method: str, ci: str, y, v) -> None:
+    """Raise InputError when a fit is not finite (never a silent "estimate NA", exit 0).
+
+    Effect sizes near 1e150 or variances near 1e-150 make the sums of w y² overflow floating
+    point (w y² ~ 1e450); the numbers are then not meaningful, and rescaling is the fix.
+    """
+    # what may legitimately be NaN: tau² from one study, and the HKSJ se from one study (no df)
+    needed = (["estimate", "q"] + (["se"] if (ci != "hksj" or k > 1) else [])
+              + (["tau2"] if method != "FE" and k > 1 else []))
+    bad = [key for key in needed if not math.isfinite(float(r[key]))]
+    if bad:
+        raise InputError(
+            f"the meta-analysis cannot be computed in floating point: {', '.join(bad)} "
+            f"overflow(s) (effect sizes up to {float(np.max(np.abs(y))):.3g}, sampling "
+            f"variances from {float(np.min(v)):.3g} to {float(np.max(v)):.3g}); rescale the "
+            "data (e.g. other units) so that yi² / vi stays well below 1e300", field="yi")
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -1164,6 +1198,14 @@ def _many_frame(res, measure, method, ci, pi, level, tau2_ci) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+#: Estimators whose leave-one-out tau² has a closed form from the full data's sums (O(k) memory
+#: and O(k) work for tau²; the random-effects pass is then one chunked O(k²) product).
+_CLOSED_FORM_LOO = ("FE", "DL", "HS", "HE")
+#: Cells (rows x studies) per chunk of leave-one-out refits: bounds the working memory at about
+#: 20 arrays of this many floats (~0.3 GB) whatever k is.
+_LOO_CHUNK_CELLS = 2_000_000
+
+
 def leave_one_out(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "metafor",
                   level: float = 95.0, labels: Sequence[str] | None = None,
                   control: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -1177,9 +1219,20 @@ def leave_one_out(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: st
     A sensitivity analysis: how much the pooled result rests on any one study (Cochrane Handbook
     10.14; Viechtbauer & Cheung 2010, Res Synth Methods 1:112, as metafor's ``leave1out``). Each
     row is the same model as :func:`pool` on the other k - 1 studies, with the formulas given
-    there. The k fits run as one :func:`pool_many` call on a (k, k-1) array. Needs k >= 2.
+    there. Memory is O(k) whatever the method:
+
+    - FE, DL, HS, HE: the leave-one-out sums follow from the full sums by deletion, S_(-i) =
+      S - w_i, and Q_(-i) = Q - w_i S1/(S1 - w_i) (y_i - mu)² (the weighted sum of squares
+      without one point; Chan, Golub & LeVeque 1983), so tau²_(-i) is closed-form; the common-
+      effect fit is then O(k) in all. The random-effects estimate needs sum_(j != i)
+      1/(v_j + tau²_(-i)) per i, one (rows x k) matrix product per chunk of rows.
+    - REML, ML, EB, PM, SJ (iterative or weighted at their own tau²): :func:`pool_many` on
+      chunks of at most ``_LOO_CHUNK_CELLS`` cells, each row the k - 1 other studies.
+
+    Needs k >= 2.
     """
     yi, vi, _, es_labels = _unpack_effects(yi, vi, None)
+    method, ctl = _check_options(method, ci, pi, level, control)
     y = _as_float("yi", yi).ravel()
     v = _as_float("vi", vi).ravel()
     if y.shape != v.shape:
@@ -1196,7 +1249,95 @@ def leave_one_out(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: st
     if k < 2:
         raise InputError(f"leave-one-out needs at least 2 studies (k = {k})")
     _check_values(y, v)
-    idx = np.array([[j for j in range(k) if j != i] for i in range(k)])
-    frame = pool_many(y[idx], v[idx], method=method, ci=ci, pi=pi, level=level, control=control)
+    if method in _CLOSED_FORM_LOO and k >= 3:
+        frame = _loo_closed_form(y, v, method, ci, pi, level)
+    else:
+        rows = max(1, _LOO_CHUNK_CELLS // max(1, k - 1))
+        parts = []
+        for start in range(0, k, rows):
+            omit = np.arange(start, min(k, start + rows))
+            # row r holds every study but omit[r]: column j maps to study j + (j >= omit[r])
+            cols = np.arange(k - 1)[None, :]
+            idx = cols + (cols >= omit[:, None])
+            parts.append(pool_many(y[idx], v[idx], method=method, ci=ci, pi=pi, level=level,
+                                   control=control))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     frame.index = pd.Index([str(s) for s in labels], name="omitted")
     return frame
+
+
+def _loo_closed_form(y, v, method, ci, pi, level):
+    """Leave-one-out fits for FE, DL, HS and HE in O(k) memory (see :func:`leave_one_out`)."""
+    k = y.size
+    kk = float(k - 1)  # studies in each fit
+    with np.errstate(all="ignore"):
+        w = 1.0 / v
+        s1 = w.sum()
+        s2 = (w * w).sum()
+        mu = (w * y).sum() / s1
+        q_full = (w * (y - mu) ** 2).sum()
+        s1_i = s1 - w
+        s2_i = s2 - w * w
+        mu_i = (s1 * mu - w * y) / s1_i
+        q_i = np.maximum(q_full - w * s1 / s1_i * (y - mu) ** 2, 0.0)
+        if method == "FE":
+            tau2 = np.zeros(k)
+        elif method == "DL":
+            tau2 = (q_i - (kk - 1)) / (s1_i - s2_i / s1_i)
+        elif method == "HS":
+            tau2 = (q_i - kk) / s1_i
+        else:  # HE: unweighted sums, deleted the same way
+            ybar = y.mean()
+            rss = ((y - ybar) ** 2).sum()
+            rss_i = np.maximum(rss - k / kk * (y - ybar) ** 2, 0.0)
+            tau2 = (rss_i - (v.sum() - v) * (kk - 1) / kk) / (kk - 1)
+        tau2 = np.maximum(np.nan_to_num(tau2, nan=0.0), 0.0)
+        if method == "FE":
+            sw, est = s1_i, mu_i
+            rss_re = q_i
+        else:
+            sw = np.empty(k)
+            swy = np.empty(k)
+            rss_re = np.empty(k) if ci == "hksj" else None
+            rows = max(1, _LOO_CHUNK_CELLS // k)
+            basis = np.column_stack([np.ones(k), y])
+            for start in range(0, k, rows):
+                sl = slice(start, min(k, start + rows))
+                W = 1.0 / (v[None, :] + tau2[sl, None])
+                idx = np.arange(sl.start, sl.stop)
+                W[idx - start, idx] = 0.0  # the omitted study
+                sums = W @ basis
+                sw[sl], swy[sl] = sums[:, 0], sums[:, 1]
+                if rss_re is not None:
+                    r = y[None, :] - (sums[:, 1] / sums[:, 0])[:, None]
+                    rss_re[sl] = (W * r * r).sum(axis=1)
+            est = swy / sw
+        vtyp = (kk - 1) * s1_i / (s1_i * s1_i - s2_i)
+        if method == "FE":
+            i2 = np.where(q_i > 0, 100 * np.maximum(0.0, (q_i - (kk - 1)) / q_i), 0.0)
+            h2 = q_i / (kk - 1)
+        else:
+            i2 = 100 * tau2 / (vtyp + tau2)
+            h2 = (vtyp + tau2) / vtyp
+        q_p = stats.chi2.sf(q_i, kk - 1)
+        df = np.full(k, np.nan)
+        if ci == "hksj":
+            se = np.sqrt(rss_re / (kk - 1) / sw)
+            df = np.full(k, kk - 1)
+            crit = stats.t.isf((1 - level / 100) / 2, df)
+            zval = est / se
+            pval = 2 * stats.t.sf(np.abs(zval), df)
+        else:
+            se = np.sqrt(1.0 / sw)
+            crit = np.full(k, stats.norm.isf((1 - level / 100) / 2))
+            zval = est / se
+            pval = 2 * stats.norm.sf(np.abs(zval))
+        if pi == "t_k2":
+            pcrit = stats.t.isf((1 - level / 100) / 2, kk - 2) if kk - 2 >= 1 else np.nan
+        else:
+            pcrit = crit
+        half = pcrit * np.sqrt(se * se + tau2)
+    res = {"k": np.full(k, k - 1), "estimate": est, "se": se, "ci_low": est - crit * se,
+           "ci_high": est + crit * se, "z": zval, "p": pval, "df": df, "tau2": tau2, "i2": i2,
+           "h2": h2, "q": q_i, "q_p": q_p, "pi_low": est - half, "pi_high": est + half}
+    return _many_frame(res, "GEN", method, ci, pi, level, False)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from . import markup
 from .errors import InputError
 from .jsonout import dumps
 
@@ -363,25 +364,10 @@ def _leaflet_model(claims: Any, library: Any, *, title: str) -> dict[str, Any]:
 # templates
 
 
-class MdSafe(str):
-    """Markdown that the renderer built itself (e.g. an autolink); not escaped again."""
-
-
-# Characters that would start emphasis, a link, code, raw HTML or an escape in Markdown.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
-
-
-def md_escape(value: Any) -> str:
-    """Escape a value for Markdown: text stays text whatever renders the file.
-
-    Whitespace (newlines too) collapses to single spaces, so a value cannot start a new block, and
-    Markdown's inline specials, including ``<`` (raw HTML), are backslash-escaped.
-    """
-    if isinstance(value, MdSafe):
-        return str(value)
-    if value is None:
-        return ""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+# Markdown escaping (CommonMark and GFM, block and inline) and control stripping live in
+# :mod:`evidencekit.markup`; the names stay importable from here.
+MdSafe = markup.MdSafe
+md_escape = markup.md_escape
 
 
 def md_link(url: str | None) -> MdSafe:
@@ -411,8 +397,10 @@ def _html_env():
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        # Every value in HTML is escaped (a <script> in a BibTeX title comes out as text).
+        # Every value in HTML is escaped (a <script> in a BibTeX title comes out as text), after
+        # control characters (a NUL from a YAML "\0") are removed.
         autoescape=True,
+        finalize=markup.html_finalize,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )

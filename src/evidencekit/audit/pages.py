@@ -12,6 +12,7 @@ import html
 import re
 from pathlib import Path
 
+from .. import io as _io
 from ..errors import InputError
 
 __all__ = ["MAX_BYTES", "FORMATS", "read_page", "decode_page", "html_to_text", "markdown_scan",
@@ -19,7 +20,7 @@ __all__ = ["MAX_BYTES", "FORMATS", "read_page", "decode_page", "html_to_text", "
 
 #: Largest page read. 10 MB pages are audited (the audit is linear in the length of the text); past
 #: this a page is not a patient page, and reading it would only tie up memory, so it is refused.
-MAX_BYTES = 25 * 1024 * 1024
+MAX_BYTES = _io.MAX_PAGE_BYTES
 
 FORMATS = ("text", "markdown", "html")
 
@@ -74,16 +75,11 @@ def read_page(path: str | Path) -> tuple[str, str]:
         st = p.stat()
         if stat.S_ISDIR(st.st_mode):
             raise InputError("is a folder, not a page", file=str(p))
-        if not stat.S_ISREG(st.st_mode):
-            # a named pipe would block for ever, a device would never end
-            raise InputError("is not a regular file (a pipe, device or socket); save the page to "
-                             "a file and audit that", file=str(p))
-        if st.st_size > MAX_BYTES:
+        # a pipe, device or socket is refused by io.read_bytes, which names what it is
+        if stat.S_ISREG(st.st_mode) and st.st_size > MAX_BYTES:
             raise InputError(_too_big(st.st_size), file=str(p))
-        with p.open("rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            raise InputError(_too_big(len(data)), file=str(p))
+        # the project's one bounded reader: regular files only, stops at the limit
+        data = _io.read_bytes(p, limit=MAX_BYTES, kind="page").data
     except FileNotFoundError:
         raise InputError("file not found", file=str(p)) from None
     except PermissionError:
