@@ -244,7 +244,10 @@ def read_cues(unit: str, hits: Hits, study_context: bool, lex: Lexicon, topics: 
     # A fragment that opens with its cue ("Reduces pain", "- Better range of motion", a list under
     # "Benefits of ... include:") takes its subject from the page; so does a report of a study.
     first = min((m.start() for m in benefit), default=None)
-    fragment = first is not None and not re.search(r"\w", unit[:first])
+    # a short unit with no sentence end is a list item or a heading-like fragment ("Short-term
+    # relief of muscle pain" under "Benefits include:"), so it too takes its subject from the page
+    short = len(_WORDS.findall(unit)) <= 8 and not unit.rstrip().endswith((".", "!", "?"))
+    fragment = first is not None and (not re.search(r"\w", unit[:first]) or short)
     opening = " ".join(_WORDS.findall(unit[:40].lower())[:2])
     imperative = any(opening == w or opening.startswith(w + " ") for w in lex.imperatives)
     subject = (not topics.names.phrases) or bool(names or find(lex.subject_references)
