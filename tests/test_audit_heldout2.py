@@ -169,9 +169,11 @@ FIRST_AGREEMENT = 28 / 34  # 0.824: verdict equals the label among flagged claim
 # The rules were then changed after reading this page's errors (docs/audit.md, "Rule changes after
 # the blind second page"), so from then on this is a *development* page and the figures below are
 # in-sample. Labels unchanged. Floors are these minus MARGIN.
-MEASURED_PRECISION = 40 / 41  # 0.976: the same neutral sentence ("You can drive and return to work")
-MEASURED_RECALL = 40 / 51  # 0.784: 11 not flagged, 9 of them accurate caveats
-MEASURED_AGREEMENT = 40 / 40  # 1.000
+# Re-measured after the rules of issue 14 (docs/audit.md, "Issue 14"); before them 40/41, 40/51,
+# 40/40. The accurate caveats are now read as statements about the evidence.
+MEASURED_PRECISION = 51 / 53  # 0.962: "You can drive and return to work", one evidence sentence
+MEASURED_RECALL = 51 / 51  # 1.000
+MEASURED_AGREEMENT = 49 / 51  # 0.961
 
 
 def _source() -> str:

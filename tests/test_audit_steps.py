@@ -320,3 +320,23 @@ def test_topic_file_with_a_catastrophic_pattern_is_refused_by_audit(tmp_path):
     with pytest.raises(InputError, match="nested quantifiers") as exc:
         load_topics(ev)
     assert exc.value.file == str(ev / "audit-topics.yaml")
+
+
+# --- the tool's own leaflet ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt, source_format", [("md", "markdown"), ("html", "html")])
+def test_bundled_leaflet_is_never_flagged(fmt, source_format):
+    """The leaflet evidencekit writes from the bundled review, audited against the same review:
+    its headings, caveats and study notes are never read as overclaims."""
+    from _audit_support import real_claims
+
+    from evidencekit.library import load_library
+    from evidencekit.render import render_leaflet
+
+    claims = real_claims()
+    page = render_leaflet(claims, load_library(EVIDENCE), fmt)
+    report = audit_text(page, claims, topics=EVIDENCE, source_format=source_format)
+    assert report.findings, "the leaflet states what the evidence shows; some are claims"
+    bad = [(f.text, f.verdict, f.reason) for f in report.findings if f.verdict != "supported"]
+    assert not bad, bad

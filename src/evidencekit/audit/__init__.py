@@ -33,8 +33,8 @@ from typing import Any
 from ..errors import InputError
 from .judge import judge, read_cues
 from .lexicon import VERDICTS, Lexicon, PhraseIndex, Phrases, load_lexicon
-from .pages import (FORMATS, MAX_BYTES, NORMALISE, decode_page, html_to_text, markdown_scan,
-                    read_page)
+from .pages import (FORMATS, MAX_BYTES, NORMALISE, decode_page, html_extract, html_to_text,
+                    markdown_scan, read_page)
 from .report import AuditReport, Finding
 from .sentences import MAX_SENTENCE, mask_titles, reference_lines, sentence_spans
 from .topics import (TOPIC_FILE, Comparator, Topics, load_topics, topics_from_claims,
@@ -83,6 +83,19 @@ def _topic_groups(topics: Topics, claims: Any) -> dict[str, Phrases]:
     return groups
 
 
+def _is_title(text: str, start: int, end: int) -> bool:
+    """A Markdown heading line, or a unit wrapped in emphasis ("- **Pain relief.** ...")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].lstrip().startswith("#"):
+        return True
+    return text[max(0, start - 2):start].endswith(("*", "_")) and text[end:end + 1] in ("*", "_")
+
+
+def _html_title(unit: str, titles: frozenset[str]) -> bool:
+    words = " ".join(unit.split())
+    return words in titles or words.rstrip(".:!") in titles
+
+
 def audit_text(text: str, claims: Any, *, lexicon: str | Path | Lexicon | None = None,
                topics: str | Path | Topics | None = None,
                source_format: str = "text") -> AuditReport:
@@ -125,8 +138,9 @@ def audit_text(text: str, claims: Any, *, lexicon: str | Path | Lexicon | None =
     lex = lexicon if isinstance(lexicon, Lexicon) else load_lexicon(lexicon)
     cs = _claims_from(claims)
     tp = _topics_for(topics, cs, claims, lex)
+    html_titles: frozenset[str] = frozenset()
     if source_format == "html":
-        text = html_to_text(text)
+        text, html_titles = html_extract(text)
     scan = (markdown_scan(text) if source_format == "markdown" else text).translate(NORMALISE)
     spans = sentence_spans(scan, lex)
     line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
@@ -150,7 +164,9 @@ def audit_text(text: str, claims: Any, *, lexicon: str | Path | Lexicon | None =
         has_study = bool(hits.get(id(lex.study_context)))
         context_study = has_study or any(recent_study[-2:])
         recent_study.append(has_study)
-        cues = read_cues(unit, hits, context_study, lex, tp, groups)
+        cues = read_cues(unit, hits, context_study, lex, tp, groups,
+                         title=(source_format == "markdown" and _is_title(text, s, e))
+                         or (bool(html_titles) and _html_title(text[s:e], html_titles)))
         j = judge(cues, cs, lex, tp)
         if j is None:
             continue

@@ -58,6 +58,8 @@ class Cues:
     subject: bool = True             # names the treatment, or refers to it ("it", "this treatment")
     past_report: bool = False
     about_evidence: bool = False     # "those results rest on only three small trials"
+    reported: bool = False           # someone else's claim: "web pages cite it as proof"
+    title: bool = False              # a heading or an emphasised title ("## Pain relief")
     harm_modal: bool = False         # "you may have some soreness": a warning
 
     @property
@@ -173,7 +175,7 @@ def _in_purpose_clause(unit: str, m: re.Match, purpose: list, harms: list) -> bo
 
 
 def read_cues(unit: str, hits: Hits, study_context: bool, lex: Lexicon, topics: Topics,
-              topic_groups: Mapping[str, Phrases]) -> Cues:
+              topic_groups: Mapping[str, Phrases], title: bool = False) -> Cues:
     """Step 1: the cues of a sentence, from the phrase index's matches (``hits``).
 
     Notes
@@ -196,7 +198,9 @@ def read_cues(unit: str, hits: Hits, study_context: bool, lex: Lexicon, topics: 
         if _in_purpose_clause(unit, m, purpose, harms):
             aims.append(m)
             continue
-        (negated_benefit if negated(m) else benefit).append(m)
+        # "made no clinically worthwhile difference": a trigger inside a gapped phrase negates it
+        inner = lex.negation.triggers.search(m.group(0)[1:])
+        (negated_benefit if negated(m) or inner else benefit).append(m)
     hedges = tuple((lvl, m) for lvl, ph in lex.hedges for m in find(ph))
     if aims and not benefit and any(lvl == 0 for lvl, _ in hedges):
         # "nobody yet knows how it works": a statement about what is not known, judged as one
@@ -234,9 +238,15 @@ def read_cues(unit: str, hits: Hits, study_context: bool, lex: Lexicon, topics: 
 
     def before_doubt(ms) -> list:
         return [m for m in ms if doubt is None or m.start() < doubt]
-    reported = benefit + negated_benefit
-    past_report = bool(study_context and reported and not assertions
-                       and all(_is_past(unit, m, lex) for m in reported))
+    mechanism = find(lex.mechanism) + find(topics.mechanism)
+    # what a study reported: its benefit words, its comparisons, or (with neither) its mechanism
+    reported = benefit + negated_benefit + [m for _c, m in denied_comparisons]
+    if reported:
+        past_report = bool(study_context and not assertions
+                           and all(_is_past(unit, m, lex) for m in reported))
+    else:  # "Electrical activity at the junctions fell after needling" (in rats)
+        past_report = bool(study_context and mechanism and not assertions
+                           and lex.past_markers.search(unit))
     promised = bool(benefit and find(lex.promises))
     result_clause = bool(benefit and any(0 <= b.start() - r.end() <= 20 for r in
                                           find(lex.result_connectors) for b in benefit))
@@ -257,7 +267,7 @@ def read_cues(unit: str, hits: Hits, study_context: bool, lex: Lexicon, topics: 
         marketing=tuple(before_doubt(marketing)), comparisons=tuple(comparisons),
         denied_comparisons=tuple(denied_comparisons), safety=tuple(safety),
         denied_safety=tuple(denied_safety), harms=tuple(harms), harm_minimised=harm_minimised,
-        mechanism=tuple(find(lex.mechanism) + find(topics.mechanism)),
+        mechanism=tuple(mechanism),
         sessions=tuple(find(lex.sessions)), sessions_alone=tuple(find(lex.sessions_alone)),
         assertions=assertions, hedges=hedges, absolutes=tuple(before_doubt(find(lex.absolutes))),
         absolutes_unhedged=tuple(before_doubt(find(lex.absolutes_unhedged))),
@@ -268,7 +278,8 @@ def read_cues(unit: str, hits: Hits, study_context: bool, lex: Lexicon, topics: 
         procedure=tuple(find(lex.procedure) + find(topics.procedure)), result_clause=result_clause, promised=promised,
         subject=subject, past_report=past_report,
         about_evidence=bool(find(lex.evidence_subjects) and find(lex.evidence_findings)),
-        harm_modal=bool(harms and find(lex.harm_modals)))
+        harm_modal=bool(harms and find(lex.harm_modals)),
+        reported=bool(find(lex.reported_speech)), title=title)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,6 +293,14 @@ def _absolutes(c: Cues) -> list:
     if not c.past_report:
         out += list(c.marketing)
     return out
+
+
+def _finite(cue: str) -> bool:
+    """Does the cue start with a verb in the third person ("reduces", "improves"), the form a
+    heading uses to claim, unlike a noun ("relief")?"""
+    word = re.match(r"[\w'-]+", cue)
+    w = word.group(0).lower() if word else ""
+    return w.endswith("s") and not w.endswith("ss") and len(w) > 3
 
 
 def check_claim(c: Cues, lex: Lexicon) -> ClaimCheck:
@@ -301,6 +320,9 @@ def check_claim(c: Cues, lex: Lexicon) -> ClaimCheck:
                or c.denied_comparisons or c.assertions or c.about_evidence)
     if not signals:
         return ClaimCheck(False, "no claim cue")
+    if c.title and not _absolutes(c) and not any(_finite(m.group(0)) for m in c.benefit):
+        # "## Pain relief in the weeks after treatment" names a topic; "Reduces Pain" claims
+        return ClaimCheck(False, "a heading that names a topic")
     # the subject test applies to plain benefit words: marketing, safety and harms are the page's
     # own voice about its treatment ("Book today and start living pain-free!")
     effect = bool(c.benefit or c.negated_benefit) and not (c.marketing or c.safety or c.promised
@@ -398,6 +420,8 @@ def wording_strength(c: Cues) -> Strength:
     gives 0; else the weakest hedge, else the strongest assertion about the evidence, else 3; an
     intensifier adds one rung.
     """
+    if c.reported:
+        return Strength(0, "someone else's claim, reported")
     if _absolutes(c):
         return Strength(4, "an absolute")
     if c.past_report:
@@ -495,6 +519,9 @@ def verdict_for(r: Route, strength: Strength, c: Cues, claims: Any, topics: Topi
         if rung == 0:
             return Verdict("supported", f"Says the evidence is uncertain ({title}).", text or
                            "Keep it.", _evidence(claim), 0, qid)
+        if claim is None and not c.benefit and c.negated_benefit and mode == "benefit":
+            return Verdict("supported", "Claims no benefit (for an outcome no study in this review "
+                           "looked at), so it overstates nothing.", "Keep it.", (), None, qid)
         if claim is None and mode == "safety":
             why = (f"No study in this review reported the harms of {treatment}; the sentence "
                    f"states that it is harmless with {strength.why}.")

@@ -301,6 +301,7 @@ class Lexicon:
     subject_references: Phrases
     purpose_markers: Phrases
     harm_modals: Phrases
+    reported_speech: Phrases
     imperatives: tuple[str, ...]
     evidence_subjects: Phrases
     evidence_findings: Phrases
@@ -318,6 +319,7 @@ class Lexicon:
                self.marketing, self.sessions, self.sessions_alone, self.intensifiers, self.absolutes,
                self.absolutes_unhedged, self.procedure, self.result_connectors, self.promises,
                self.subject_references, self.purpose_markers, self.harm_modals,
+               self.reported_speech,
                self.evidence_subjects, self.evidence_findings, self.study_context,
                self.citation_lead_ins]
         out += [g for _, g in self.assertions] + [g for _, g in self.hedges]
@@ -328,6 +330,7 @@ _LIST_KEYS = ("benefit", "safety_claims", "harms", "harm_minimisers", "mechanism
               "intensifiers", "negations", "pseudo_negations", "negation_terminators", "procedure",
               "result_connectors", "promises", "subject_references", "purpose_markers",
               "harm_modals", "evidence_subjects", "evidence_findings", "imperatives",
+              "reported_speech",
               "study_context", "past_markers", "citation_lead_ins", "reference_headings",
               "citation_shapes", "comparative_cues")
 _KNOWN_KEYS = set(_LIST_KEYS) | {
@@ -524,6 +527,7 @@ def _compile_lexicon(text: str, source: str) -> Lexicon:
         subject_references=Phrases(r.str_list("subject_references"), "subject_references", file),
         purpose_markers=Phrases(r.str_list("purpose_markers"), "purpose_markers", file),
         harm_modals=Phrases(r.str_list("harm_modals"), "harm_modals", file),
+        reported_speech=Phrases(r.str_list("reported_speech"), "reported_speech", file),
         imperatives=tuple(" ".join(w.lower().split()) for w in r.str_list("imperatives")),
         evidence_subjects=Phrases(r.str_list("evidence_subjects"), "evidence_subjects", file),
         evidence_findings=Phrases(r.str_list("evidence_findings"), "evidence_findings", file),

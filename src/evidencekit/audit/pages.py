@@ -162,8 +162,22 @@ class _NextFinder:
         return self.at
 
 
+_TITLE_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "th", "dt", "summary", "caption",
+               "title"}
+
+
 def html_to_text(source: str) -> str:
     """The text of an HTML page as the audit reports on it (offsets index into this string).
+
+    See :func:`html_extract`, which also returns the page's headings and emphasised titles.
+    """
+    return html_extract(source)[0]
+
+
+def html_extract(source: str) -> tuple[str, frozenset[str]]:
+    """The visible text of an HTML page, and the texts of its headings and emphasised titles
+    (``h1``-``h6``, ``strong``, ``b``, ``th``, ...), whitespace-normalised, so the audit can tell a
+    heading that names a topic from a sentence.
 
     Tags, comments, ``<script>``, ``<style>`` and similar are dropped; entities are decoded; each block
     element (paragraph, heading, list item, table cell, ``<br>``) starts a new line; source line
@@ -199,6 +213,8 @@ def html_to_text(source: str) -> str:
         if chunk:
             parts.append(chunk)
 
+    titles: set[str] = set()
+    open_titles: list[tuple[str, int]] = []  # (tag, index into parts where its text starts)
     lower = None  # lower-cased copy, made only when a skipped element needs its end found
     while pos < n:
         lt = source.find("<", pos)
@@ -241,13 +257,21 @@ def html_to_text(source: str) -> str:
             skip_until = f"</{tag}"
         elif tag == "pre":
             pre = max(0, pre + (-1 if closing else 1))
+        if tag in _TITLE_TAGS and not self_closing:
+            if not closing:
+                open_titles.append((tag, len(parts)))
+            elif open_titles and open_titles[-1][0] == tag:
+                _t, at = open_titles.pop()
+                title = " ".join("".join(parts[at:]).split())
+                if title:
+                    titles.add(title)
         if tag in _BLOCK_TAGS:
             newline()
         pos = close + 1
     text = "".join(parts)
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
-    return text.strip("\n ")
+    return text.strip("\n "), frozenset(titles)
 
 
 # --------------------------------------------------------------------------------------------

@@ -116,6 +116,8 @@ class AuditReport:
                 f"read ({self.source_format}); " +
                 ", ".join(f"{n} {v}" for v, n in c.items() if n) if self.findings else
                 f"No health claims found in {self.sentences} sentence(s) read ({self.source_format}).")
+        if self.topics:  # which review's topic knowledge judged the page
+            head += f"\nTopics from: {self.topics}."
         lines = [head]
         if not self.findings:
             return head

@@ -291,7 +291,7 @@ def _parse(folder: Path, shown: str, lexicon: Any) -> tuple[Topics, list[Message
     comparators = _comparators(data.get("comparators"), file, out, lexicon,
                                _known_results(folder))
     topics = Topics(
-        source=shown,
+        source=file,
         treatment=(treatment or (names[0] if names else "the treatment")).strip(),
         names=_compile(names, "names", file, out),
         questions={q: _compile(v, f"topics.{q}", file, out) for q, v in merged.items()},
@@ -385,7 +385,8 @@ def _derived(shown: str, questions: list[dict], names: list[str]) -> Topics:
     if first:
         roles["generic"] = first
     return Topics(
-        source=shown, treatment=names[0] if names else "the treatment",
+        source=f"{shown} (questions.yaml; no {TOPIC_FILE})" if shown != "the claims given" else shown,
+        treatment=names[0] if names else "the treatment",
         names=Phrases(names, "names", None),
         questions={q["id"]: Phrases([str(t) for t in q.get("topics") or ()], f"topics.{q['id']}",
                                     None) for q in questions},
