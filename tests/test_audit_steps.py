@@ -340,3 +340,21 @@ def test_bundled_leaflet_is_never_flagged(fmt, source_format):
     assert report.findings, "the leaflet states what the evidence shows; some are claims"
     bad = [(f.text, f.verdict, f.reason) for f in report.findings if f.verdict != "supported"]
     assert not bad, bad
+
+
+def test_review_settings_name_the_treatment(tmp_path):
+    """review.yaml's intervention_subject is a name of the treatment: a sentence that uses it is
+    about the treatment, one that names something else is not."""
+    ev = _other_review(tmp_path)
+    (ev / "review.yaml").write_text("intervention: cold-water immersion\n"
+                                    "intervention_subject: Ice baths\n", encoding="utf-8")
+    topics = load_topics(ev)
+    assert "Ice baths" in topics.names.phrases
+    from evidencekit.claims import make_claims
+    from evidencekit.library import load_library
+
+    claims = make_claims(load_library(ev))
+    got = audit_text("Ice baths relieve muscle soreness for good. Athletes need effective recovery "
+                     "strategies.", claims, topics=topics).findings
+    assert [f.text for f in got] == ["Ice baths relieve muscle soreness for good."]
+    assert "(questions.yaml; no audit-topics.yaml)" in audit_text("x", claims, topics=ev).topics
