@@ -8,7 +8,9 @@
    compares against;
 3. write ``notebooks/NN-*.ipynb`` with stable metadata: cell ids ``cell-01``, ``cell-02``, ...,
    no timing metadata, a fixed ``language_info`` without the interpreter's patch version, so that
-   re-running with no change gives byte-identical files.
+   re-running with no change gives byte-identical files;
+4. rewrite the ``.py`` the way jupytext does when JupyterLab saves (``notebooks/jupytext.toml``'s
+   options; its cells are the ones just executed), so that a first save changes nothing.
 
 A notebook whose execution fails is not written: the error is printed and the exit status is 1.
 
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+from jupytext.config import find_jupytext_configuration_file, load_jupytext_configuration_file
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -163,6 +166,17 @@ def write(nb: nbformat.NotebookNode, target: Path) -> bool:
     return True
 
 
+def write_source(nb: nbformat.NotebookNode, source: Path) -> bool:
+    """Write ``source`` (.py) as jupytext writes it on a save from JupyterLab; True if changed."""
+    found = find_jupytext_configuration_file(str(source.parent))
+    config = load_jupytext_configuration_file(found) if found else None
+    text = jupytext.writes(nb, fmt="py:percent", config=config)
+    if source.read_text(encoding="utf-8") == text:
+        return False
+    source.write_text(text, encoding="utf-8")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help="number prefixes or stems (default: all)")
@@ -189,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.perf_counter() - started
         state = "written" if changed else "unchanged"
         print(f"{target.relative_to(ROOT)}: {state} ({elapsed:.1f} s)")
+        if write_source(nb, source):
+            print(f"{source.relative_to(ROOT)}: header rewritten as jupytext writes it")
     if failed:
         print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -217,3 +217,29 @@ def test_unreadable_file(tmp_path, capsys, no_code_runs, monkeypatch):
     (err,) = data["errors"]  # links and questions citing lee2021 are not reported again
     assert err["file"] == locked.as_posix()
     assert "cannot be read (Permission denied)" in err["message"]
+
+
+def test_bib_of_a_million_broken_blocks_is_one_error(tmp_path, capsys, no_code_runs):
+    # 3.6 MB of "@a{" used to give 1.2 million errors and a MemoryError with --format json.
+    root = tmp_path / "evidence"
+    shutil.copytree(BASE, root)
+    bib = root / "references.bib"
+    bib.write_text("@a{" * 1_200_000, encoding="utf-8")
+    code, data = _validate_json(capsys, root)
+    assert code == 1
+    (err,) = data["errors"]  # and the studies are not each reported as missing from it
+    assert err["file"] == bib.as_posix() and "1,200,000 blocks" in err["message"]
+
+
+def test_bib_messages_are_capped_with_a_summary(tmp_path, capsys, no_code_runs):
+    root = tmp_path / "evidence"
+    shutil.copytree(BASE, root)
+    bib = root / "references.bib"
+    with bib.open("a", encoding="utf-8") as fh:
+        for i in range(400):
+            fh.write(f"\n@article{{extra{i}, title = {{T}}, journal = undefined{i}, year = 2020}}\n")
+    code, data = _validate_json(capsys, root)
+    assert code == 1
+    undefined = [e for e in data["errors"] if "is not defined" in e["message"]]
+    summary = [e for e in data["errors"] if "more problem(s) in this file" in e["message"]]
+    assert len(undefined) == 100 and len(summary) == 1 and "300 more" in summary[0]["message"]

@@ -203,7 +203,7 @@ def test_a_failing_later_step_leaves_the_previous_leaflet_intact(evidence, tmp_p
     assert _tree(out) == old
 
 
-def test_a_failure_while_writing_leaves_each_file_old_or_new_never_partial(
+def test_a_failure_while_writing_leaves_the_previous_build_whole(
         evidence, tmp_path, no_pdf, monkeypatch):
     out = tmp_path / "out"
     render.build(evidence, out)
@@ -221,11 +221,10 @@ def test_a_failure_while_writing_leaves_each_file_old_or_new_never_partial(
     monkeypatch.setattr(render.os, "replace", replace_then_fail)
     with pytest.raises(InputError, match="cannot write"):
         render.build(evidence, out)
-    now = _tree(out)
-    assert now.keys() == old.keys(), "no temporary files left behind"
-    assert now["citation-summary.md"] == old["citation-summary.md"]
-    assert b"Just 60 people" in now["leaflet.html"]  # written before the failure, complete
-    assert now["leaflet.html"].rstrip().endswith(b"</html>")
+    # The build is staged and swapped in whole: a failure leaves the previous build, every file.
+    assert _tree(out) == old
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".out.")) == [
+        ".out.lock"], "no staging folder or temporary file left behind"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -328,6 +328,7 @@ def test_bias_through_the_cli(tmp_path, capsys, name):
     ("ai,bi,ci,di\n1,9,2,8\n", ["--method", "PETO", "--measure", "RR"], "--measure OR"),
     ("ai,bi,ci,di\n1,9,2,8\n", ["--method", "MH", "--bias", "--measure", "OR"], "inverse-variance"),
     ("yi,vi\n0.1,0.1\n0.2,0.1\n", ["--bias"], "at least 3"),
+    ("ai,bi,ci,di\n1,9,2,8\n", ["--method", "MH", "--measure", "OR", "--ci", "hksj"], "Wald"),
 ])
 def test_new_flags_fail_clearly(tmp_path, capsys, content, args, match):
     path = tmp_path / "bad.csv"

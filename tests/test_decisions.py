@@ -8,8 +8,8 @@ import yaml
 
 from evidencekit import certainty
 from evidencekit.decisions import (CAVEAT_DOMAINS, DOMAINS, Decisions, DecisionsError, Exclusion,
-                                   Override, apply_exclusions, apply_overrides, pair_caveats,
-                                   parse_decisions, validate_decisions)
+                                   Override, apply_exclusions, apply_overrides, compare_ratings,
+                                   pair_caveats, parse_decisions, validate_decisions)
 from evidencekit.errors import InputError
 from evidencekit.records import CaveatKind
 
@@ -193,7 +193,8 @@ def test_an_override_that_raises_the_level_is_disclosed_with_who_and_why():
 
 def test_an_override_that_lowers_the_level_names_every_decider():
     d = parse_decisions({"overrides": {
-        "risk-of-bias": {"change": -1, "reason": "Assessors were not blinded", "decided_by": "Dr A"},
+        "risk-of-bias": {"change": -1, "reason": "Assessors were not blinded",
+                         "decided_by": "Dr A"},
         "indirectness": {"change": -1, "reason": "Volunteers, not patients", "decided_by": "Dr B"},
     }})
     outcome = apply_overrides("high", {}, d)
@@ -229,6 +230,45 @@ def test_rating_steps_are_accepted_as_they_come_from_the_rating_engine():
     outcome = apply_overrides("high", steps, _decisions())
     assert (outcome.level_before, outcome.level_after) == ("low", "moderate")
     assert "wide CI" in outcome.disclosures[1]
+
+
+def test_two_ratings_from_the_engine_are_compared_with_its_own_levels():
+    from types import SimpleNamespace
+
+    before = SimpleNamespace(level="low", steps=(
+        certainty.CertaintyStep("risk-of-bias", -1, "unblinded"),
+        certainty.CertaintyStep("imprecision", -1, "only 80 people")))
+    after = SimpleNamespace(level="moderate", steps=())
+    outcome = compare_ratings(before, after, _decisions())
+    assert (outcome.level_before, outcome.level_after) == ("low", "moderate")
+    assert outcome.changes[0].computed == -1 and outcome.changes[0].computed_reason == (
+        "only 80 people")
+    assert outcome.disclosures[0].startswith("Certainty raised from low to moderate by the "
+                                             "review team")
+
+
+def test_the_engine_applies_the_overrides_and_the_comparison_discloses_them():
+    # the rating engine of today takes {domain: (change, reason)}
+    from test_certainty import estimate, question, rate, study
+
+    trial = study("t", n=60, results=[estimate(est=-2.0, lo=-3.5, hi=-0.5)])
+    q = question([("t", ["r1"], None)])
+    before = rate([trial], q)
+    decisions = parse_decisions({"overrides": {"imprecision": {
+        "change": 0, "reason": "The interval excludes no effect", "decided_by": "Dr A"}}})
+    after = rate([trial], q, overrides=decisions.certainty_overrides())
+    outcome = compare_ratings(before, after, decisions)
+    assert outcome.level_after == after.level
+    assert any(s.override and "decided by Dr A" in s.reason for s in after.steps)
+    assert all("Dr A" in d for d in outcome.disclosures)
+
+
+def test_steps_as_numpy_integers_and_unoverridable_rules_are_kept():
+    import numpy as np
+
+    outcome = apply_overrides("high", {"imprecision": np.int64(-1), "synthesis": (-1, "cap")},
+                              _decisions())
+    assert (outcome.level_before, outcome.level_after) == ("low", "moderate")
 
 
 def test_bad_levels_are_input_errors():

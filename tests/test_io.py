@@ -209,3 +209,17 @@ def test_audit_with_a_named_pipe_ends(tmp_path):
     done = cli("audit", str(page))
     assert done.returncode == 2 and "named pipe" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_symlinked_evidence_file_is_read_and_reported_as_a_warning(tmp_path):
+    from evidencekit.library import validate_evidence
+
+    root = _evidence(tmp_path)
+    elsewhere = tmp_path / "lee2021.yaml"
+    (root / "studies" / "lee2021.yaml").rename(elsewhere)
+    (root / "studies" / "lee2021.yaml").symlink_to(elsewhere)
+    report = validate_evidence(root)
+    assert report.ok
+    (w,) = [m for m in report.warnings if "symlink" in m.message]
+    assert w.file == (root / "studies" / "lee2021.yaml").as_posix()
+    assert os.path.realpath(elsewhere) in w.message

@@ -31,7 +31,8 @@ HOSTILE = [
     "<b>bold</b>", "&amp; &copy;", "a | b | c", "*em* _em_ **strong** __strong__", "`code`",
     "[link](https://x.org)", "![img](x.png)", "[^1]", "<https://x.org>", "\\", "a\\", "\\*",
     "line one\n# heading on line two", "caveat\n~~~\nswallowed", "    indented code", "| a |\n|---|",
-    "x\n===", "\x00NUL\x00", "bidi \u202egnp.exe", "tab\tand\u2028separator",
+    "x\n===", "\x00NUL\x00", "bidi \u202egnp.exe", "tab\tand\u2028separator", "-0.9 points",
+    "#5 of 7", "0.1.0", "+1 more", "#######", "- - -", "--", "2) second",
 ]
 
 

@@ -149,6 +149,7 @@ class TestCommittedNotebook:
     def test_source_is_what_saving_from_jupyterlab_writes(self, path):
         # jupytext writes the .py with notebooks/jupytext.toml's options when JupyterLab saves;
         # a committed .py that differs would change (header and all) on the first save.
+        # `make notebooks` writes it the same way (execute_notebooks.write_source).
         config = load_jupytext_configuration_file(find_jupytext_configuration_file(str(NOTEBOOKS)))
         expected = jupytext.writes(_load(path), fmt="py:percent", config=config)
         actual = path.with_suffix(".py").read_text(encoding="utf-8")
@@ -292,6 +293,18 @@ def test_saved_without_jupytext_the_advice_syncs_first_and_make_notebooks_refuse
     assert "An edit the .py does not have." in after
     assert after.replace("#\n# An edit the .py does not have.\n", "") == before
     assert execute_notebooks.unsynced_edit(source, target) is None
+
+
+def test_make_notebooks_writes_the_source_as_jupyterlab_saves_it(tmp_path):
+    source, target = _copy_notebook(tmp_path, IPYNBS[0].stem)
+    saved = source.read_text(encoding="utf-8")
+    header_only = saved.replace("#     notebook_metadata_filter:", "#     other_filter:", 1)
+    assert header_only != saved
+    source.write_text(header_only, encoding="utf-8")
+    nb = execute_notebooks.normalise(jupytext.read(source))  # as after execution
+    assert execute_notebooks.write_source(nb, source) is True
+    assert source.read_text(encoding="utf-8") == saved
+    assert execute_notebooks.write_source(nb, source) is False
 
 
 def test_an_edited_source_is_what_make_notebooks_executes(tmp_path):

@@ -123,3 +123,57 @@ def test_pool_many_equals_pool_row_by_row(rows, method, ci):
                     "q_p", "pi_low", "pi_high"):
             np.testing.assert_allclose(frame[key].iloc[i], getattr(r, key), rtol=1e-8,
                                        atol=1e-12, equal_nan=True, err_msg=f"{i} {key}")
+
+
+# --- issue 15: leave-one-out, Mantel-Haenszel, subgroups, meta-regression ---------------------
+
+@given(studies(min_k=3, max_k=15), st.sampled_from(["FE", "DL", "HS", "HE"]))
+def test_closed_form_leave_one_out_is_the_refit(data, method):
+    from evidencekit.pooling import leave_one_out
+
+    y, v = data
+    fast = leave_one_out(y, v, method=method)
+    for i in (0, len(y) - 1):
+        keep = np.arange(len(y)) != i
+        ref = pool(y[keep], v[keep], method=method, tau2_ci=False)
+        assert fast["estimate"].iloc[i] == pytest.approx(ref.estimate, rel=RTOL_EXACT, abs=1e-12)
+        assert fast["tau2"].iloc[i] == pytest.approx(ref.tau2, rel=RTOL_EXACT, abs=1e-12)
+
+
+counts = st.integers(0, 40)
+
+
+@given(st.lists(st.tuples(counts, counts, counts, counts), min_size=2, max_size=8))
+def test_mantel_haenszel_swapping_groups_flips_the_sign(tables):
+    from evidencekit.mh import mantel_haenszel
+
+    a, b, c, d = (np.array(col, float) for col in zip(*tables))
+    for measure in ("OR", "RR", "RD"):
+        one = mantel_haenszel(measure, ai=a, bi=b, ci=c, di=d)
+        two = mantel_haenszel(measure, ai=c, bi=d, ci=a, di=b)
+        if math.isfinite(one.estimate):
+            assert two.estimate == pytest.approx(-one.estimate, rel=1e-9, abs=1e-12)
+            assert two.se == pytest.approx(one.se, rel=1e-9)
+
+
+@given(studies(min_k=4, max_k=12), st.sampled_from(["REML", "DL", "FE"]))
+def test_subgroup_test_is_a_nonnegative_q_with_levels_minus_one_df(data, method):
+    from evidencekit.models import subgroup_analysis
+
+    y, v = data
+    groups = ["a", "b"] * (len(y) // 2) + ["a"] * (len(y) % 2)
+    res = subgroup_analysis(y, v, groups, method=method)
+    assert res.q_between >= 0 and res.q_between_df == 1 and 0 <= res.q_between_p <= 1
+
+
+@given(studies(min_k=5, max_k=12))
+def test_meta_regression_on_a_shifted_moderator_keeps_the_slope(data):
+    from evidencekit.models import meta_regression
+
+    y, v = data
+    x = np.arange(len(y), dtype=float)
+    one = meta_regression(y, v, {"x": x})
+    two = meta_regression(y, v, {"x": x + 10.0})
+    assert two.coefficients[1].estimate == pytest.approx(one.coefficients[1].estimate,
+                                                         rel=RTOL_ITERATIVE, abs=1e-9)
+    assert two.tau2 == pytest.approx(one.tau2, rel=RTOL_ITERATIVE, abs=1e-9)

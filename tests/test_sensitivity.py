@@ -11,6 +11,7 @@ import json
 import math
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from evidencekit.effects import effect_sizes
 from evidencekit.errors import InputError
 from evidencekit.pooling import MissingDataWarning
 from evidencekit.sensitivity import (DEFAULT_ASSUMED_RI, SensitivityRow, direction_check,
-                                     sensitivity_analyses)
+                                     for_claim, for_rating, sensitivity_analyses)
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "sensitivity-reference.json").read_text(encoding="utf-8"))["cases"]
@@ -59,6 +60,14 @@ def test_equal_variances_common_effect_is_the_mean_and_leave_one_out_the_others_
     _close(high, 2.5, 2.5 - half2, 2.5 + half2)
     assert low.k == high.k == 2
     assert list(report.leave_one_out["estimate"]) == pytest.approx([2.5, 2.0, 1.5])
+
+
+def test_shared_labels_still_give_one_row_each():
+    report = sensitivity_analyses([1.0, 2.0, 3.0], [0.04] * 3, method="FE",
+                                  labels=["same", "same", "other"])
+    low, high = _by_kind(report, "leave-one-out")
+    assert (low.estimate, high.estimate) == (pytest.approx(1.5), pytest.approx(2.5))
+    assert low.analysis.endswith("without other") and high.analysis.endswith("without same")
 
 
 def test_homogeneous_studies_give_the_same_estimate_under_both_models():
@@ -283,3 +292,101 @@ def test_correlation_sweep_not_run_is_said():
                                                  "ri": [0.5, 0.6]})
     assert not _by_kind(reported, "correlation")
     assert any("every study reports its pre-post correlation" in n for n in reported.notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# from a certainty rating
+
+
+def _item(record, benefit, low, high, rob="low", sign=-1):
+    return SimpleNamespace(record=record, benefit=benefit, benefit_low=low, benefit_high=high,
+                           risk_of_bias=rob, sign=sign)
+
+
+def test_a_rating_pooled_here_is_re_run_on_the_claims_scale():
+    # benefit scale: positive is better; these MDs are "lower is better" (sign -1), so the
+    # estimates on the reported scale are -2 and -1 with 95% CIs of half-width 0.5 and 1.
+    half1, half2 = 0.5, 1.0
+    items = (_item("a#m", 2.0, 2.0 - half1, 2.0 + half1),
+             _item("b#m", 1.0, 1.0 - half2, 1.0 + half2, rob="high"),
+             _item("c#m", 1.5, 1.0, 2.0))
+    main = SimpleNamespace(source="meta-analysis", records=("a#m", "b#m", "c#m"), measure="MD")
+    report = for_rating(SimpleNamespace(main=main, items=items))
+    v = [(h / Z975) ** 2 for h in (half1, half2, 0.5)]
+    expected = sensitivity_analyses([-2.0, -1.0, -1.5], v, measure="MD",
+                                    labels=["a#m", "b#m", "c#m"], high_risk=[False, True, False])
+    assert report.to_list() == expected.to_list()
+    assert report.primary.estimate < 0
+    assert _by_kind(report, "risk-of-bias")[0].note == "without b#m"
+
+
+def test_a_rating_that_keeps_its_effect_sizes_is_re_run_on_them_with_its_methods():
+    items = (_item("a#m", 0, 0, 0), _item("b#m", 0, 0, 0, rob="high"), _item("c#m", 0, 0, 0))
+    main = SimpleNamespace(source="meta-analysis", records=("a#m", "b#m", "c#m"), measure="RR",
+                           yi=(-0.5, -0.1, -0.3), vi=(0.04, 0.09, 0.05), method="REML",
+                           ci_method="hksj")
+    report = for_rating(SimpleNamespace(main=main, items=items))
+    expected = sensitivity_analyses([-0.5, -0.1, -0.3], [0.04, 0.09, 0.05], measure="RR",
+                                    labels=["a#m", "b#m", "c#m"], high_risk=[False, True, False],
+                                    ci="hksj")
+    assert report.to_list() == expected.to_list()
+    assert report.ci_method == "hksj" and report.null == 1.0
+
+
+def test_a_claim_gets_the_list_and_the_sentence_of_a_flip():
+    items = (_item("x#m", 0, 0, 0), _item("y#m", 0, 0, 0), _item("z#m", 0, 0, 0))
+    main = SimpleNamespace(source="meta-analysis", records=("x#m", "y#m", "z#m"), measure="MD",
+                           yi=(-0.1, -0.1, 2.0), vi=(0.01, 0.01, 0.01), method="FE",
+                           ci_method="wald")
+    entries, sentence = for_claim(SimpleNamespace(main=main, items=items))
+    assert [e["analysis"] for e in entries][0] == "leave-one-out, lowest: without z#m"
+    assert sentence.startswith("The direction of the effect flips under 'leave-one-out, lowest")
+    single = SimpleNamespace(source="single-study", records=("x#m",), measure="MD")
+    assert for_claim(SimpleNamespace(main=single, items=items[:1])) == ([], "")
+
+
+def test_a_rating_not_pooled_here_has_no_sensitivity_analyses():
+    for source in ("review-pooled", "single-study"):
+        main = SimpleNamespace(source=source, records=("a#m",), measure="MD")
+        assert for_rating(SimpleNamespace(main=main, items=(_item("a#m", 1, 0, 2),))) is None
+    assert for_rating(SimpleNamespace(main=None, items=())) is None
+
+
+def test_the_primary_row_is_the_ratings_own_pooled_estimate():
+    from evidencekit.certainty import rate_certainty
+    from evidencekit.records import (Arm, ArmSummary, ArmSummaryResult, ImportantEffect, Outcome,
+                                     Population, Provenance, Question, QuestionEvidence,
+                                     RiskOfBias, Study)
+
+    prov = Provenance(source="test fixture", quote="made up for a unit test")
+    arms = (Arm(id="dn", label="DN", role="intervention", intervention="needling"),
+            Arm(id="sham", label="Sham", role="comparator", intervention="sham", sham=True))
+
+    def trial(sid, mean, rob):
+        result = ArmSummaryResult(id="m", outcome="pain", time_point="4 weeks",
+                                  contrast="between-groups", direction="benefit", provenance=prov,
+                                  arms=(ArmSummary(arm="dn", mean=mean, sd=2.0, n=60),
+                                        ArmSummary(arm="sham", mean=5.0, sd=2.0, n=60)))
+        return Study(id=sid, short_title=f"Trial {sid}", design="randomised-trial",
+                     randomised=True,
+                     population=Population(description="adults", n=120, provenance=prov),
+                     arms=arms, outcomes=(Outcome(id="pain", domain="pain", scale="0-10",
+                                                  better="lower", instrument="VAS"),),
+                     results=(result,),
+                     risk_of_bias=RiskOfBias(tool="RoB 2", overall=rob, reason="test"))
+
+    studies = {s.id: s for s in (trial("t1", 3.0, "low"), trial("t2", 4.0, "high"),
+                                 trial("t3", 2.5, "low"))}
+    q = Question(id="q", title="Does it help pain?", population="adults", intervention="needling",
+                 comparator="sham", outcome="pain", outcome_domains=("pain",),
+                 time_window="in the first weeks",
+                 important_effect=ImportantEffect(value=1.0, scale="points on a 0-10 scale",
+                                                  author_judgement=True),
+                 evidence=tuple(QuestionEvidence(study=s, results=("m",)) for s in studies))
+    rating = rate_certainty(q, SimpleNamespace(studies=studies, study=studies.__getitem__))
+    assert rating.synthesis == "meta-analysis"
+    report = for_rating(rating)
+    assert report.primary.estimate == pytest.approx(rating.main.estimate, abs=1e-9)
+    assert report.primary.ci_low == pytest.approx(rating.main.ci_low, abs=1e-9)
+    assert report.primary.ci_high == pytest.approx(rating.main.ci_high, abs=1e-9)
+    assert _by_kind(report, "risk-of-bias")[0].k == 2

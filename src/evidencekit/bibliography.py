@@ -162,6 +162,9 @@ class BibtexParse:
     #: Keys of entries that are in the file but could not be read (already reported as errors),
     #: so that a caller does not report them a second time as missing.
     broken_keys: frozenset[str] = frozenset()
+    #: False when the file was refused as a whole (too many blocks, a parser crash): then no
+    #: entry was read, and a caller should not report each study as missing from it.
+    read: bool = True
 
     @property
     def errors(self) -> tuple[Message, ...]:
@@ -305,6 +308,117 @@ def _doi(value: str | None) -> str | None:
     return re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", text, flags=re.IGNORECASE)
 
 
+#: Most entries read from one .bib file. A review's bibliography has tens to a few thousand; a file
+#: with more blocks than this is the wrong file (and bibtexparser needs minutes and gigabytes on a
+#: million broken ones, e.g. 3.6 MB of ``@a{``), so it is refused before parsing.
+MAX_BIB_ENTRIES = 20_000
+
+#: Most problems listed for one .bib file; the rest are counted in one summary line.
+MAX_BIB_MESSAGES = 100
+
+_BLOCK_START = re.compile(r"@\s*[A-Za-z]+\s*[{(]")
+
+# BibTeX's standard month macros (plain.bst).
+_MONTHS = {m[:3]: m for m in ("january", "february", "march", "april", "may", "june", "july",
+                              "august", "september", "october", "november", "december")}
+
+
+class _ValueError(Exception):
+    """A field value that cannot be resolved (undefined or recursive macro, broken syntax)."""
+
+
+def _split_value(raw: str) -> list[tuple[str, str]]:
+    """A raw BibTeX value as pieces: ``("text", ...)`` for {..}/"..."/digits, ``("macro", name)``.
+
+    Pieces are joined by ``#`` (BibTeX concatenation). Braces inside a piece must balance.
+    """
+    pieces: list[tuple[str, str]] = []
+    i, n = 0, len(raw)
+    expect_piece = True
+    while i < n:
+        ch = raw[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if not expect_piece:
+            if ch != "#":
+                raise _ValueError(f"unexpected {raw[i:i + 20]!r} after a value; join parts with "
+                                  "'#' or put the whole value in braces")
+            expect_piece = True
+            i += 1
+            continue
+        if ch in "{\"":
+            depth, j = 0, i
+            while j < n:
+                c = raw[j]
+                if c == "\\":
+                    j += 2
+                    continue
+                if c == "{":
+                    depth += 1
+                elif c == "}":
+                    depth -= 1
+                    if depth < 0:
+                        raise _ValueError("a '}' closes more braces than were opened")
+                    if depth == 0 and ch == "{":
+                        break
+                elif c == '"' and ch == '"' and j > i and depth == 0:
+                    break
+                j += 1
+            else:
+                raise _ValueError("the value's braces or quotes do not close")
+            pieces.append(("text", raw[i + 1:j]))
+            i = j + 1
+        else:
+            m = re.match(r"[^\s#{}\"=,]+", raw[i:])
+            if not m:
+                raise _ValueError(f"unexpected {raw[i:i + 20]!r}; put the value in braces")
+            word = m.group()
+            pieces.append(("text", word) if word.isdigit() else ("macro", word))
+            i += len(word)
+        expect_piece = False
+    if expect_piece:
+        raise _ValueError("a '#' is not followed by a value" if pieces else "the value is empty")
+    return pieces
+
+
+class _Macros:
+    """@string definitions, resolved lazily with cycle detection (BibTeX names ignore case)."""
+
+    def __init__(self, raw: dict[str, tuple[str, int | None]]):
+        self.raw = raw  # folded name -> (raw value, line)
+        self.done: dict[str, str] = {}
+
+    def resolve(self, name: str, stack: tuple[str, ...] = ()) -> str:
+        folded = name.lower()
+        if folded in self.done:
+            return self.done[folded]
+        if folded in stack:
+            chain = " -> ".join((*stack, folded))
+            raise _ValueError(f"the @string macros refer to each other in a loop ({chain}); "
+                              "give one of them a value in braces")
+        if folded not in self.raw:
+            if folded in _MONTHS:
+                return _MONTHS[folded].capitalize()
+            raise _ValueError(f"'{name}' is not defined: a bare word is an @string macro name. "
+                              f"Put text in braces ({{{name}}}) or define @string{{{name} = "
+                              "{...}}")
+        value = self.text(self.raw[folded][0], (*stack, folded))
+        self.done[folded] = value
+        return value
+
+    def text(self, raw: str, stack: tuple[str, ...] = ()) -> str:
+        if len(stack) > 50:
+            raise _ValueError("the @string macros nest more than 50 deep")
+        return "".join(v if kind == "text" else self.resolve(v, stack)
+                       for kind, v in _split_value(raw))
+
+
+def _lost_fields(comment: str) -> list[str]:
+    """Field names in text that follows an entry closed too early (``, journal = {..}, year=..``)."""
+    return re.findall(r"(?:^|[,\s])([A-Za-z][\w-]*)\s*=", comment)
+
+
 def parse_bibtex(text: str, file: str | None = "references.bib") -> BibtexParse:
     """Parse BibTeX text into references, reporting every problem with its line.
 
@@ -335,13 +449,32 @@ def parse_bibtex(text: str, file: str | None = "references.bib") -> BibtexParse:
     def warning(line: int | None, fieldname: str | None, msg: str) -> None:
         messages.append(Message(file, line, fieldname, msg, severity="warning"))
 
+    starts = sum(1 for _ in _BLOCK_START.finditer(text))
+    if starts > MAX_BIB_ENTRIES:
+        error(None, None, f"the file has {starts:,} blocks starting with '@', more than the "
+                          f"{MAX_BIB_ENTRIES:,} a review's bibliography needs; is it the right "
+                          "file? Keep one entry per study")
+        return BibtexParse({}, tuple(messages), read=False)
     try:
         with _quiet_bibtexparser():
-            library = bibtexparser.parse_string(text)
+            # No middlewares: values stay raw ({...}, "...", macro names, '#' joins), so that
+            # @string use is resolved and checked here rather than left as literal text.
+            library = bibtexparser.parse_string(text, parse_stack=[])
     except Exception as exc:  # noqa: BLE001 - a third-party parser crash is still bad input
         error(None, None, f"bibtexparser could not read this file ({type(exc).__name__}: {exc}); "
                           "check that it is BibTeX and that braces and quotes are balanced")
-        return BibtexParse({}, tuple(messages))
+        return BibtexParse({}, tuple(messages), read=False)
+
+    macros = _Macros({})
+    for block in library.strings:
+        line = block.start_line + 1 if block.start_line is not None else None
+        macros.raw[block.key.lower()] = (str(block.value), line)
+    for folded, (raw, line) in macros.raw.items():
+        try:
+            macros.resolve(folded)
+        except _ValueError as exc:
+            error(line, f"@string.{folded}", f"@string {folded}: {exc}")
+            macros.done[folded] = ""
 
     for block in library.failed_blocks:
         line = block.start_line + 1 if block.start_line is not None else None
@@ -371,9 +504,25 @@ def parse_bibtex(text: str, file: str | None = "references.bib") -> BibtexParse:
                   f"BibTeX block could not be parsed: {reason}. Check the braces, the "
                               "quotes, and the comma after the key and after each field")
 
+    previous: model.Block | None = None
     for block in library.blocks:
         if not isinstance(block, model.ImplicitComment):
+            previous = block
             continue
+        lost = _lost_fields(block.comment)
+        if isinstance(previous, model.Entry) and (lost or block.comment.lstrip().startswith(",")):
+            # An extra '}' closed the entry early; bibtexparser keeps the fields before it and
+            # reads the rest as a comment, so journal, year, doi... would vanish with a warning.
+            closed = (previous.start_line or 0) + (previous.raw or "").count("\n") + 1
+            broken.add(previous.key)
+            what = f"field(s) {', '.join(lost)}" if lost else "the fields after it"
+            error(closed, previous.key,
+                  f"an extra '}}' on this line closes entry '{previous.key}' early, so "
+                  f"{what} would be lost; remove the extra '}}' (braces in a value must "
+                  "balance)")
+            previous = block
+            continue
+        previous = block
         # Text between entries is a BibTeX comment; '%' lines are the usual way to write one.
         # Warn only when the text looks like a broken entry (an entry missing its '@', say).
         stray = [ln for ln in block.comment.splitlines() if ln.strip()
@@ -387,9 +536,16 @@ def parse_bibtex(text: str, file: str | None = "references.bib") -> BibtexParse:
     references: dict[str, Reference] = {}
     seen_folded: dict[str, str] = {}
     for entry in library.entries:
-        fields = {k.lower(): f.value for k, f in entry.fields_dict.items()}
         line = entry.start_line + 1 if entry.start_line is not None else None
         key = entry.key
+        fields = {}
+        for name, f in entry.fields_dict.items():
+            try:
+                fields[name.lower()] = macros.text(str(f.value))
+            except _ValueError as exc:
+                # A value that cannot be read is an error, not literal text in the reference.
+                broken.add(key)
+                error(line, f"{key}.{name.lower()}", f"entry '{key}', field '{name}': {exc}")
         folded = key.lower()
         if folded in seen_folded:
             error(line, key, f"BibTeX key '{key}' differs from '{seen_folded[folded]}' only in case; "
@@ -421,6 +577,11 @@ def parse_bibtex(text: str, file: str | None = "references.bib") -> BibtexParse:
             authors_incomplete=incomplete,
             note=_clean(fields.get("note")),
         )
+        if key in broken:
+            # Its fields were lost to a brace or macro error, already reported: a "no year"
+            # warning on top would call an error a mere gap.
+            references[key] = ref
+            continue
         if not ref.title:
             # A title the sources do not give stays missing (never filled in from memory); the
             # formatted reference then lacks it, which a reader should know about.
@@ -439,6 +600,15 @@ def parse_bibtex(text: str, file: str | None = "references.bib") -> BibtexParse:
                                         "itself, e.g. 10.1016/j.math.2015.08.004")
         references[key] = ref
     messages.sort(key=lambda m: (m.line is None, m.line or 0))
+    if len(messages) > MAX_BIB_MESSAGES:
+        rest = messages[MAX_BIB_MESSAGES:]
+        errors_left = sum(1 for m in rest if m.severity == "error")
+        messages = messages[:MAX_BIB_MESSAGES]
+        messages.append(Message(file, None, None,
+                                f"... and {len(rest):,} more problem(s) in this file "
+                                f"({errors_left:,} error(s)) not listed; fix those above and run "
+                                "`evidencekit validate` again",
+                                severity="error" if errors_left else "warning"))
     return BibtexParse(references, tuple(messages), frozenset(broken))
 
 

@@ -29,6 +29,7 @@ leaflet never reads "high certainty" above "too few people to be sure" without s
 from __future__ import annotations
 
 import difflib
+import numbers
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
@@ -40,7 +41,8 @@ __all__ = [
     "CERTAINTY_LEVELS", "DOWN_DOMAINS", "UP_DOMAINS", "DOMAINS", "DECISION_KEYS",
     "CAVEAT_DOMAINS", "Override", "Exclusion", "Decisions", "DecisionsError", "DomainChange",
     "OverrideOutcome", "ExclusionOutcome", "PairedCaveat", "parse_decisions",
-    "validate_decisions", "apply_overrides", "disclose_overrides", "apply_exclusions",
+    "validate_decisions", "apply_overrides", "disclose_overrides", "compare_ratings",
+    "apply_exclusions",
     "pair_caveats",
 ]
 
@@ -294,12 +296,14 @@ def _read_overrides(data: Any, r: _Reader) -> list[Override]:
         r.unknown_keys(entry, _OVERRIDE_KEYS, "overrides", str(key))
         change = entry.get("change")
         low, high = (-2, 0) if domain in DOWN_DOMAINS else (0, 2)
-        ok_change = isinstance(change, int) and not isinstance(change, bool) and low <= change <= high
+        ok_change = (isinstance(change, int) and not isinstance(change, bool)
+                     and low <= change <= high)
         if not ok_change:
+            meaning = ("0: not serious, -1: serious, -2: very serious" if low < 0
+                       else "0: not rated up, +1 or +2: rated up")
             r.error(r.path("overrides", str(key), "change"),
                     f"change must be a whole number of levels from {low} to {high} for "
-                    f"{domain} ({'0: not serious, -1: serious, -2: very serious' if low < 0 else '0: not rated up, +1 or +2: rated up'}), "
-                    f"not {change!r}")
+                    f"{domain} ({meaning}), not {change!r}")
         reason = r.text(entry, "reason", r.path("overrides", str(key), "reason"), "reason")
         by = r.text(entry, "decided_by", r.path("overrides", str(key), "decided_by"),
                     "decided_by")
@@ -514,7 +518,8 @@ def _steps(steps: Mapping[str, Any] | Iterable[Any]) -> dict[str, tuple[int, str
     items = steps.items() if isinstance(steps, Mapping) else (
         (getattr(s, "domain"), (getattr(s, "change"), getattr(s, "reason", ""))) for s in steps)
     for domain, value in items:
-        change, reason = (value, "") if isinstance(value, int) else (value[0], value[1] or "")
+        change, reason = ((value, "") if isinstance(value, numbers.Integral)
+                          else (value[0], value[1] or ""))
         out[_domain_key(domain)] = (int(change), str(reason))
     return out
 
@@ -536,14 +541,14 @@ def disclose_overrides(level_before: str, level_after: str, changes: Sequence[Do
         return ()
     before = _level_index(level_before, "level_before")
     after = _level_index(level_after, "level_after")
-    reasons = "; ".join(c.reason if len(changes) == 1 else f"{_domain_words(c.domain)}: {c.reason}"
-                        for c in changes)
-    if after > before:
-        head = f"Certainty raised from {level_before} to {level_after} by {_who(changes)}: {reasons}"
-    elif after < before:
-        head = f"Certainty lowered from {level_before} to {level_after} by {_who(changes)}: {reasons}"
+    reasons = "; ".join(c.reason if len(changes) == 1
+                        else f"{_domain_words(c.domain)}: {c.reason}" for c in changes)
+    who = _who(changes)
+    if after != before:
+        moved = "raised" if after > before else "lowered"
+        head = f"Certainty {moved} from {level_before} to {level_after} by {who}: {reasons}"
     else:
-        head = f"Certainty stays {level_after} after the judgement of {_who(changes)}: {reasons}"
+        head = f"Certainty stays {level_after} after the judgement of {who}: {reasons}"
     return tuple(_sentence(s) for s in [head] + [c.sentence() for c in changes])
 
 
@@ -601,6 +606,23 @@ def apply_overrides(start: str, steps, decisions: Decisions | Sequence[Override]
     before, after = level(computed), level(decided)
     return OverrideOutcome(level_before=before, level_after=after, changes=tuple(changes),
                            disclosures=disclose_overrides(before, after, changes))
+
+
+def compare_ratings(before, after, decisions: Decisions | Sequence[Override]) -> OverrideOutcome:
+    """What the overrides changed, read from two ratings of one question.
+
+    For a rating engine that applies the overrides itself (``rate_certainty(question, library,
+    overrides=decisions.certainty_overrides())``): ``before`` is its rating without them,
+    ``after`` with them. The levels are the engine's own (its caps and rules included), the
+    rules' steps come from ``before.steps``; each needs ``level`` and ``steps`` (objects with
+    ``domain``, ``change``, ``reason``).
+    """
+    overrides = decisions.overrides if isinstance(decisions, Decisions) else tuple(decisions)
+    computed = _steps(before.steps)
+    changes = tuple(DomainChange(o.domain, *computed.get(o.domain, (0, "")), o.change, o.reason,
+                                 o.decided_by) for o in overrides)
+    return OverrideOutcome(level_before=before.level, level_after=after.level, changes=changes,
+                           disclosures=disclose_overrides(before.level, after.level, changes))
 
 
 # ---------------------------------------------------------------------------------------------

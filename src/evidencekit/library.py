@@ -434,10 +434,16 @@ def _show(path: Path) -> str:
 def _read_text(path: Path, out: _Collector) -> str | None:
     """The file's text, or ``None`` after reporting why it cannot be used (see :mod:`.io`)."""
     try:
-        return _io.read_text(path, limit=MAX_FILE_BYTES, kind="evidence file")
+        got = _io.read_bytes(path, limit=MAX_FILE_BYTES, kind="evidence file")
+        text = _io.decode_text(got.data, got.shown, kind="evidence file")
     except InputError as exc:
         out.error(exc.file, exc.line, exc.field, exc.message)
         return None
+    if got.symlink:
+        # Followed, but said: a link can make the folder read a file that lives elsewhere.
+        out.warning(got.shown, None, None, f"is a symlink; read from {got.resolved}. Copy the file "
+                                           "into the evidence folder if it belongs to this review")
+    return text
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
@@ -1012,7 +1018,7 @@ def _scan(path: str | Path) -> _Scan:
             out.messages.extend(parsed.messages)
             scan.references = dict(parsed.references)
             scan.bib_broken_keys = set(parsed.broken_keys)
-            scan.bib_read = True
+            scan.bib_read = parsed.read
 
     # studies/*.yaml
     files_by_id: dict[str, Path] = {}

@@ -44,7 +44,9 @@ _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u180e\u200b-\
 
 # Inline specials, escaped wherever they are.
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>~$|&])")
-# Block starters, escaped at the start of the value only (where a template may start a line).
+# Block starters, escaped at the start of the value only (where a template may start a line). They
+# are escaped whatever follows them ("-0.9" becomes "\-0.9"): the rendered text is the same, and
+# the rule stays simple enough to check by eye.
 _MD_BLOCK_START = re.compile(r"^([#>+=-])")
 _MD_ORDERED = re.compile(r"^(\d{1,9})([.)])")
 # GFM extended autolinks: www. and scheme://

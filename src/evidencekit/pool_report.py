@@ -118,6 +118,10 @@ def pool_table(frame: pd.DataFrame, measure: str, *, method: str = "REML", ci: s
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         if method in TABLE_METHODS:
+            if ci != "wald":
+                raise InputError("--ci hksj applies to the inverse-variance random-effects "
+                                 "model; Mantel-Haenszel and Peto use Wald intervals (drop "
+                                 "--ci, or use --method REML)", field="--ci")
             if subgroup or moderators or bias:
                 raise InputError("--subgroup, --moderator and --bias use the inverse-variance "
                                  "model; combine them with --method REML (or another tau² "

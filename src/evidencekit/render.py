@@ -742,8 +742,78 @@ def _normalise_pdf(data: bytes) -> bytes:
     return _PDF_DATE_RE.sub(lambda m: b"/" + m.group(1) + b" (D:20000101000000", data)
 
 
+# Chromium is started by this small watchdog, the leader of a new process group. Linux sends the
+# watchdog SIGTERM when the build process dies, even by kill -9 (PR_SET_PDEATHSIG), and it then
+# kills the whole group: Chromium and the renderer and GPU helpers it starts. Elsewhere the group
+# is still killed on timeout, Ctrl-C and SIGTERM of the build.
+_WATCHDOG = """
+import ctypes, os, signal, subprocess, sys
+def end(*_):
+    os.killpg(0, signal.SIGKILL)
+signal.signal(signal.SIGTERM, end)
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))
+except Exception:
+    pass
+if os.getppid() != int(sys.argv[1]):
+    end()
+child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+code = child.wait()
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+try:
+    os.killpg(0, signal.SIGTERM)
+except OSError:
+    pass
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the child's whole process group (Chromium starts renderer and GPU processes)."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL cannot be ignored
+        pass
+
+
+def run_chromium(cmd: Sequence[str], timeout: float) -> tuple[int, bytes]:
+    """Run ``cmd`` in its own process group; kill the whole group on timeout or interruption.
+
+    Returns
+    -------
+    (returncode, stderr)
+
+    Raises
+    ------
+    subprocess.TimeoutExpired
+        After the group was killed.
+    """
+    import sys
+
+    if os.name == "posix":
+        cmd = [sys.executable, "-c", _WATCHDOG, str(os.getpid()), *cmd]
+    proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        # Timeout, Ctrl-C, SIGTERM (see _terminate_as_interrupt): nothing of Chromium survives.
+        _kill_group(proc)
+        raise
+    # Chromium's helpers may outlive its main process; they belong to the same group.
+    _kill_group(proc)
+    return proc.returncode, err or b""
+
+
 def print_pdf(html_path: str | Path, pdf_path: str | Path, *, chromium: str | None = None,
-              timeout: float = CHROMIUM_TIMEOUT) -> tuple[str, str]:
+              timeout: float = CHROMIUM_TIMEOUT, profile_dir: str | Path | None = None
+              ) -> tuple[str, str]:
     """Print an HTML file to PDF with headless Chromium, atomically.
 
     Parameters
@@ -752,12 +822,24 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path, *, chromium: str | No
         The page to print and where the PDF goes.
     chromium
         The executable; found with :func:`find_chromium` when not given.
+    timeout
+        Seconds before Chromium's process group is killed and the PDF given up.
+    profile_dir
+        Folder under which Chromium's throwaway profile is made (default: the PDF's folder), so
+        that a build killed mid-print leaves it inside its own staging folder, removed by the next
+        build, rather than in the system's temporary folder.
 
     Returns
     -------
     (status, message)
         ``status`` is ``"written"``, ``"skipped"`` (no Chromium) or ``"failed"``; the message says
         what happened and, when skipped or failed, what to do.
+
+    Notes
+    -----
+    Chromium runs in its own process group (``start_new_session``) under a small watchdog that
+    kills the group when the build dies (``PR_SET_PDEATHSIG`` on Linux, so also after kill -9); on
+    timeout, Ctrl-C or SIGTERM the build kills the whole group and removes the profile folder.
     """
     chromium = chromium or find_chromium()
     if chromium is None:
@@ -769,12 +851,12 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path, *, chromium: str | No
     fd, tmp = tempfile.mkstemp(prefix=f".{pdf_path.name}.", suffix=".tmp", dir=pdf_path.parent)
     os.close(fd)
     try:
-        with tempfile.TemporaryDirectory(prefix="evidencekit-chromium-") as profile:
+        with tempfile.TemporaryDirectory(prefix=".chromium-profile-",
+                                         dir=profile_dir or pdf_path.parent) as profile:
             cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                    f"--print-to-pdf={tmp}", html_path.as_uri()]
             try:
-                proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, timeout=timeout, check=False)
+                returncode, stderr = run_chromium(cmd, timeout)
             except subprocess.TimeoutExpired:
                 return ("failed", f"leaflet.pdf not written: Chromium did not finish within "
                                   f"{timeout:g} s; leaflet.html is complete, print it from a browser.")
@@ -782,10 +864,10 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path, *, chromium: str | No
                 return ("failed", f"leaflet.pdf not written: could not start {chromium} "
                                   f"({exc.strerror}).")
         data = Path(tmp).read_bytes()
-        if proc.returncode != 0 or not data.startswith(b"%PDF"):
-            tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        if returncode != 0 or not data.startswith(b"%PDF"):
+            tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
             return ("failed", f"leaflet.pdf not written: Chromium exited with code "
-                              f"{proc.returncode} ({tail[0][:200]}).")
+                              f"{returncode} ({tail[0][:200]}).")
         write_atomic(pdf_path, _normalise_pdf(data))
         return ("written", f"leaflet.pdf written with {Path(chromium).name}.")
     finally:
@@ -877,9 +959,194 @@ def _check_folders(evidence: Path, out: Path) -> None:
     if o in ev.parents:
         raise InputError("the output folder contains the evidence folder; choose an --out that "
                          "does not hold the evidence (e.g. build/)", file=str(out))
+    if out.is_symlink():
+        raise InputError(f"the output folder is a symlink (to {os.path.realpath(out)}); build "
+                         "replaces the folder as a whole and never writes through links: give "
+                         "the real folder as --out", file=str(out))
     if o.exists() and not o.is_dir():
         raise InputError("the output path exists and is not a folder; choose another --out",
                          file=str(out))
+
+
+#: Files an earlier build may have left in ``--out`` (also of earlier versions): a folder holding
+#: only these, plus what this build writes, may be replaced as a whole.
+BUILD_OUTPUT_NAMES = frozenset({
+    "leaflet.md", "leaflet.html", "leaflet.pdf", "citation-summary.md", "claims.json",
+    "clinician-summary.md", "clinician-summary.html",
+})
+_FIGURE_RE = re.compile(r"^figures/[\w.-]+\.(?:png|svg)$")
+
+
+def _previous_outputs(out: Path, new_names: set[str]) -> set[str]:
+    """The files of the build in ``out`` (relative POSIX paths), refusing anything else in it.
+
+    Build swaps in a new folder for the old one, so whatever the old one holds goes: a folder with
+    files no build wrote (notes, a folder named ``leaflet.html``), or with symlinks (``figures``
+    linked into the evidence folder), is refused before anything is written.
+    """
+    if not out.exists():
+        return set()
+    found: set[str] = set()
+    foreign: list[str] = []
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if path.is_symlink():
+            raise InputError(f"'{rel}' inside the output folder is a symlink (to "
+                             f"{os.path.realpath(path)}); build never writes through links, "
+                             "which could lead outside --out: remove the link or choose another "
+                             "--out", file=str(out))
+        if path.is_dir():
+            if rel != "figures":
+                foreign.append(rel + "/ (a folder)")
+            continue
+        if not path.is_file():
+            foreign.append(rel + " (not a regular file)")
+        elif rel in BUILD_OUTPUT_NAMES or rel in new_names or _FIGURE_RE.match(rel):
+            found.add(rel)
+        else:
+            foreign.append(rel)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
+                                          else "")
+        raise InputError(f"the output folder holds files a build did not write ({shown}); a "
+                         "build replaces the whole folder, so move them elsewhere or choose "
+                         "another --out", file=str(out))
+    return found
+
+
+def _stage_prefix(out: Path) -> str:
+    return f".{out.name}.stage-"
+
+
+def _remove_leftovers(out: Path) -> list[str]:
+    """Staging folders left beside ``out`` by a build that was killed (``kill -9``, power loss)."""
+    removed = []
+    for path in sorted(out.parent.glob(_stage_prefix(out) + "*")):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
+
+
+class _BuildLock:
+    """An exclusive ``fcntl.flock`` on ``.<out>.lock`` beside ``out``: one build at a time.
+
+    The lock is released by the kernel when the process ends, however it ends, so a killed build
+    never leaves a stale lock. Where ``fcntl`` is missing (Windows) builds are not locked.
+    """
+
+    def __init__(self, out: Path):
+        self.path = out.parent / f".{out.name}.lock"
+        self.fd: int | None = None
+
+    def __enter__(self) -> "_BuildLock":
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return self
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) |
+                              getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as exc:
+            raise InputError(f"cannot create the build lock {self.path.name} beside the output "
+                             f"folder ({exc.strerror or exc}); check that its parent folder is "
+                             "writable", file=str(self.path.parent)) from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self.fd)
+            self.fd = None
+            raise InputError("another build into this folder is running; wait for it to finish "
+                             f"(the lock is {self.path.name} beside it)",
+                             file=str(self.path.parent)) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    import errno
+
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP if hasattr(errno, "ENOTSUP") else -1):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some file systems refuse fsync on folders
+        pass
+    finally:
+        os.close(fd)
+
+
+def _swap_in(new: Path, out: Path, parking: Path) -> None:
+    """Make ``new`` be ``out``: the old ``out`` ends up at ``parking`` (removed by the caller).
+
+    With renameat2's RENAME_EXCHANGE (Linux) the swap is one atomic step, so at every moment
+    ``out`` is the old build or the new one. Elsewhere: rename the old one aside, then the new one
+    in; a kill between the two leaves no ``out`` for an instant, and the old build in ``parking``.
+    """
+    if not out.exists():
+        os.rename(new, out)
+    elif not _exchange(new, out):
+        os.rename(out, parking)
+        os.rename(new, out)
+    else:
+        os.rename(new, parking)
+    _fsync_dir(out.parent)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM during a build: unwinds like Ctrl-C, so Chromium and the staging folder go."""
+
+
+def _terminate_as_interrupt():
+    """Context manager: SIGTERM raises :class:`_Terminated` (main thread only) while building."""
+    import contextlib
+    import signal
+    import threading
+
+    @contextlib.contextmanager
+    def handler():
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def raise_(signum, frame):
+            raise _Terminated()
+
+        previous = signal.signal(signal.SIGTERM, raise_)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return handler()
 
 
 def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", *,
@@ -913,9 +1180,12 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
 
     Notes
     -----
-    Everything is rendered in memory first and written only when all of it succeeded; each file is
-    then written with :func:`write_atomic`. A failure part-way through writing leaves every file
-    either as it was or complete.
+    Everything is rendered in memory first, then written into a staging folder beside ``out``
+    (``.<out>.stage-*``, with Chromium's profile), and the staging folder is swapped in for ``out``
+    as a whole (one atomic ``renameat2(RENAME_EXCHANGE)`` on Linux). A failure or a kill at any
+    moment leaves the old build or the new one, never a mix; a staging folder left by a kill is
+    removed by the next build. Builds into one folder are serialised by an ``fcntl.flock`` on
+    ``.<out>.lock`` beside it. ``out`` may hold only files a build writes, and no symlinks.
     """
     from .claims import make_claims
     from .library import load_library
@@ -949,32 +1219,51 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
         files[f"figures/{name}"] = data
 
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, data in files.items():
-            write_atomic(out / name, data)
+        out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot write the output ({exc.strerror or exc}); check that the folder "
-                         "is writable", file=str(out)) from None
-
-    # Figures of questions that no longer have any would otherwise linger beside the new ones.
-    figures = out / "figures"
-    for stale in sorted(figures.glob("forest-*.png")):
-        if f"figures/{stale.name}" not in files:
-            stale.unlink()
-            notes.append(f"removed figures/{stale.name} (its question has no reported effects now)")
-
-    written = list(files)
-    pdf_status, pdf_message = "not attempted", "leaflet.pdf not requested."
-    if pdf:
-        pdf_status, pdf_message = print_pdf(out / "leaflet.html", out / "leaflet.pdf",
-                                            chromium=chromium)
-        if pdf_status == "written":
-            written.append("leaflet.pdf")
-        elif (out / "leaflet.pdf").exists():
-            # A PDF from an earlier build would disagree with the new HTML: a reader must not
-            # get old claims.
-            (out / "leaflet.pdf").unlink()
-            notes.append("removed leaflet.pdf from an earlier build (it no longer matches "
-                         "leaflet.html)")
+        raise InputError(f"cannot make the output's parent folder ({exc.strerror or exc}); check "
+                         "the path", file=str(out)) from None
+    with _BuildLock(out), _terminate_as_interrupt():
+        for name in _remove_leftovers(out):
+            notes.append(f"removed {name} beside the output folder (left by a build that was "
+                         "stopped)")
+        previous = _previous_outputs(out, set(files) | {"leaflet.pdf"})
+        stage = Path(tempfile.mkdtemp(prefix=_stage_prefix(out), dir=out.parent))
+        try:
+            new = stage / "out"
+            try:
+                (new / "figures").mkdir(parents=True)
+                for name, data in files.items():
+                    write_atomic(new / name, data)
+            except OSError as exc:
+                raise InputError(f"cannot write the output ({exc.strerror or exc}); check that "
+                                 "the folder is writable and the disk has space; the previous "
+                                 "build is unchanged", file=str(out)) from None
+            written = list(files)
+            pdf_status, pdf_message = "not attempted", "leaflet.pdf not requested."
+            if pdf:
+                pdf_status, pdf_message = print_pdf(new / "leaflet.html", new / "leaflet.pdf",
+                                                    chromium=chromium, profile_dir=stage)
+                if pdf_status == "written":
+                    written.append("leaflet.pdf")
+            # Old files the new build does not have are gone with the old folder; say so.
+            for name in sorted(previous - set(written)):
+                if name == "leaflet.pdf":
+                    # A PDF from an earlier build would disagree with the new HTML.
+                    notes.append("removed leaflet.pdf from an earlier build (it no longer "
+                                 "matches leaflet.html)")
+                elif name.startswith("figures/"):
+                    notes.append(f"removed {name} (its question has no reported effects now)")
+                else:
+                    notes.append(f"removed {name} from an earlier build")
+            for path in (new, new / "figures"):
+                _fsync_dir(path)
+            try:
+                _swap_in(new, out, stage / "previous")
+            except OSError as exc:
+                raise InputError(f"cannot put the new build in place ({exc.strerror or exc}); "
+                                 "the previous build is unchanged", file=str(out)) from None
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     return BuildReport(str(evidence), str(out), written=tuple(written), readability=grades,
                        pdf=pdf_status, pdf_message=pdf_message, notes=tuple(notes))

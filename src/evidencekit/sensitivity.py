@@ -27,13 +27,13 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .effects import RATIO_MEASURES, effect_sizes
+from .effects import RATIO_MEASURES, effect_sizes, se_from_ci
 from .errors import InputError
 from .pooling import CI_METHODS, METHODS, MissingDataWarning, leave_one_out, pool
 
 __all__ = [
     "DEFAULT_ASSUMED_RI", "PREPOST_MEASURES", "SensitivityRow", "SensitivityReport",
-    "DirectionCheck", "sensitivity_analyses", "direction_check",
+    "DirectionCheck", "sensitivity_analyses", "direction_check", "for_rating", "for_claim",
 ]
 
 #: Pre-post correlations swept when a study does not report its own: low, middling and high, as
@@ -150,7 +150,8 @@ class SensitivityReport:
         for note in self.notes:
             lines.append(f"  not run: {note}")
         check = self.direction_check()
-        lines.append(f"  {check.sentence or 'The direction and the conclusion hold under every analysis.'}")
+        lines.append("  " + (check.sentence
+                             or "The direction and the conclusion hold under every analysis."))
         return "\n".join(lines)
 
 
@@ -399,9 +400,11 @@ def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
     loo = None
     if k >= 2:
         loo = leave_one_out(y, v, method=method, ci=ci, level=level, labels=names)
-        low, high = loo["estimate"].idxmin(), loo["estimate"].idxmax()
-        for which, omitted in (("lowest", low), ("highest", high)):
-            rows.append(_row(loo.loc[omitted], f"leave-one-out, {which}: without {omitted}",
+        # by position, not label: two studies may share a label (two results of one paper)
+        estimates = loo["estimate"].to_numpy(dtype=float)
+        for which, i in (("lowest", int(np.argmin(estimates))),
+                         ("highest", int(np.argmax(estimates)))):
+            rows.append(_row(loo.iloc[i], f"leave-one-out, {which}: without {names[i]}",
                              "leave-one-out", ratio,
                              f"of {k} fits each leaving one study out"))
     else:
@@ -458,3 +461,66 @@ def _correlation_rows(pre, measure, sweep, method, ci, level, notes) -> list[Sen
                          f"pre-post correlation {r:g} assumed", "correlation", False,
                          f"assumed for {int(missing.sum())} of {missing.size} studies"))
     return rows
+
+
+def for_rating(rating, *, method: str | None = None, ci: str | None = None
+               ) -> SensitivityReport | None:
+    """The sensitivity analyses of a certainty rating's pooled estimate, or None.
+
+    Parameters
+    ----------
+    rating
+        A :class:`evidencekit.certainty.CertaintyRating` (read through its ``main`` and ``items``
+        attributes only).
+    method, ci
+        The primary analysis; by default the one the rating pooled with (``main.method`` and
+        ``main.ci_method`` where it records them, else REML and Wald).
+
+    Returns
+    -------
+    SensitivityReport or None
+        None when the rating's estimate was not pooled here (``main.source`` other than
+        "meta-analysis": a review's pooled result, whose studies we do not hold, or a single
+        study), since there is nothing to re-run.
+
+    Notes
+    -----
+    Each study enters as the rating pooled it: its effect size and variance on the analysis
+    scale (``main.yi`` and ``main.vi`` where the rating keeps them; otherwise its estimate, mapped
+    from the benefit scale with the first study's sign as the rating does, with the variance from
+    its 95% CI by :func:`evidencekit.effects.se_from_ci`, Cochrane Handbook 6.3.1). A study whose
+    overall risk of bias is "high" is flagged for the risk-of-bias analysis. Rows are on the
+    scale of the claim's ``effect`` (the natural scale for ratio measures).
+    """
+    main = getattr(rating, "main", None)
+    if main is None or getattr(main, "source", None) != "meta-analysis":
+        return None
+    by_record = {item.record: item for item in rating.items}
+    missing = [r for r in main.records if r not in by_record]
+    if missing:
+        raise InputError(f"the pooled estimate names record(s) {', '.join(missing)} that the "
+                         "rating's items do not hold", field="main.records")
+    items = [by_record[r] for r in main.records]
+    yi, vi = tuple(getattr(main, "yi", ()) or ()), tuple(getattr(main, "vi", ()) or ())
+    if not (len(yi) == len(vi) == len(items)):
+        sign = items[0].sign or 1
+        se = se_from_ci([i.benefit_low for i in items], [i.benefit_high for i in items])
+        yi, vi = tuple(i.benefit * sign for i in items), tuple(np.asarray(se) ** 2)
+    return sensitivity_analyses(list(yi), list(vi), measure=main.measure,
+                                labels=[i.record for i in items],
+                                high_risk=[i.risk_of_bias == "high" for i in items],
+                                method=method or getattr(main, "method", None) or "REML",
+                                ci=ci or getattr(main, "ci_method", None) or "wald")
+
+
+def for_claim(rating) -> tuple[list[dict[str, Any]], str]:
+    """What a claim carries: its ``sensitivity`` list and the sentence a flip needs, or "".
+
+    ``([], "")`` when the rating's estimate was not pooled here (:func:`for_rating`). The
+    sentence names the analyses under which the direction flips or the interval crosses no
+    effect (:meth:`SensitivityReport.direction_check`), for the claim's caveats.
+    """
+    report = for_rating(rating)
+    if report is None:
+        return [], ""
+    return report.to_list(), report.direction_check().sentence
