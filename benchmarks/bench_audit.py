@@ -1,34 +1,54 @@
-"""How audit time grows with page size: 1 MB, 4 MB and 10 MB pages in one run.
+"""The audit is linear in the length of the page: time each hostile and ordinary input at n and 10n.
 
-Run: ``.venv/bin/python benchmarks/bench_audit.py``. Linear time means the per-MB figure stays
-flat as the page grows; the script prints the ratio of the 10 MB to the 1 MB per-MB time, which
-should stay near 1 (a quadratic step would make it near 10).
+    python benchmarks/bench_audit.py
+
+For each case the ratio t(10n) / t(n) is printed from one run on one machine (a linear reader gives
+about 10; the quadratic html.parser and Markdown scans of issue 17 gave about 100, the cubic
+sessions pattern about 1,000). Each case is timed as the best of three runs.
 """
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
-from evidencekit.audit import audit_text
-from evidencekit.claims import make_claims
-from evidencekit.library import load_library
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from _audit_support import bundled_topics, stand_in_claims  # noqa: E402
+
+from evidencekit.audit import audit_text  # noqa: E402
+
+SAMPLE = (ROOT / "tests" / "data" / "samples" / "patient-page-dry-needling.txt").read_text("utf-8")
+
+CASES = {
+    # name: (page of size n, format)
+    "sample page repeated": (lambda n: SAMPLE * n, "text", 2),
+    "digit then spaces (sessions pattern)": (lambda n: ("Dry needling 1" + " " * 1900 + "x. ") * n,
+                                             "text", 20),
+    "'<a b ' repeated (HTML)": (lambda n: "<a b " * n, "html", 5_000),
+    "'<!--' repeated (HTML)": (lambda n: "<!--" * n, "html", 5_000),
+    "'[' on one line (Markdown)": (lambda n: "[" * n, "markdown", 8_000),
+    "'<' on one line (Markdown)": (lambda n: "<" * n, "markdown", 8_000),
+}
+
+
+def best_of(page: str, fmt: str, claims, topics, runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        audit_text(page, claims, topics=topics, source_format=fmt)
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def main() -> None:
-    claims = make_claims(load_library(ROOT / "evidence"))
-    sample = (ROOT / "tests" / "data" / "samples" / "patient-page-dry-needling.txt").read_text()
-    per_mb = {}
-    for megabytes in (1, 4, 10):
-        text = (sample + "\n\n") * (megabytes * 1_000_000 // (len(sample) + 2) + 1)
-        start = time.perf_counter()
-        report = audit_text(text, claims)
-        elapsed = time.perf_counter() - start
-        per_mb[megabytes] = elapsed / (len(text) / 1e6)
-        print(f"{megabytes:>3} MB: {elapsed:6.2f} s, {per_mb[megabytes]:.2f} s/MB, "
-              f"{len(report.findings)} findings")
-    print(f"per-MB time, 10 MB vs 1 MB: {per_mb[10] / per_mb[1]:.2f}x (1.0 = linear)")
+    claims, topics = stand_in_claims(), bundled_topics()
+    print(f"{'case':<40} {'n':>8} {'t(n) s':>9} {'t(10n) s':>9} {'ratio':>6}")
+    for name, (make, fmt, n) in CASES.items():
+        t1 = best_of(make(n), fmt, claims, topics)
+        t10 = best_of(make(10 * n), fmt, claims, topics)
+        print(f"{name:<40} {n:>8} {t1:>9.3f} {t10:>9.3f} {t10 / t1:>6.1f}")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from evidencekit.audit import read_page
 library = load_library("../evidence")
 claims = make_claims(library)
 page, page_format = read_page("../tests/data/samples/patient-page-dry-needling.txt")
-report = audit_text(page, claims, source_format=page_format)
+report = audit_text(page, claims, topics="../evidence", source_format=page_format)
 print(f"{report.sentences} sentences read, {len(report.findings)} health claims, "
       f"{report.not_supported} not supported by the evidence")
 

@@ -57,26 +57,31 @@ def stand_in_claims() -> ClaimSet:
     ))
 
 
+def bundled_topics():
+    """The bundled review's audit topic file (evidence/audit-topics.yaml), loaded once."""
+    global _TOPICS
+    if _TOPICS is None:
+        from evidencekit.audit import load_topics
+
+        _TOPICS = load_topics(EVIDENCE)
+    return _TOPICS
+
+
+_TOPICS = None
+
+
 def real_claims():
-    """Claims made from the repository's evidence/ folder, or ``None`` if it does not load."""
-    from evidencekit.errors import InputError
+    """Claims made from the repository's evidence/ folder. The bundled evidence must load: a
+    folder that does not is a failure of every test that uses it, never a skip."""
+    from evidencekit.claims import make_claims
+    from evidencekit.library import load_library
 
-    try:
-        from evidencekit.claims import make_claims
-        from evidencekit.library import load_library
-
-        return make_claims(load_library(EVIDENCE))
-    except InputError:
-        return None
+    return make_claims(load_library(EVIDENCE))
 
 
 def claims_for_tests(prefer_real: bool = False):
     """The stand-in claims, or the real ones when asked for and available."""
-    if prefer_real:
-        real = real_claims()
-        if real is not None:
-            return real
-    return stand_in_claims()
+    return real_claims() if prefer_real else stand_in_claims()
 
 
 # ---- scoring the auditor against a labelled page ------------------------------------------------
@@ -255,3 +260,52 @@ def score_page(text: str, labels: Sequence[tuple], findings: Iterable, *,
             sum(1 for _e, p in scored if p in PROBLEM_VERDICTS),
             sum(1 for e, _p in scored if e in PROBLEM_VERDICTS)),
     )
+
+
+# ---- all labelled pages at once ------------------------------------------------------------------
+
+
+def page_figures() -> dict[str, dict]:
+    """Precision, recall, neutral-flag rate and verdict agreement on every labelled page, audited as
+    ``evidencekit audit --evidence evidence`` does (the real claims, the bundled topic file)."""
+    import importlib
+    import sys
+
+    from evidencekit.audit import audit_text, read_page
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    claims, topics = real_claims(), EVIDENCE
+    out: dict[str, dict] = {}
+
+    def add(name: str, sc: PageScore) -> None:
+        neutral = sum(1 for e in sc.expected if e is None)
+        flagged = sum(1 for e, p in zip(sc.expected, sc.predicted) if e is None and p is not None)
+        out[name] = {"precision": round(sc.precision, 3), "recall": round(sc.recall, 3),
+                     "neutral_flagged": f"{flagged + len(sc.stray)}/{neutral}",
+                     "verdict_agreement": round(sc.verdict_agreement, 3),
+                     "tp/flagged/claims/agree": f"{sc.tp}/{sc.flagged}/{sc.claims}/{sc.agree}"}
+
+    h1 = importlib.import_module("test_audit_heldout")
+    text, fmt = read_page(h1.PAGE)
+    rep = audit_text(text, claims, topics=topics, source_format=fmt)
+    add("held-out page 1", score_page(rep.text, h1.LABELS, rep.findings, match="start"))
+    h2 = importlib.import_module("test_audit_heldout2")
+    text, fmt = read_page(h2.PAGE)
+    rep = audit_text(text, claims, topics=topics, source_format=fmt)
+    add("held-out page 2", score_page(text, h2.LABELS, rep.findings))
+    h3 = importlib.import_module("test_audit_heldout3")
+    text, fmt = read_page(h3.PAGE)
+    rep = audit_text(text, claims, topics=topics, source_format=fmt)
+    add("held-out page 3", score_page(rep.text, h3.LABELS, rep.findings,
+                                      spans=h3._label_spans(rep.text)))
+    b = importlib.import_module("test_audit_blind45")
+    for name in sorted(b.PAGES):
+        text, labels, findings = b._run(name)
+        add(f"blind {name}", score_page(text, labels, findings))
+    return out
+
+
+if __name__ == "__main__":  # python tests/_audit_support.py -> the figures in docs/audit.md
+    import json
+
+    print(json.dumps(page_figures(), indent=1))

@@ -35,7 +35,8 @@ from _audit_support import score_page  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 PAGE = REPO / "tests" / "data" / "samples" / "heldout-clinic-page-2.txt"
 PAGE_SHA256 = "3150f864b563778a1b7f1c630e8aa9a6b94f7af3be03532ca5e90250ea78c36c"
-FROZEN_LABELS = Path("/tmp/heldout2-labels-frozen.py")  # the copy saved before the first run
+# The copy of LABELS saved before the first run, kept in the repository (JSON, no code to exec).
+FROZEN_LABELS = REPO / "tests" / "data" / "samples" / "heldout-clinic-page-2.labels.json"
 
 # ---- labels (verbatim copy of the frozen file) ----
 # Labels for tests/data/samples/heldout-clinic-page-2.txt, written BEFORE the auditor was run on the page.
@@ -168,9 +169,11 @@ FIRST_AGREEMENT = 28 / 34  # 0.824: verdict equals the label among flagged claim
 # The rules were then changed after reading this page's errors (docs/audit.md, "Rule changes after
 # the blind second page"), so from then on this is a *development* page and the figures below are
 # in-sample. Labels unchanged. Floors are these minus MARGIN.
-MEASURED_PRECISION = 40 / 41  # 0.976: the same neutral sentence ("You can drive and return to work")
-MEASURED_RECALL = 40 / 51  # 0.784: 11 not flagged, 9 of them accurate caveats
-MEASURED_AGREEMENT = 40 / 40  # 1.000
+# Re-measured after the rules of issue 14 (docs/audit.md, "Issue 14"); before them 40/41, 40/51,
+# 40/40. The accurate caveats are now read as statements about the evidence.
+MEASURED_PRECISION = 51 / 53  # 0.962: "You can drive and return to work", one evidence sentence
+MEASURED_RECALL = 51 / 51  # 1.000
+MEASURED_AGREEMENT = 49 / 51  # 0.961
 
 
 def _source() -> str:
@@ -208,10 +211,8 @@ def test_page_is_pinned():
 
 def test_labels_are_frozen():
     assert hashlib.sha256(repr(LABELS).encode("utf-8")).hexdigest() == LABELS_SHA256
-    if FROZEN_LABELS.exists():  # only on the machine where they were frozen
-        frozen: dict = {}
-        exec(FROZEN_LABELS.read_text(encoding="utf-8"), frozen)  # noqa: S102 - our own file
-        assert frozen["LABELS"] == LABELS
+    frozen = json.loads(FROZEN_LABELS.read_text(encoding="utf-8"))
+    assert [tuple(row) for row in frozen] == list(LABELS)
 
 
 def test_labels_cover_the_page_in_order():

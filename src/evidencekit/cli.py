@@ -257,25 +257,40 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from .audit import audit_text, read_page
+    from .audit import audit_text, load_topics, read_page
+    from .audit.batch import audit_pages, collect_pages, write_csv, write_jsonl
     from .claims import make_claims
+    from .errors import InputError
     from .library import load_library
 
+    if args.format in ("csv", "jsonl"):
+        pages = collect_pages(args.files)
+        evidence = _evidence_dir(args)
+        load_topics(evidence)  # a bad topic file stops here, once, naming the file
+        results = audit_pages(pages, evidence)
+        writer = write_csv if args.format == "csv" else write_jsonl
+        bad = writer(results, sys.stdout)
+        return EXIT_FINDINGS if args.strict and bad else EXIT_OK
+    if len(args.files) != 1:
+        raise InputError(f"--format {args.format} audits one page; for {len(args.files)} pages use "
+                         "--format csv or --format jsonl", field="--format")
+    file = args.files[0]
     # Read the page first: a wrong path should not wait for the evidence to load.
-    source, fmt = read_page(args.file)
-    claims = make_claims(load_library(_evidence_dir(args)))
-    report = audit_text(source, claims, source_format=fmt)
+    source, fmt = read_page(file)
+    evidence = _evidence_dir(args)
+    claims = make_claims(load_library(evidence))
+    report = audit_text(source, claims, topics=load_topics(evidence), source_format=fmt)
     if report.sentences == 0:
         # Exit 0 (the audit ran), but an empty result is far more often a wrong or unrendered file
         # than a page with no words, so say so where a person or CI log will see it.
-        print(f"evidencekit: {args.file}: warning: no text to audit (the page is empty or holds "
+        print(f"evidencekit: {file}: warning: no text to audit (the page is empty or holds "
               "only markup and scripts); check the file, and for a page built by JavaScript save "
               "it from the browser once it has loaded, or paste its text into a .txt file",
               file=sys.stderr)
     if args.format == "json":
         print_json(report.to_dict())
     else:
-        out = (report.to_html(title=f"Audit of {Path(args.file).name}") if args.format == "html"
+        out = (report.to_html(title=f"Audit of {Path(file).name}") if args.format == "html"
                else report.summary())
         # end with a newline, so the shell prompt does not follow the last line
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
@@ -324,7 +339,10 @@ _AUDIT_EPILOG = (
     "(docs/audit.md). The page is read as HTML (.html, .htm), Markdown (.md) or plain text, "
     "encoded as UTF-8 (or UTF-16/32 with a byte-order mark). Exit codes: 0 the audit ran; 1 "
     "--strict and a finding is not 'supported'; 2 bad usage, an unreadable page or evidence "
-    "that does not load.")
+    "that does not load. The topic knowledge (the treatment's names, topic words per question, "
+    "comparators) comes from the evidence folder's audit-topics.yaml, or from its questions.yaml "
+    "when there is none. Many pages: give files or folders with --format csv or jsonl (one row "
+    "per finding plus one per page; pages audited in parallel, a progress bar on a terminal).")
 
 
 def _subparser(sub, name: str, summary: str, description: str | None = None,
@@ -457,9 +475,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p = _subparser(sub, "audit", "check an existing patient page sentence by sentence",
                    "Check an existing patient page's health claims against the evidence, "
                    "sentence by sentence.", _AUDIT_EPILOG)
-    p.add_argument("file", metavar="FILE", help="the page: .html, .md or plain text")
+    p.add_argument("files", nargs="+", metavar="FILE_OR_DIR",
+                   help="the page(s): .html, .md or plain text; a folder is searched for pages "
+                        "(several pages need --format csv or jsonl)")
     _add_evidence(p)
-    _add_format(p, ("text", "json", "html"))
+    _add_format(p, ("text", "json", "html", "csv", "jsonl"))
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when any finding is not 'supported' (for CI)")
     p.set_defaults(func=_cmd_audit)

@@ -1426,6 +1426,9 @@ def validate_evidence(path: str | Path = "evidence") -> ValidationReport:
     questions.yaml.
     """
     scan = _scan(path)
+    from .audit.topics import validate_topics  # the audit's topic file lives in the folder too
+
+    scan.out.messages.extend(validate_topics(path))
     return _report(scan, _show(Path(path)))
 
 
