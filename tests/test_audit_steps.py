@@ -255,7 +255,10 @@ def test_batch_csv_and_jsonl(tmp_path):
     pages = tmp_path / "pages"
     pages.mkdir()
     (pages / "a.txt").write_text("Dry needling cures everyone.\n", encoding="utf-8")
-    (pages / "b.md").write_text("# Hi\n\nDry needling may reduce neck pain.\n", encoding="utf-8")
+    # The weakest wording on the ladder is supported whatever the bundled certainty is.
+    (pages / "b.md").write_text(
+        "# Hi\n\nThe evidence is very uncertain about whether dry needling reduces neck pain.\n",
+        encoding="utf-8")
     proc = _cli(["audit", str(pages), "--evidence", str(EVIDENCE), "--format", "csv"])
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
