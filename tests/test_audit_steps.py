@@ -350,7 +350,10 @@ def test_review_settings_name_the_treatment(tmp_path):
     about the treatment, one that names something else is not."""
     ev = _other_review(tmp_path)
     (ev / "review.yaml").write_text("intervention: cold-water immersion\n"
-                                    "intervention_subject: Ice baths\n", encoding="utf-8")
+                                    "intervention_subject: Ice baths\n"
+                                    # the fixture's study records one population characteristic
+                                    "characteristics: {trigger-points: the fixture's own}\n",
+                                    encoding="utf-8")
     topics = load_topics(ev)
     assert "Ice baths" in topics.names.phrases
     from evidencekit.claims import make_claims

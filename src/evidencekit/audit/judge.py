@@ -369,10 +369,13 @@ def route(c: Cues, topics: Topics) -> tuple[Route, ...]:
     if sessions_q and sessions:
         modes[sessions_q] = Route(sessions_q, "sessions")
     if safety_q:
+        # a more specific harms question the sentence names ("serious side effects") takes the
+        # safety claim when the topic file says it overrides the safety question
+        harms_q = next((q for q in c.topics if safety_q in topics.precedence.get(q, ())), safety_q)
         if c.safety or c.harm_minimised:
-            modes[safety_q] = Route(safety_q, "safety")
+            modes[harms_q] = Route(harms_q, "safety")
         elif (c.harms or c.denied_safety) and not c.benefit:
-            modes[safety_q] = Route(safety_q, "warning")
+            modes[harms_q] = Route(harms_q, "warning")
     compared = {}
     for comp, _m in c.comparisons:
         compared.setdefault(comp.id, Route(comp.id, "comparison", comparator=comp))
@@ -545,7 +548,7 @@ def verdict_for(r: Route, strength: Strength, c: Cues, claims: Any, topics: Topi
         return Verdict("unsupported", why, suggestion, _evidence(claim), None, qid)
     allowed = max_strength(claim.certainty)
     direction = claim.direction
-    if direction == "unclear":
+    if direction == "unclear" and not _is_frequency(claim):
         allowed = 0  # claims.py words these "It is not clear whether ...": the bottom rung
     ladder = f"{claim.certainty} certainty allows at most '{LADDER_NAMES[allowed]}' wording"
     ev = _evidence(claim)
@@ -639,3 +642,12 @@ def judge(c: Cues, claims: Any, lex: Lexicon, topics: Topics) -> Judgement | Non
                      questions=tuple(x.question for x in results),
                      cues=_cue_words(c, routes, topics), strength=strength.rung,
                      allowed=top.allowed)
+
+
+def _is_frequency(claim) -> bool:
+    """A claim about how often something happens in one group (a single-group proportion): it has
+    no direction, so "unclear" does not mean the claims chose the bottom rung of the ladder."""
+    from ..synthesis import PROPORTION_MEASURES
+
+    effect = getattr(claim, "effect", None) or {}
+    return effect.get("measure") in PROPORTION_MEASURES
