@@ -1024,7 +1024,7 @@ def _claim_for(question, rating: CertaintyRating, library, comparison=None,
 
 
 def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None, *,
-                by_comparison: bool = False) -> ClaimSet:
+                by_comparison: bool = True) -> ClaimSet:
     """One claim per question in ``library.questions``, worded no stronger than its certainty.
 
     Parameters
@@ -1036,9 +1036,9 @@ def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None, *
         :func:`~evidencekit.certainty.rate_certainty`.
     by_comparison
         One claim per comparison (comparator kind) of each question, never pooling or counting
-        different kinds together (``evidencekit claims`` does this). False (for now the default,
-        which the leaflet and the audit still use) gives one claim per question over all of its
-        evidence.
+        different kinds together (the default, as ``evidencekit claims`` and ``build``). False
+        gives one claim per question over all of its evidence, for comparing with older output
+        only: such a claim may merge comparators.
 
     Returns
     -------
