@@ -518,7 +518,11 @@ def _frequency_statement(items, outcome: str, strength: int, words: Wording) -> 
     """One sentence per study, each hedged to the certainty (GRADE 26)."""
     each = _frequencies(items, words("frequency_unit"))
     if strength == 0:
-        joined = each[0] if len(each) == 1 else ", ".join(each[:-1]) + " and " + each[-1]
+        placed = [f"{f} in one study" if n == 0 else
+                  f"{f} in {_ORDINALS[n - 1].removesuffix(' study')}"
+                  if n - 1 < len(_ORDINALS) else f"{f} in study {n + 1}"
+                  for n, f in enumerate(each)]
+        joined = placed[0] if len(placed) == 1 else ", ".join(placed[:-1]) + " and " + placed[-1]
         return words("frequency_very_low", frequencies=joined)
     happened = {3: "happened", 2: "probably happened", 1: "may have happened"}[strength]
     was = {3: "was", 2: "probably was", 1: "may have been"}[strength]
@@ -564,6 +568,7 @@ def _statement(rating: CertaintyRating, question, strength: int, words: Wording 
     if is_mechanism(question) and rating.direction != "no-evidence":
         return words("mechanism_statement", outcome=question.outcome.strip())
     kind = comparator_kind or getattr(question, "comparator_kind", None)
+    comparator = comparator or (question.comparator or "").strip() or None
     if kind in ACTIVE_COMPARATOR_KINDS and comparator:
         active = _active_statement(rating, question, strength, words, comparator, library)
         if active is not None:
