@@ -541,7 +541,9 @@ def _active_statement(rating: CertaintyRating, question, strength: int, words: W
     outcome = question.outcome.strip()
     window = question.time_window.strip()
     when = f" {window}" if window and not window.startswith("(") else ""
-    fill = dict(outcome=outcome, when=when, comparator=comparator)
+    # The main sentence says "the other treatment"; the comparison sentence after it names it
+    # (two short sentences read more easily than one long one).
+    fill = dict(outcome=outcome, when=when, comparator=words("active_other"))
     if strength == 0 and d != "no-evidence":
         return words("active_very_low", **fill)
     if d not in ("benefit", "harm", "no-difference"):
@@ -551,14 +553,14 @@ def _active_statement(rating: CertaintyRating, question, strength: int, words: W
         key = {"benefit": "active_harm_fewer", "harm": "active_harm_more"}.get(
             d, "active_harm_similar")
         return words(key, lead=lead, **fill)
+    work = {3: "works", 2: "probably works", 1: "may work"}[strength]
     if d == "no-difference":
-        be = {3: "is", 2: "is probably", 1: "may be"}[strength]
-        return words("active_similar", be=be, **fill)
-    base, third = _verbs(question, library)
-    if base == "change":
-        return None  # no known better direction: "more"/"less" would be a guess
-    verb = {3: third, 2: f"probably {third}", 1: f"may {base}"}[strength]
-    return words("active_better" if d == "benefit" else "active_worse", verb=verb, **fill)
+        return words("active_similar", work=work, **fill)
+    if _verbs(question, library)[0] == "change":
+        return None  # no known better direction: "more"/"less effective" would be a guess
+    # "works less well than", not "reduces pain less than": the same finding, and it cannot be
+    # read as a claim that the intervention reduces pain.
+    return words("active_better" if d == "benefit" else "active_worse", work=work, **fill)
 
 
 def _statement(rating: CertaintyRating, question, strength: int, words: Wording | None = None,
@@ -1088,17 +1090,19 @@ def _claim_for(question, rating: CertaintyRating, library, comparison=None,
 
     kind = comparison.kind if comparison is not None else None
     comparator = (comparison.text if comparison is not None and kind not in ("none",) else None)
+    active = (kind or getattr(question, "comparator_kind", None)) in ACTIVE_COMPARATOR_KINDS
+    if active and comparator is None:
+        # "works less well than the other treatment" must say which treatment, on every path.
+        comparator = (question.comparator or "").strip() or None
     statement = _statement(rating, question, strength, words, comparator, library,
                            kind or getattr(question, "comparator_kind", None))
     plain, tech = _size_words(rating, question, words, comparator)
-    named = bool(comparator) and comparator in statement
-    if named and plain and plain.startswith("The average effect "):
+    if active and plain and plain.startswith("The average effect "):
         # Two treatments compared: the size is of the difference between them, not an effect.
         plain = "The difference between them " + plain[len("The average effect "):]
     # Mechanism claims give no vote count: "1 of 1 study found a benefit" would read as support
     # for a hypothesis that the evidence cannot carry.
-    if comparator and rating.direction != "no-evidence" and not named \
-            and not is_mechanism(question):
+    if comparator and rating.direction != "no-evidence" and not is_mechanism(question):
         # GRADE 26 statements name the comparison; so does every claim here, in a sentence of its
         # own (it states what was compared, not an effect, and keeps the claim readable).
         statement = f"{statement} {words('comparison_sentence', comparator=comparator)}"
