@@ -244,8 +244,11 @@ def test_no_claim_is_stronger_than_its_certainty(level, direction, kind, est, ha
     # every sentence of the claim must sit at or below the rung the certainty allows
     for sentence in re.split(r"(?<=\.)\s+", c.claim):
         assert strength_of(sentence) <= max_strength(level), (level, c.claim)
-    if direction == "no-difference" and level != "very low" and kind != "dose":
+    if direction == "no-difference" and level != "very low" and kind not in ("dose", "mechanism"):
         assert "little to no difference" in c.claim
+    if kind == "mechanism" and direction != "no-evidence":
+        # How a treatment works is not an effect: never worded as one (docs/claims.md).
+        assert "theories" in c.claim and "effect of" not in c.claim
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
 from .certainty import (
-    CERTAINTY_LEVELS, OPTIMAL_INFORMATION_SIZE, CertaintyRating, EvidenceItem, level_index,
+    CERTAINTY_LEVELS, OPTIMAL_INFORMATION_SIZE, CertaintyRating, EvidenceItem, few_study_frequency,
+    level_index,
     rate_certainty,
 )
 from .wording import Wording
@@ -478,9 +479,102 @@ def _absolute_words(m, question, strength: int, words: Wording, comparator: str 
     return text
 
 
+#: Comparator kinds against which a result is a comparison of two treatments: "less than" or
+#: "about as effective as" the comparator, never "increases pain" (docs/claims.md).
+ACTIVE_COMPARATOR_KINDS = frozenset({"active"})
+
+
+def is_mechanism(question) -> bool:
+    """Whether a question asks how a treatment works rather than how large its effect is.
+
+    Declared, not guessed: ``kind: mechanism`` or ``mechanism`` among ``outcome_domains``.
+    """
+    return question.kind == "mechanism" or "mechanism" in (question.outcome_domains or ())
+
+
+_ORDINALS = ("another study", "a third study", "a fourth study")
+
+
+def _frequencies(items, unit: str) -> list[str]:
+    """Each study's frequency in words from its counts: "about 19 in 100 people", "in none of
+    7,629 people", "about 1 in 1,000" (the unit named once, in the first)."""
+    out = []
+    for n, item in enumerate(items):
+        noun = f" {unit}" if n == 0 else ""
+        if item.events == 0 and item.total:
+            out.append(f"in none of {item.total:,}{noun}")
+            continue
+        p = item.events / item.total if item.events is not None and item.total else item.estimate
+        # The smallest denominator that shows at least "about 1" (as summary-of-findings tables
+        # choose per 100 or per 1000).
+        per = next((d for d in (100, 1000, 10000) if p * d >= 0.5), 10000)
+        count = p * per
+        shown = f"about {count:.0f}" if count >= 0.5 else "fewer than 1"
+        out.append(f"{shown} in {per:,}{noun}")
+    return out
+
+
+def _frequency_statement(items, outcome: str, strength: int, words: Wording) -> str:
+    """One sentence per study, each hedged to the certainty (GRADE 26)."""
+    each = _frequencies(items, words("frequency_unit"))
+    if strength == 0:
+        placed = [f"{f} in one study" if n == 0 else
+                  f"{f} in {_ORDINALS[n - 1].removesuffix(' study')}"
+                  if n - 1 < len(_ORDINALS) else f"{f} in study {n + 1}"
+                  for n, f in enumerate(each)]
+        joined = placed[0] if len(placed) == 1 else ", ".join(placed[:-1]) + " and " + placed[-1]
+        return words("frequency_very_low", frequencies=joined)
+    happened = {3: "happened", 2: "probably happened", 1: "may have happened"}[strength]
+    was = {3: "was", 2: "probably was", 1: "may have been"}[strength]
+    text = [words("frequency_first", Outcome=_cap(outcome), happened=happened,
+                  frequency=each[0])]
+    for n, freq in enumerate(each[1:]):
+        where = _ORDINALS[n] if n < len(_ORDINALS) else f"study {n + 2}"
+        text.append(words("frequency_next", where=where, was=was, frequency=freq))
+    return " ".join(text)
+
+
+def _active_statement(rating: CertaintyRating, question, strength: int, words: Wording,
+                      comparator: str, library) -> str | None:
+    """Two active treatments compared (GRADE 26 hedges), or None when no direction is known."""
+    d = rating.direction
+    outcome = question.outcome.strip()
+    window = question.time_window.strip()
+    when = f" {window}" if window and not window.startswith("(") else ""
+    # The main sentence says "the other treatment"; the comparison sentence after it names it
+    # (two short sentences read more easily than one long one).
+    fill = dict(outcome=outcome, when=when, comparator=words("active_other"))
+    if strength == 0 and d != "no-evidence":
+        return words("active_very_low", **fill)
+    if d not in ("benefit", "harm", "no-difference"):
+        return None
+    if question.kind == "harm":
+        lead = {3: "leads", 2: "probably leads", 1: "may lead"}[strength]
+        key = {"benefit": "active_harm_fewer", "harm": "active_harm_more"}.get(
+            d, "active_harm_similar")
+        return words(key, lead=lead, **fill)
+    work = {3: "works", 2: "probably works", 1: "may work"}[strength]
+    if d == "no-difference":
+        return words("active_similar", work=work, **fill)
+    if _verbs(question, library)[0] == "change":
+        return None  # no known better direction: "more"/"less effective" would be a guess
+    # "works less well than", not "reduces pain less than": the same finding, and it cannot be
+    # read as a claim that the intervention reduces pain.
+    return words("active_better" if d == "benefit" else "active_worse", work=work, **fill)
+
+
 def _statement(rating: CertaintyRating, question, strength: int, words: Wording | None = None,
-               comparator: str | None = None, library=None) -> str:
+               comparator: str | None = None, library=None, comparator_kind: str | None = None
+               ) -> str:
     words = words or Wording(intervention=question.intervention.strip())
+    if is_mechanism(question) and rating.direction != "no-evidence":
+        return words("mechanism_statement", outcome=question.outcome.strip())
+    kind = comparator_kind or getattr(question, "comparator_kind", None)
+    comparator = comparator or (question.comparator or "").strip() or None
+    if kind in ACTIVE_COMPARATOR_KINDS and comparator:
+        active = _active_statement(rating, question, strength, words, comparator, library)
+        if active is not None:
+            return active
     rung = WORDING_LADDER[strength]
     v, vs = _verbs(question, library)
     i = question.intervention.strip()
@@ -494,6 +588,15 @@ def _statement(rating: CertaintyRating, question, strength: int, words: Wording 
                 plain=plain)
     d = rating.direction
     m = rating.main
+    if m is not None and m.measure in _PROPORTIONS and d != "no-evidence" \
+            and few_study_frequency(m):
+        # Each study's own frequency: a pooled HKSJ interval from 2-4 studies says little.
+        records = set(m.records)
+        items = [i for i in rating.items if i.record in records]
+        each = _frequency_statement(items, o, strength, words)
+        if strength == 0:
+            return words("proportion_very_low", outcome=o, intervention=fill["i"]) + " " + each
+        return each
     if m is not None and m.measure in _PROPORTIONS and d != "no-evidence":
         if strength == 0:
             return words("proportion_very_low", outcome=o, intervention=fill["i"])
@@ -987,16 +1090,24 @@ def _claim_for(question, rating: CertaintyRating, library, comparison=None,
 
     kind = comparison.kind if comparison is not None else None
     comparator = (comparison.text if comparison is not None and kind not in ("none",) else None)
-    statement = _statement(rating, question, strength, words, comparator, library)
+    active = (kind or getattr(question, "comparator_kind", None)) in ACTIVE_COMPARATOR_KINDS
+    if active and comparator is None:
+        # "works less well than the other treatment" must say which treatment, on every path.
+        comparator = (question.comparator or "").strip() or None
+    statement = _statement(rating, question, strength, words, comparator, library,
+                           kind or getattr(question, "comparator_kind", None))
     plain, tech = _size_words(rating, question, words, comparator)
+    if active and plain and plain.startswith("The average effect "):
+        # Two treatments compared: the size is of the difference between them, not an effect.
+        plain = "The difference between them " + plain[len("The average effect "):]
     # Mechanism claims give no vote count: "1 of 1 study found a benefit" would read as support
     # for a hypothesis that the evidence cannot carry.
-    if comparator and rating.direction != "no-evidence":
+    if comparator and rating.direction != "no-evidence" and not is_mechanism(question):
         # GRADE 26 statements name the comparison; so does every claim here, in a sentence of its
         # own (it states what was compared, not an effect, and keeps the claim readable).
         statement = f"{statement} {words('comparison_sentence', comparator=comparator)}"
     text = (statement if plain is None or rating.direction == "no-evidence"
-            or question.kind == "mechanism" else f"{statement} {plain}")
+            or is_mechanism(question) else f"{statement} {plain}")
 
     counted = _counted(rating, library)
     derived = _derived_caveats(rating, question, library, counted, contrary, considered, words)
