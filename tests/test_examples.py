@@ -193,23 +193,39 @@ AUDIT_PAGE = ("BCG vaccination cures everyone who tries it. It is completely saf
               "Please book online or call the front desk.\n")
 
 
-def test_audit_with_the_example_flags_the_claims_with_reasons_about_its_topic(tmp_path):
+def _audit(tmp_path) -> dict:
     page = tmp_path / "clinic.txt"
     page.write_text(AUDIT_PAGE, encoding="utf-8")
     code, text = _quiet(["audit", page, "--evidence", EXAMPLE, "--format", "json"])
-    assert code in (0, 1), text
-    report = json.loads(text)
+    assert code == EXIT_OK, text
+    return json.loads(text)
+
+
+def test_audit_with_the_example_flags_the_claims_with_reasons_about_its_topic(tmp_path):
+    report = _audit(tmp_path)
     flagged = {f["text"]: f for f in report["findings"] if f["verdict"] != "supported"}
     assert set(flagged) == {"BCG vaccination cures everyone who tries it.",
                             "It is completely safe."}, report["findings"]
     assert not any("front desk" in f["text"] for f in report["findings"])
     for finding in flagged.values():
-        words = " ".join([finding["reason"], finding["suggestion"],
-                          " ".join(finding.get("questions", []))])
-        # The reasons speak of this review, never of the first one or of its folder.
+        words = " ".join([finding["reason"], finding["suggestion"], *finding["questions"]])
+        # Nothing of the first bundled review (its topic or its question ids) in the reasons.
         assert not TOPIC_LEAK.search(words), finding
         assert "pain" not in words.lower(), finding
-        assert "evidence/questions.yaml" not in words, finding
     cures = flagged["BCG vaccination cures everyone who tries it."]
-    cure_words = " ".join([cures["reason"], cures["suggestion"]]).lower()
-    assert "tuberculosis" in cure_words or "tb" in cures.get("questions", []), cures
+    assert cures["verdict"] == "overstated" and cures["questions"] == ["tb"], cures
+    assert "tuberculosis" in cures["suggestion"], cures
+    safe = flagged["It is completely safe."]
+    assert safe["verdict"] == "unsupported", safe
+
+
+def test_audit_suggestions_name_the_comparator_and_the_folder_in_use(tmp_path):
+    """The wording offered instead names what the studies compared the vaccine with, and a
+    suggestion to add a question names this review's questions.yaml, not the bundled one's."""
+    report = _audit(tmp_path)
+    by_text = {f["text"]: f for f in report["findings"]}
+    cures = by_text["BCG vaccination cures everyone who tries it."]
+    assert "no vaccine" in cures["suggestion"], cures["suggestion"]
+    safe = by_text["It is completely safe."]
+    assert "evidence/questions.yaml" not in safe["suggestion"], safe["suggestion"]
+    assert "bcg-vaccine" in safe["suggestion"], safe["suggestion"]

@@ -41,6 +41,18 @@ YAML
     --outcome tuberculosis --population "people in trials of the BCG vaccine" \
     --lower-is-better --comparator "no vaccine"
 
+# The words a patient page uses for this question, so that `evidencekit audit --evidence` judges
+# a sentence about the vaccine against it (a reviewer adds them to questions.yaml by hand;
+# re-importing keeps them).
+sed -i.bak 's/^  better: lower$/  better: lower\
+  topics:\
+  - tuberculosis\
+  - TB\
+  - BCG\
+  - vaccine\
+  - vaccination/' "$NEW/questions.yaml"
+rm -f "$NEW/questions.yaml.bak"
+
 # 3. validate, 4. claims
 "$EK" validate "$NEW"
 "$EK" claims --evidence "$NEW"
