@@ -220,12 +220,14 @@ def test_audit_with_the_example_flags_the_claims_with_reasons_about_its_topic(tm
 
 
 def test_audit_suggestions_name_the_comparator_and_the_folder_in_use(tmp_path):
-    """The wording offered instead names what the studies compared the vaccine with, and a
-    suggestion to add a question names this review's questions.yaml, not the bundled one's."""
+    """The wording offered instead names what the studies compared the vaccine with, and the
+    safety finding speaks of the vaccine and points to no file of the bundled review."""
     report = _audit(tmp_path)
     by_text = {f["text"]: f for f in report["findings"]}
     cures = by_text["BCG vaccination cures everyone who tries it."]
     assert "no vaccine" in cures["suggestion"], cures["suggestion"]
     safe = by_text["It is completely safe."]
-    assert "evidence/questions.yaml" not in safe["suggestion"], safe["suggestion"]
-    assert "bcg-vaccine" in safe["suggestion"], safe["suggestion"]
+    # A file it points to is this review's (examples/bcg-vaccine), never the bundled evidence/.
+    for message in (safe["reason"], safe["suggestion"]):
+        assert "evidence/questions.yaml" not in message, message
+    assert "BCG vaccination" in safe["reason"] + safe["suggestion"], safe
