@@ -205,3 +205,13 @@ def test_favours_line_follows_the_better_direction():
     assert favours_line("higher", "cupping").endswith("favours cupping \u2192")
     assert favours_line(None, "cupping") is None
     assert favours_line("lower", None) is None
+
+
+def test_evidence_map_has_a_column_for_every_record_design():
+    # a cohort or case-control study (observational reviews) must not crash the build's map
+    from typing import get_args
+
+    from evidencekit.plots import EVIDENCE_MAP_DESIGNS
+    from evidencekit.records import Design
+
+    assert set(EVIDENCE_MAP_DESIGNS) == set(get_args(Design))

@@ -185,10 +185,18 @@ def funnel_plot(result: PoolResult, *, ax: Any = None, title: str | None = None,
 
 #: Designs in the order of the evidence map's columns: syntheses, then comparisons from strongest to
 #: weakest, then designs that cannot show an effect in patients.
-EVIDENCE_MAP_DESIGNS = (
-    "systematic-review", "randomised-trial", "within-subject-trial", "non-randomised-comparison",
-    "case-series", "narrative-review", "animal-study", "protocol",
-)
+def _map_designs() -> tuple[str, ...]:
+    # every design a record may have (records.Design), reviews first, so that no study a review
+    # holds lacks a column in the evidence map
+    from typing import get_args
+
+    from .records import Design
+
+    designs = get_args(Design)
+    return ("systematic-review",) + tuple(d for d in designs if d != "systematic-review")
+
+
+EVIDENCE_MAP_DESIGNS = _map_designs()
 _DESIGN_LABELS = {
     "systematic-review": "Systematic\nreview", "randomised-trial": "Randomised\ntrial",
     "within-subject-trial": "Within-person\ntrial", "non-randomised-comparison": "Non-randomised\ncomparison",
@@ -402,7 +410,7 @@ def evidence_map(library, certainty=None, ax=None):
             ax.annotate(f"n={n}", (x, qi), xytext=(math.sqrt(size / math.pi) + 3, 0),
                         textcoords="offset points", ha="left", va="center", fontsize=7,
                         color="#333333")
-    ax.set_xticks(range(len(designs)), [_DESIGN_LABELS.get(d, d) for d in designs], fontsize=8)
+    ax.set_xticks(range(len(designs)), [_DESIGN_LABELS.get(d, d.replace("-", "\n").capitalize()) for d in designs], fontsize=8)
     labels = []
     for q in questions:
         level = certainty.get(q.id)
