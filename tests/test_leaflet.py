@@ -347,3 +347,31 @@ def test_a_single_group_count_of_side_effects_becomes_a_natural_frequency(tmp_pa
     section = md.split("## How often side effects happen", 1)[1].split("\n## ", 1)[0]
     assert "Soreness after treatment: about 1 in 5 people (Green 2021, 400 people)." in section
     assert re.search(r"people\)\. \[\d+\]", section), "the frequency carries its reference"
+
+
+def test_what_is_it_takes_its_paragraph_from_the_review_settings(tmp_path):
+    import shutil
+
+    evidence = tmp_path / "evidence"
+    shutil.copytree(ROOT / "evidence", evidence)
+    settings = evidence / "review.yaml"
+    text = settings.read_text(encoding="utf-8")
+    paragraph = "A thin needle is put into a tight, tender spot in a muscle."
+    settings.write_text(text + f"\ndescription: {paragraph}\nask_first:\n  - you take blood "
+                        "thinners\n", encoding="utf-8")
+    report = render.build(evidence, tmp_path / "out", pdf=False)
+    assert report.ok, report.summary()
+    md = (tmp_path / "out" / "leaflet.md").read_text(encoding="utf-8")
+    section = md.split("## What is ", 1)[1].split("\n## ", 1)[0]
+    assert paragraph in section and "Ask your" not in section
+    assert "you take blood thinners" in md
+    # without a description the reader is sent to the clinician named in the settings
+    md = _build_default(tmp_path).read_text(encoding="utf-8")
+    section = md.split("## What is ", 1)[1].split("\n## ", 1)[0]
+    assert "Ask your doctor or therapist what dry needling involves" in section
+
+
+def _build_default(tmp_path):
+    report = render.build(ROOT / "evidence", tmp_path / "default", pdf=False)
+    assert report.ok, report.summary()
+    return tmp_path / "default" / "leaflet.md"
