@@ -148,7 +148,9 @@ def test_leaflet_prints_each_claim_with_its_certainty_in_words():
         for label, meaning in render.CERTAINTY_WORDS.values():
             assert label in out and meaning in out
         assert "No evidence" in out
-        assert "How sure are we? Low." in out and "How sure are we? Very low." in out
+        # a compact marker per line; the levels are explained once
+        assert "(low)" in out and "(very low)" in out
+        assert out.count(render.CERTAINTY_WORDS["low"][1]) == 1
 
 
 def test_the_most_certain_claim_comes_first():
@@ -156,8 +158,10 @@ def test_the_most_certain_claim_comes_first():
               _claim("b", title="Nothing known", certainty="very low", direction="no-evidence"),
               _claim("c", title="Moderate thing", certainty="moderate")]
     model = leaflet.leaflet_model(claims, _library(_ref("a2020")))
-    assert [m.question for m in model["messages"]] == ["c", "a", "b"]
-    assert model["messages"][2].certainty == "no evidence"
+    lines = [line for block in model["blocks"] for line in block.lines]
+    assert [m.question for m in lines] == ["c", "a", "b"]
+    assert [m.number for m in lines] == [1, 2, 3]
+    assert lines[2].certainty == "no evidence"
 
 
 def test_a_shared_caveat_is_said_once_with_the_most_certain_claim():
@@ -166,20 +170,46 @@ def test_a_shared_caveat_is_said_once_with_the_most_certain_claim():
                      caveats=(shared, "Only one study.")),
               _claim("b", title="Moderate thing", certainty="moderate", caveats=(shared,))]
     model = leaflet.leaflet_model(claims, _library(_ref("a2020")))
-    by_question = {m.question: m.caveats for m in model["messages"]}
+    by_question = {b.question: tuple(c.text for c in b.caveats) for b in model["blocks"]}
     assert by_question == {"b": (shared,), "a": ("Only one study.",)}
+    # said with the claim it matters most for, naming every line it applies to
+    shared_caveat = model["blocks"][0].caveats[0]
+    assert shared_caveat.applies_to == (1, 2)
     for fmt in ("html", "md"):
         assert render.render_leaflet(claims, _library(_ref("a2020")), fmt).count(shared) == 1
 
 
-def test_a_caveat_in_jargon_is_held_back_for_the_clinician_summary():
+def test_a_caveat_in_jargon_stays_in_the_leaflet_and_is_warned_about():
+    # Dropping a caveat to make the leaflet read better is not allowed: it is kept as written,
+    # and the author is told where to reword it.
     claims = [_claim(caveats=("The studies gave only p-values.", "Few people took part."))]
     lib = _library(_ref("a2020"))
     model = leaflet.leaflet_model(claims, lib)
-    assert model["messages"][0].caveats == ("Few people took part.",)
-    assert [h.words for h in model["held_back"]] == [("p-values",)]
-    summary = render.render_clinician_summary(claims, lib, "md", held_back=model["held_back"])
-    assert "The studies gave only p-values." in summary
+    assert [c.text for c in model["blocks"][0].caveats] == ["The studies gave only p-values.",
+                                                             "Few people took part."]
+    assert [w.words for w in model["jargon_warnings"]] == [("p-values",)]
+    assert model["jargon_warnings"][0].file and model["jargon_warnings"][0].field
+    for fmt in ("html", "md"):
+        assert "The studies gave only p-values." in render.render_leaflet(claims, lib, fmt)
+
+
+def test_comparisons_that_read_the_same_share_one_line_and_keep_their_references():
+    a = _claim("pain", citations=("a2020",))
+    a.comparison = "a sham"
+    b = _claim("pain", citations=("b2015",))
+    b.comparison = "no treatment"
+    lib = _library(_ref("a2020"), _ref("b2015", title="Second"))
+    model = leaflet.leaflet_model([a, b], lib)
+    (block,) = model["blocks"]
+    (line,) = block.lines
+    assert [(c.text, c.citations) for c in line.comparators] == [("a sham", (1,)),
+                                                                  ("no treatment", (2,))]
+    md = render.render_leaflet([a, b], lib, "md")
+    assert "**Compared with a sham** [1]; **no treatment** [2]" in md
+    # different caveats: separate lines, so a caveat is never read against the other one
+    b.caveats = ("Only one study.",)
+    model = leaflet.leaflet_model([a, b], lib)
+    assert len(model["blocks"][0].lines) == 2
 
 
 def test_references_are_numbered_in_the_order_the_key_messages_cite_them():
@@ -205,8 +235,8 @@ def test_contrary_studies_are_referenced_but_not_as_support():
     claims = [_claim(citations=("a2020",), contrary=("b2015",))]
     lib = _library(_ref("a2020"), _ref("b2015", title="Whiplash trial"))
     html = render.render_leaflet(claims, lib, "html")
-    item = re.search(r'<li id="q-pain">.*?</li>', html, re.S).group(0)
-    support, _, rest = item.partition("Found no worthwhile benefit")
+    item = re.search(r'<li value="1">.*?</li>', html, re.S).group(0)
+    support, _, rest = item.partition("no worthwhile benefit")
     assert 'href="#ref-1"' in support and 'href="#ref-2"' not in support
     assert 'href="#ref-2"' in rest
 
@@ -215,13 +245,13 @@ def test_the_comparator_is_named_in_words():
     claims = [_claim()]
     lib = _library(_ref("a2020"))
     lib.questions = {"pain": SimpleNamespace(comparator="fake needling", evidence=())}
-    assert "(compared with fake needling):" in render.render_leaflet(claims, lib, "html")
+    assert "Compared with fake needling</strong>" in render.render_leaflet(claims, lib, "html")
     per_comparison = _claim()
     per_comparison.comparison = "exercise alone"  # claims made per comparison carry their own
-    assert "(compared with exercise alone):" in render.render_leaflet([per_comparison], lib, "md")
+    assert "**Compared with exercise alone**" in render.render_leaflet([per_comparison], lib, "md")
     both_sides = _claim()
     both_sides.comparison = "dry needling vs exercise alone"
-    assert "(compared with exercise alone):" in render.render_leaflet([both_sides], lib, "md")
+    assert "**Compared with exercise alone**" in render.render_leaflet([both_sides], lib, "md")
     # a claim that already names its comparator is not told it again
     named = _claim(claim="Dry needling may reduce pain. The studies compared it with exercise "
                          "alone.")

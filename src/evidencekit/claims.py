@@ -350,17 +350,19 @@ _SMD_WORDS = ((0.8, "large"), (0.5, "moderate"), (0.2, "small"))
 
 
 def _vote_text(rating: CertaintyRating) -> str | None:
-    """What the studies found, by direction (SWiM vote count), as a caveat-ready sentence."""
+    """A caveat-ready sentence for studies that have no pooled estimate, or None.
+
+    A count of studies "for" and "against" (vote counting) misreads the evidence: a small trial
+    with no clear result is not evidence of no effect (Cochrane Handbook 12.2.1; McKenzie &
+    Brennan, SWiM 2020). So the patient text never counts wins; where two or more studies could
+    not be combined it says so plainly, and the claim itself says what can be said.
+    """
     v = rating.votes or {}
     cast = sum(v.values())
-    if not cast or rating.main is not None:
+    if cast < 2 or rating.main is not None or rating.synthesis == "vote-counting":
+        # one study: nothing to combine; vote-counting synthesis has its own caveat below
         return None
-    found = v.get("benefit", 0)
-    if found == cast:
-        return None  # all agree: nothing to warn about
-    if not found:
-        return f"None of the {cast} studies found a clear benefit."
-    return f"Only {found} of {cast} studies found a benefit. The others did not."
+    return "The studies could not be combined into one overall result."
 
 
 def _judged(question) -> bool:
@@ -703,8 +705,8 @@ def _reason_considered(items: list[EvidenceItem], question, study, review: str |
     if study.design == "narrative-review":
         return "a narrative review: expert opinion, not rated as evidence"
     if question.kind == "harm":
-        return "no data on side effects in what we could read"
-    return "no result for this question in what we could read"
+        return "no data on side effects in the reports we had"
+    return "no result for this question in the reports we had"
 
 
 def _split(question, rating: CertaintyRating, library):
@@ -941,8 +943,8 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
                             f"{fewest[1]}.", tuple(s for s, _ in small)))
     if rating.synthesis == "vote-counting":
         out.append(_Derived(_RANK_IMPRECISION, "only-p-values",
-                            "The studies gave only p-values or words. So we cannot tell how big "
-                            "any change was."))
+                            "The studies gave no numbers we could combine, so we cannot tell "
+                            "how big any change was."))
 
     # indirectness and timing
     for text in sorted({i.indirect for i in counted if i.indirect}):
@@ -961,9 +963,8 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
                  for n in considered]
         listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
         out.append(_Derived(_RANK_OTHER, "other",
-                            f"We also looked at {_count(len(names), 'study', 'studies')} that "
-                            f"gave no clear answer. So we did not count "
-                            f"{'it' if len(names) == 1 else 'them'} as support: {listed}."))
+                            f"{listed} gave no clear answer, so we did not count "
+                            f"{'it' if len(names) == 1 else 'them'} as support."))
     return out
 
 

@@ -28,7 +28,7 @@ KIND_WORDS = {
     "active": "another active treatment",
     "add-on": "the same care without it (added to other care)",
     "none": "no comparison group",
-    "unspecified": "care the records do not name",
+    "unspecified": "other or unnamed care",
 }
 
 #: Order of the comparisons in the output: inactive comparators first (they answer "does it

@@ -40,18 +40,51 @@ LEAFLET_WORD_LIMIT = 1200
 PROPORTION_MEASURES = frozenset({"PR", "PLO", "PAS", "PFT"})
 
 
+class Comparator(NamedTuple):
+    """One comparison a key-message line speaks for: the comparator in words and its studies."""
+
+    text: str
+    citations: tuple[int, ...]
+    contrary: tuple[int, ...]
+
+
 class KeyMessage(NamedTuple):
+    """One line of the key messages: a finding and every comparison of one question it holds for.
+
+    Comparisons of one question whose claims read the same at the same certainty (after the
+    sentence naming the comparator) share one line, so a review with many comparisons does not
+    repeat a sentence per comparison.
+    """
+
+    question: str
+    comparators: tuple[Comparator, ...]
+    claim: str
+    certainty: str
+    label: str
+    number: int  # the line's number in the leaflet, counted across all questions
+    caveats: tuple[str, ...] = ()  # caveats that bear on this line alone
+
+
+class Caveat(NamedTuple):
+    """A caveat said once, with the question where it matters most.
+
+    ``applies_to`` holds the numbers of the key-message lines it bears on, when those are not
+    exactly the lines of its question; empty otherwise.
+    """
+
+    text: str
+    applies_to: tuple[int, ...]
+    #: for a line that holds several comparisons, the ones this caveat is about ("line 9:
+    #: compared with a sham or placebo"); empty when it is about all of them
+    partial: tuple[str, ...] = ()
+
+
+class QuestionBlock(NamedTuple):
     question: str
     anchor: str
     title: str
-    title_lower: str
-    claim: str
-    comparator: str
-    certainty: str
-    label: str
-    citations: tuple[int, ...]
-    contrary: tuple[int, ...]
-    caveats: tuple[str, ...]
+    lines: tuple[KeyMessage, ...]
+    caveats: tuple[Caveat, ...]
     group: str  # "benefit", "harm" or "other"
 
 
@@ -62,15 +95,23 @@ class Frequency(NamedTuple):
     citations: tuple[int, ...]
 
 
-class HeldBack(NamedTuple):
-    """A caveat kept out of the leaflet because its wording uses words patients should not meet.
+class JargonWarning(NamedTuple):
+    """A caveat from the evidence folder's own text that uses a word patients should not meet.
 
-    It is still printed in the clinician summary; the build notes it so its author can reword it.
+    The caveat stays in the leaflet (a caveat is never dropped); the build and ``validate`` name
+    the file and field so its author can reword it.
     """
 
     question: str
     text: str
     words: tuple[str, ...]
+    file: str
+    field: str
+
+
+_GROUP_ORDER = ("benefit", "harm", "other")
+#: GRADE's very-low wording ("The evidence is very uncertain about the effect of X on Y.").
+_VERY_UNCERTAIN_ABOUT = re.compile(r"^The evidence is very uncertain about the effect of [^.]*\.")
 
 
 def _anchor(qid: str) -> str:
@@ -217,8 +258,62 @@ def _lower_first(title: str) -> str:
     return title
 
 
+def _without_comparator_sentence(text: str, comparator: str) -> str:
+    """The claim without its "The studies compared it with ..." sentence: the line names it."""
+    if not comparator:
+        return text
+    pattern = re.compile(r"(?:^|(?<=[.!?])\s+)The studies compared it with "
+                         + re.escape(comparator) + r"\.(?=\s|$)", re.I)
+    return " ".join(pattern.sub("", text).split())
+
+
+_QUESTION_WORDS = re.compile(r"^(?:how (?:many|much|often|long|soon|well|safe)|what|which|who|"
+                             r"when|why|where|does|do|is|are|can|should|will)\b", re.I)
+
+
+def _question_title(claim: Any, library: Any) -> str:
+    """The question's own title ("Pain right after one session"), without a comparison."""
+    question = getattr(library, "questions", {}).get(claim.question)
+    return " ".join(str(getattr(question, "title", "") or claim.title.split(":")[0]).split())
+
+
+def _as_question(title: str) -> str:
+    """A heading that asks: "What about pain relief?"; a title that is a question keeps its words.
+
+    A heading that only names an outcome ("Pain relief") would read as a claim that it happens.
+    """
+    title = title.rstrip(" .?!:")
+    if _QUESTION_WORDS.match(title):
+        return title + "?"
+    return f"What about {_lower_first(title)}?"
+
+
+def _jargon_warning(claim: Any, text: str, words: list[str], library: Any) -> JargonWarning:
+    # Name where the words came from, so the author can reword them there.
+    question = getattr(library, "questions", {}).get(claim.question)
+    for index, ev in enumerate(getattr(question, "evidence", ())):
+        own = str(getattr(ev, "indirect", "") or "").strip().rstrip(".")
+        if own and normalised(own) in normalised(text):
+            return JargonWarning(claim.question, text, tuple(words), "questions.yaml",
+                                 f"{claim.question}.evidence[{index}].indirect")
+    for study in getattr(library, "studies", {}).values():
+        if any(normalised(c.text) == normalised(text) for c in getattr(study, "caveats", ())):
+            return JargonWarning(claim.question, text, tuple(words),
+                                 f"studies/{study.id}.yaml", "caveats")
+    return JargonWarning(claim.question, text, tuple(words), "review.yaml", "wording")
+
+
 def leaflet_model(claims: Any, library: Any, *, title: str | None = None) -> dict[str, Any]:
-    """Everything both leaflet templates show, as plain values (see the module docstring)."""
+    """Everything both leaflet templates show, as plain values (see the module docstring).
+
+    The key messages are grouped by question, the question with the most certain finding first.
+    Each question has one line per finding: the comparisons whose claims read the same at the
+    same certainty share it, each comparator named with its own references. The caveats about
+    the evidence as a whole (not one study's: those are in the clinician summary) follow the
+    question they matter most for, each said once: a caveat that several claims carry is given
+    with the first (most certain) of them, and names the other comparisons and questions it
+    applies to.
+    """
     items = tuple(getattr(claims, "claims", claims))
     settings = review_settings(library, title=title)
     for claim in items:
@@ -227,50 +322,106 @@ def leaflet_model(claims: Any, library: Any, *, title: str | None = None) -> dic
                              f"{claim.certainty!r}; expected one of {', '.join(CERTAINTY_WORDS)}")
     ordered = claims_by_importance(items)
     numbers = leaflet_reference_numbers(ordered, library)
-    said: set[str] = set()
-    held: list[HeldBack] = []
-    messages = []
+    by_question: dict[str, list[Any]] = {}
+    for claim in ordered:
+        by_question.setdefault(claim.question, []).append(claim)
+    comparator_of = {id(c): claim_comparator(c, library) for c in ordered}
+
+    # One line per finding: comparisons of a question whose claims read the same share it.
+    lines_of: dict[str, list[KeyMessage]] = {}
+    line_of_claim: dict[int, tuple[str, int]] = {}
+    for qid, claims_here in by_question.items():
+        lines: list[KeyMessage] = lines_of.setdefault(qid, [])
+        index: dict[tuple[str, str], int] = {}
+        for claim in claims_here:
+            comparator = comparator_of[id(claim)]
+            level = certainty_of(claim)
+            text = _without_comparator_sentence(" ".join(str(claim.claim).split()), comparator)
+            # The heading names the outcome and the marker says "very low certainty": GRADE's
+            # "The evidence is very uncertain about the effect of X on Y." would say both again.
+            # The plain sentence that follows it ("We do not know if it helps.") stays.
+            shorter = _VERY_UNCERTAIN_ABOUT.sub("", text, count=1).strip()
+            if level == "very low" and shorter:
+                text = shorter
+            entry = Comparator(
+                comparator or "what the studies do not say",
+                tuple(sorted({numbers[k] for k in claim.citations})),
+                tuple(sorted({numbers[k] for k in getattr(claim, "contrary_citations", ())})))
+            # Comparisons share a line only when they also share every caveat: a caveat then
+            # never reads as if it were about a comparison it is not about.
+            general, _ = group_caveats(claim, library)
+            key = (normalised(text), level, frozenset(normalised(t) for t in general))
+            if key in index:
+                old = lines[index[key]]
+                lines[index[key]] = old._replace(comparators=(*old.comparators, entry))
+            else:
+                index[key] = len(lines)
+                lines.append(KeyMessage(qid, (entry,), text, level, CERTAINTY_WORDS[level][0], 0))
+            line_of_claim[id(claim)] = (qid, index[key])
+    # Lines are numbered in the order the leaflet shows them (benefits, harms, other questions),
+    # so a caveat can name the lines it applies to in a few characters.
+    shown = sorted(by_question, key=lambda q: _GROUP_ORDER.index(_group(by_question[q][0])))
+    number_of: dict[tuple[str, int], int] = {}
+    for qid in shown:
+        for i, line in enumerate(lines_of[qid]):
+            number_of[(qid, i)] = len(number_of) + 1
+            lines_of[qid][i] = line._replace(number=len(number_of))
+
+    # Each caveat once, with the first (most certain) claim that carries it; it names the lines
+    # it applies to when that is not exactly the lines of its question.
+    carriers: dict[str, list[Any]] = {}
+    first_text: dict[str, str] = {}
     for claim in ordered:
         general, _ = group_caveats(claim, library)
-        mine = []
         for text in general:
-            # Each caveat once: the first (most certain) claim it bears on carries it, because
-            # that is the claim a reader is most likely to act on.
             key = normalised(text)
-            if key in said:
-                continue
-            said.add(key)
-            words = jargon_in(text)
-            if words:
-                held.append(HeldBack(claim.question, text, tuple(words)))
-                continue
-            mine.append(text)
-        level = certainty_of(claim)
-        comparator = claim_comparator(claim, library)
-        messages.append(KeyMessage(
-            question=claim.question, anchor=_anchor(claim.question), title=claim.title,
-            title_lower=_lower_first(claim.title),
-            claim=" ".join(str(claim.claim).split()),
-            # said once: a claim that already names its comparator is not told it again
-            comparator="" if comparator_already_named(claim, comparator) else comparator,
-            certainty=level,
-            label=CERTAINTY_WORDS[level][0],
-            citations=tuple(sorted({numbers[k] for k in claim.citations})),
-            contrary=tuple(sorted({numbers[k] for k in getattr(claim, "contrary_citations", ())})),
-            caveats=tuple(mine), group=_group(claim)))
+            first_text.setdefault(key, text)
+            if claim not in carriers.setdefault(key, []):
+                carriers[key].append(claim)
+    warnings: list[JargonWarning] = []
+    caveats_of: dict[str, list[Caveat]] = {}
+    for key, holders in carriers.items():
+        home = holders[0]
+        text = first_text[key]
+        words = jargon_in(text)
+        if words:
+            warnings.append(_jargon_warning(home, text, words, library))
+        applies = tuple(sorted({number_of[line_of_claim[id(c)]] for c in holders}))
+        own = tuple(line.number for line in lines_of[home.question])
+        # A line that holds several comparisons, of which the caveat concerns only some: name
+        # them, so a caveat is never read against a comparison it is not about.
+        partial: list[str] = []
+        for n in applies:
+            members = [c for c in ordered if number_of[line_of_claim[id(c)]] == n]
+            mine = [c for c in members if c in holders]
+            if len(mine) < len(members):
+                partial.append(f"{n}: " + " or ".join(comparator_of[id(c)] for c in mine))
+        if len(applies) == 1 and len(own) > 1 and not partial:
+            # one line of several: said under that line, which names it without a number
+            qid, i = line_of_claim[id(home)]
+            lines_of[qid][i] = lines_of[qid][i]._replace(
+                caveats=(*lines_of[qid][i].caveats, text))
+            continue
+        caveats_of.setdefault(home.question, []).append(
+            Caveat(text, () if applies == own and not partial else applies, tuple(partial)))
+
+    blocks = [QuestionBlock(qid, _anchor(qid),
+                            _as_question(_question_title(by_question[qid][0], library)),
+                            tuple(lines_of[qid]), tuple(caveats_of.get(qid, ())),
+                            _group(by_question[qid][0])) for qid in shown]
     return {
         "settings": settings,
         "title": settings.title,
-        "benefits": tuple(m for m in messages if m.group == "benefit"),
-        "harms": tuple(m for m in messages if m.group == "harm"),
-        "others": tuple(m for m in messages if m.group == "other"),
-        "messages": tuple(messages),
+        "benefits": tuple(b for b in blocks if b.group == "benefit"),
+        "harms": tuple(b for b in blocks if b.group == "harm"),
+        "others": tuple(b for b in blocks if b.group == "other"),
+        "blocks": tuple(blocks),
         "frequencies": side_effect_frequencies(ordered, library, numbers),
         "options": other_options(ordered, library, settings),
         "questions_to_ask": questions_to_ask(settings),
         "certainty_words": CERTAINTY_WORDS,
         "references": reference_list(numbers, library.references),
-        "held_back": tuple(held),
+        "jargon_warnings": tuple(warnings),
         "version": version(),
     }
 
@@ -283,7 +434,6 @@ def questions_to_ask(settings: ReviewSettings) -> tuple[str, ...]:
         f"What do you hope {i} will do for me, and how will we know if it is working?",
         "How many sessions would I need, and what would it cost?",
         "What side effects could I get, and what should I do if I get one?",
-        f"Is there any reason {i} is not right for me?",
         "What are my other options, and what happens if I wait and see?",
     )
 

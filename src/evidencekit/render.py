@@ -797,18 +797,19 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     from .leaflet import leaflet_model
 
     figures = render_figures(library, claims)
-    held_back = leaflet_model(claims, library, title=title)["held_back"]
-    notes.extend(f"question '{h.question}': a caveat is in the clinician summary only, because it "
-                 f"uses {', '.join(repr(w) for w in h.words)}; reword it (in the evidence folder, "
-                 f"or the claims' wording) to show it in the leaflet: {h.text}" for h in held_back)
+    # Every caveat stays in the leaflet; text from the evidence folder that uses patient-banned
+    # words is kept as written and reported here, so its author can reword it at its source.
+    jargon = leaflet_model(claims, library, title=title)["jargon_warnings"]
+    notes.extend(f"warning: {w.file}, {w.field} (question '{w.question}'): uses "
+                 f"{', '.join(repr(x) for x in w.words)}, words patients should not meet; the "
+                 f"caveat is in the leaflet as written; reword it there: {w.text}" for w in jargon)
     forest = {f"figures/{name}" for name in figures}
     files: dict[str, bytes | str] = {
         "leaflet.md": render_leaflet(claims, library, "md", title=title),
         "leaflet.html": render_leaflet(claims, library, "html", title=title),
-        "clinician-summary.md": render_clinician_summary(claims, library, "md", figures=forest,
-                                                         held_back=held_back),
+        "clinician-summary.md": render_clinician_summary(claims, library, "md", figures=forest),
         "clinician-summary.html": render_clinician_summary(claims, library, "html",
-                                                           figures=forest, held_back=held_back),
+                                                           figures=forest),
         "citation-summary.md": render_citation_summary(library, claims),
         "claims.json": claims_json(claims),
     }

@@ -38,6 +38,13 @@ class ReviewSettings(BaseModel):
         None, description="the intervention at the start of a sentence; default: capitalised")
     title: str | None = None
     audience: str | None = Field(None, description="who the patient material is for")
+    description: str | None = Field(
+        None, description="one plain paragraph: what the treatment is and how it is done "
+                          "(the leaflet's 'What is ...?'; absent: 'Ask your <clinician>')")
+    who_should_not: tuple[str, ...] = Field(
+        (), description="who should not have the treatment, as plain phrases")
+    ask_first: tuple[str, ...] = Field(
+        (), description="who should ask their clinician first, as plain phrases")
     authors: tuple[str, ...] = ()
     conflicts: str | None = Field(None, description="the authors' conflicts of interest")
     search_date: datetime.date | None = Field(None, description="date of the evidence search")

@@ -34,6 +34,27 @@ def md_link(url: str | None) -> MdSafe:
     return MdSafe(md_escape(url))
 
 
+def number_runs(numbers) -> list[tuple[int, int]]:
+    """Sorted reference numbers as runs: [1, 2, 3, 5] -> [(1, 3), (5, 5)].
+
+    Vancouver style prints three or more consecutive numbers as a range ("1-3"), which keeps a
+    line with many references short.
+    """
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    out: list[tuple[int, int]] = []
+    for first, last in runs:
+        if last - first >= 2:
+            out.append((first, last))
+        else:  # two consecutive numbers stay as a pair ("1, 2")
+            out.extend((n, n) for n in range(first, last + 1))
+    return out
+
+
 def md_env():
     """Jinja2 environment for Markdown templates: every ``{{ value }}`` passes through md_escape."""
     import jinja2
@@ -46,6 +67,7 @@ def md_env():
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters["mdlink"] = md_link
+    env.filters["runs"] = number_runs
     # A macro's output is Markdown the template built (its values already escaped): not again.
     env.filters["built"] = lambda value: MdSafe(str(value))
     return env
@@ -55,7 +77,7 @@ def html_env():
     """Jinja2 environment for HTML templates: autoescape on (a ``<script>`` in a title is text)."""
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         # control characters (a NUL from a YAML "\0") are removed before escaping
@@ -63,6 +85,8 @@ def html_env():
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
+    env.filters["runs"] = number_runs
+    return env
 
 
 def version() -> str:
