@@ -280,6 +280,7 @@ class ClaimSet:
                 lines.append(f"  size: {c.size}")
             lines += [f"  caveat: {x}" for x in c.caveats]
             lines.append(f"  citations: {', '.join(c.citations) or '-'}")
+            lines += _decision_and_sensitivity_lines(c)
             if c.contrary:
                 lines.append(f"  found no worthwhile benefit: {', '.join(c.contrary)}")
             lines += [f"  contrary: {n.study}: {n.reason}" for n in c.contrary_reasons]
@@ -1133,3 +1134,17 @@ def _disclosed(question, rating: CertaintyRating, library, claim: Claim) -> Clai
     return dataclasses.replace(claim, sensitivity=sensitivity, sensitivity_note=note,
                                caveats=tuple(caveats), decisions=tuple(disclosures),
                                excluded=tuple(e.to_dict() for e in decisions.exclusions))
+
+
+def _decision_and_sensitivity_lines(claim: Claim) -> list[str]:
+    """The text-summary lines of a claim's decisions and sensitivity analyses."""
+    def num(x):
+        return "NA" if x is None or not math.isfinite(x) else f"{x:.4g}"
+
+    lines = [f"  decision: {d}" for d in claim.decisions]
+    lines += [f"  sensitivity: {r['analysis']}: {num(r['estimate'])} (95% CI "
+              f"{num(r['ci_low'])} to {num(r['ci_high'])}), k = {r['k']}"
+              for r in claim.sensitivity]
+    if claim.sensitivity_note:
+        lines.append(f"  sensitivity note: {claim.sensitivity_note}")
+    return lines
