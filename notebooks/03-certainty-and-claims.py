@@ -22,6 +22,20 @@
 # make follows from the rating: the wording ladder (GRADE guideline 26) allows plain "reduces" only
 # at high certainty, "probably" at moderate, "may" at low, and at very low only "the evidence is
 # very uncertain".
+#
+# **Settings.** The review team's decisions, as plain Python values: `overrides` set a GRADE
+# domain's step instead of the rules' (0 not serious, -1 serious, -2 very serious), `exclude` leaves
+# a study (or one `result` of it) out. Each needs a `reason` and `decided_by`; they are checked
+# like the `decisions:` block of a question in `questions.yaml` (which is where decisions belong
+# once agreed, so that `make run` applies them too), and every output below discloses them.
+
+# %%
+DECISIONS = {
+    # "pain-short-term": {
+    #     "overrides": {"imprecision": {"change": 0, "reason": "...", "decided_by": "the review team"}},
+    #     "exclude": [{"study": "liu2015", "reason": "...", "decided_by": "the review team"}],
+    # },
+}
 
 # %%
 import pandas as pd
@@ -30,9 +44,10 @@ from IPython.display import Markdown
 from evidencekit import load_library, make_claims, plots, review
 from evidencekit.certainty import rate_all
 from evidencekit.claims import WORDING_LADDER
+from evidencekit.decisions import with_decisions
 from evidencekit.render import render_leaflet
 
-library = load_library("../evidence")
+library = with_decisions(load_library("../evidence"), DECISIONS)
 ratings = rate_all(library)
 claims = make_claims(library, ratings)
 
@@ -45,7 +60,10 @@ claims = make_claims(library, ratings)
 # −2 very serious.
 
 # %%
-review.summary_of_findings(ratings)
+sof = review.summary_of_findings(ratings)
+first = ["certainty", "title", "effect", "studies", "participants"]
+sof = sof[first + [c for c in sof.columns if c not in first]]
+sof.rename(columns=lambda c: c.replace("_", " ").capitalize())
 
 # %% [markdown]
 # Which kinds of study answer which question, and how many people took part:
@@ -84,7 +102,30 @@ pd.DataFrame(WORDING_LADDER)[["strength", "certainty", "hedge", "benefit", "no_d
 claims.to_frame()
 
 # %% [markdown]
-# ## 5. The claims as they appear in the leaflet
+# ## 5. Sensitivity analyses
+#
+# For each effect pooled here, the meta-analysis re-run the ways the Cochrane Handbook (10.14)
+# asks: leaving out one study at a time (lowest and highest result), without studies at high risk
+# of bias, the other model (common-effect or random-effects) and the other interval (Wald or
+# Hartung-Knapp). A claim whose direction flips under one of them says so in its caveats. Effects
+# taken from a review's own pooled result cannot be re-run here (their study data are not held).
+
+# %%
+rows = [{"Certainty": c.certainty, "Question": c.title, "Analysis": s["analysis"],
+         "Estimate": s["estimate"], "95% CI from": s["ci_low"], "95% CI to": s["ci_high"],
+         "Studies": s["k"]} for c in claims for s in c.sensitivity]
+pd.DataFrame(rows)
+
+# %% [markdown]
+# Decisions by the review team, as every output discloses them (none unless set above or in
+# `questions.yaml`):
+
+# %%
+pd.DataFrame([{"Question": c.title, "Decision": d} for c in claims for d in c.decisions],
+             columns=["Question", "Decision"])
+
+# %% [markdown]
+# ## 6. The claims as they appear in the leaflet
 #
 # This is the Markdown the leaflet is built from (`make run` writes it, with the HTML and PDF,
 # to `build/`).

@@ -1214,6 +1214,7 @@ def rate_certainty(question: Question, library, overrides: Mapping[str, Any] | N
        certainty; mechanism questions answered by animal work and narrative reviews are very
        low for claims about patients.
     """
+    question, overrides = _with_question_decisions(question, library, overrides)
     over = _normalise_overrides(overrides)
     items, notes = _gather(question, library)
     within = [i for i in items if i.role == "within-group"]
@@ -1318,3 +1319,17 @@ def rate_all(library, overrides: Mapping[str, Mapping[str, Any]] | None = None
         raise InputError(f"overrides name unknown question(s): {', '.join(sorted(unknown))}")
     return {qid: rate_certainty(q, library, overrides.get(qid))
             for qid, q in library.questions.items()}
+
+
+def _with_question_decisions(question: Question, library, overrides: Mapping[str, Any] | None):
+    """The question's own decisions (questions.yaml ``decisions:``) applied: its excluded studies
+    and results left out, its overrides under those passed in (which win, domain by domain)."""
+    from .decisions import question_decisions, without_excluded
+
+    decisions = question_decisions(question)
+    if not decisions:
+        return question, overrides
+    passed = _normalise_overrides(overrides)
+    merged = {d: v for d, v in decisions.certainty_overrides().items()
+              if d not in passed}
+    return without_excluded(question, library, decisions), {**merged, **passed}

@@ -29,6 +29,9 @@ from .certainty import (
     rate_certainty,
 )
 from .wording import Wording
+from .decisions import (apply_exclusions, compare_ratings, question_decisions,
+                        without_excluded)
+from .sensitivity import for_rating
 
 #: The certainty of a comparison no study answers: GRADE gives it no level.
 NO_EVIDENCE = "no evidence"
@@ -174,8 +177,14 @@ class Claim:
     effect: Mapping[str, Any] | None = None
     #: The five GRADE domains: name -> {"change": 0 | -1 | -2, "reason": text}.
     domains: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: Sensitivity analyses ({analysis, estimate, ci_low, ci_high, k}); filled by later work.
+    #: Sensitivity analyses ({analysis, estimate, ci_low, ci_high, k}) of a pooled effect.
     sensitivity: tuple[Mapping[str, Any], ...] = ()
+    #: What the sensitivity analyses change, naming them (for clinicians); "" when robust.
+    sensitivity_note: str = ""
+    #: The review team's decisions (questions.yaml), disclosed: overrides, then exclusions.
+    decisions: tuple[str, ...] = ()
+    #: Studies or results left out by the review team: {study, result?, reason, decided_by}.
+    excluded: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def strength(self) -> int:
@@ -202,6 +211,8 @@ class Claim:
             "considered_citations": list(self.considered_citations),
             "excluded_caveats": [{"study": s, "kind": k, "text": t}
                                  for s, k, t in self.excluded_caveats],
+            "sensitivity_note": self.sensitivity_note, "decisions": list(self.decisions),
+            "excluded": [dict(x) for x in self.excluded],
         }
 
 
@@ -270,6 +281,7 @@ class ClaimSet:
                 lines.append(f"  size: {c.size}")
             lines += [f"  caveat: {x}" for x in c.caveats]
             lines.append(f"  citations: {', '.join(c.citations) or '-'}")
+            lines += _decision_and_sensitivity_lines(c)
             if c.contrary:
                 lines.append(f"  found no worthwhile benefit: {', '.join(c.contrary)}")
             lines += [f"  contrary: {n.study}: {n.reason}" for n in c.contrary_reasons]
@@ -1123,7 +1135,8 @@ def _claim_for(question, rating: CertaintyRating, library, comparison=None,
         label = f"{question.intervention.strip()} vs {comparison.text}"
     else:
         label = f"{question.intervention.strip()} vs {question.comparator}"
-    return Claim(question=question.id, title=title, kind=question.kind, claim=text,
+    return _disclosed(question, rating, library, Claim(
+                 question=question.id, title=title, kind=question.kind, claim=text,
                  certainty=certainty, direction=rating.direction, caveats=caveats,
                  citations=resolves(support), records=tuple(records),
                  contrary=tuple(n.study for n in contrary),
@@ -1132,7 +1145,7 @@ def _claim_for(question, rating: CertaintyRating, library, comparison=None,
                  contrary_reasons=tuple(contrary), considered=tuple(considered),
                  considered_citations=resolves(n.study for n in considered),
                  excluded_caveats=excluded, comparison=label, comparator_kind=kind,
-                 effect=_effect_dict(rating), domains=_domains_dict(rating))
+                 effect=_effect_dict(rating), domains=_domains_dict(rating)))
 
 
 def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None, *,
@@ -1168,6 +1181,7 @@ def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None, *
     ratings = dict(ratings or {})
     out = []
     for qid, question in library.questions.items():
+        question = without_excluded(question, library)  # the review team's exclusions
         comparisons = split_by_comparison(question, library) if by_comparison else [None]
         several = len(comparisons) > 1
         for comp in comparisons:
@@ -1181,3 +1195,68 @@ def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None, *
             ratings[key] = rating
             out.append(_claim_for(sub, rating, library, comp, several))
     return ClaimSet(claims=tuple(out), ratings=ratings)
+
+
+# ---------------------------------------------------------------------------------------------
+# sensitivity analyses and the review team's decisions (issue 16)
+
+#: The caveat of a claim whose direction flips under a sensitivity analysis: plain words, since
+#: patients read it; the clinician summary names the analyses (``sensitivity_note``).
+FLIP_CAVEAT = ("The direction of this result is not firm: when the same studies are combined "
+               "in other reasonable ways, the result points the other way.")
+
+
+def _disclosed(question, rating: CertaintyRating, library, claim: Claim) -> Claim:
+    """``claim`` with its sensitivity analyses and the decisions that shaped it, disclosed.
+
+    Notes
+    -----
+    Sensitivity analyses as the Cochrane Handbook (10.14) lists them, re-run by
+    :func:`evidencekit.sensitivity.for_rating`; a flip of direction becomes a caveat. An override
+    is disclosed with the level before and after it (GRADE 1: judgements transparent), read from
+    the rating without the overrides; the caveats it sets aside stay, with the disclosure after
+    them, so the reader sees both.
+    """
+    import dataclasses
+
+    report = for_rating(rating) if claim.effect is not None else None
+    sensitivity, note, caveats = (), "", list(claim.caveats)
+    if report is not None:
+        sensitivity = tuple(report.to_list())
+        check = report.direction_check()
+        note = check.sentence
+        if check.flips:
+            caveats.append(FLIP_CAVEAT)
+    elif claim.effect is not None:
+        note = ("No sensitivity analysis: " + (
+            "the estimate is a review's own pooled result, and the review's study data are not "
+            "held here to re-run it" if claim.effect.get("source") == "review-pooled" else
+            "the estimate comes from a single study, so there is no pooling to vary") + ".")
+    decisions = question_decisions(question)
+    disclosures: list[str] = []
+    if decisions.overrides:
+        rules_only = question.model_copy(update={"decisions": {
+            "exclude": [e.to_dict() for e in decisions.exclusions]} or None})
+        disclosures += compare_ratings(rate_certainty(rules_only, library), rating,
+                                       decisions).disclosures
+        caveats += [d for d in disclosures if d not in caveats]
+    if decisions.exclusions:
+        disclosures += apply_exclusions([e.record for e in decisions.exclusions],
+                                        decisions).disclosures
+    return dataclasses.replace(claim, sensitivity=sensitivity, sensitivity_note=note,
+                               caveats=tuple(caveats), decisions=tuple(disclosures),
+                               excluded=tuple(e.to_dict() for e in decisions.exclusions))
+
+
+def _decision_and_sensitivity_lines(claim: Claim) -> list[str]:
+    """The text-summary lines of a claim's decisions and sensitivity analyses."""
+    def num(x):
+        return "NA" if x is None or not math.isfinite(x) else f"{x:.4g}"
+
+    lines = [f"  decision: {d}" for d in claim.decisions]
+    lines += [f"  sensitivity: {r['analysis']}: {num(r['estimate'])} (95% CI "
+              f"{num(r['ci_low'])} to {num(r['ci_high'])}), k = {r['k']}"
+              for r in claim.sensitivity]
+    if claim.sensitivity_note:
+        lines.append(f"  sensitivity note: {claim.sensitivity_note}")
+    return lines

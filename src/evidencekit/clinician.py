@@ -62,6 +62,11 @@ class Finding(NamedTuple):
     studies: tuple[StudyRow, ...]
     left_out: tuple[str, ...]
     figure: str | None
+    #: The review team's decisions, disclosed (overrides, then exclusions).
+    decisions: tuple[str, ...] = ()
+    #: Sensitivity analyses: (analysis, "estimate (low to high)", k), and what they change.
+    sensitivity: tuple[tuple[str, str, str], ...] = ()
+    sensitivity_note: str = ""
 
 
 def _g(x: Any, name: str) -> Any:
@@ -194,6 +199,7 @@ def clinician_model(claims: Any, library: Any, *, figures: frozenset[str] = froz
             domains=_domains(claim), reasons=tuple(getattr(claim, "certainty_reasons", ())),
             general=tuple(general), studies=tuple(rows), left_out=tuple(left_out),
             figure=figure if figure in figures else None))
+        findings[-1] = _with_review_decisions(claim, library, findings[-1])
     return {"settings": settings, "title": f"Clinician summary: {settings.title}",
             "findings": tuple(findings), "references": reference_list(numbers, library.references),
             "version": version()}
@@ -221,3 +227,21 @@ def render_clinician_summary(claims: Any, library: Any, fmt: str = "md", *,
     if fmt == "md":
         return md_env().get_template("clinician-summary.md.j2").render(**model)
     return html_env().get_template("clinician-summary.html.j2").render(**model)
+
+
+def _with_review_decisions(claim: Any, library: Any, finding: Finding) -> Finding:
+    """The finding with the review team's decisions and the sensitivity analyses of its claim.
+
+    An excluded study or result is listed under "Left out, and why" with its reason and who
+    decided; the sensitivity rows keep the analyses' technical names (clinicians read them).
+    """
+    excluded = [f"{_label(library, e['study'])}"
+                + (f" (result {e['result']})" if e.get("result") else "")
+                + f": excluded by {e['decided_by']}: {e['reason']}"
+                for e in getattr(claim, "excluded", ())]
+    rows = tuple((str(r["analysis"]), f"{_fmt(r['estimate'])} ({_fmt(r['ci_low'])} to "
+                  f"{_fmt(r['ci_high'])})" if r.get("ci_low") is not None else _fmt(r["estimate"]),
+                  str(r["k"])) for r in getattr(claim, "sensitivity", ()))
+    return finding._replace(decisions=tuple(getattr(claim, "decisions", ())),
+                            left_out=tuple(excluded) + finding.left_out, sensitivity=rows,
+                            sensitivity_note=getattr(claim, "sensitivity_note", ""))

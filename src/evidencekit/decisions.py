@@ -43,7 +43,8 @@ __all__ = [
     "OverrideOutcome", "ExclusionOutcome", "PairedCaveat", "parse_decisions",
     "validate_decisions", "apply_overrides", "disclose_overrides", "compare_ratings",
     "apply_exclusions",
-    "pair_caveats",
+    "pair_caveats", "question_decisions", "without_excluded", "excluded_records",
+    "with_decisions",
 ]
 
 #: GRADE's four levels, weakest first (GRADE Handbook 5.2); the index is the strength.
@@ -762,3 +763,74 @@ def pair_caveats(caveats: Iterable[Any], decisions: Decisions | Sequence[Overrid
         out.append(PairedCaveat(text=text, kind=kind, domain=domain, override=override,
                                 contradicts=contradicts))
     return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# decisions held by a question (questions.yaml) and by a library
+
+
+def question_decisions(question: Any) -> Decisions:
+    """The decisions written under a question (``decisions:`` in questions.yaml), parsed.
+
+    A question without them gives empty :class:`Decisions`. The ids were checked against the
+    library by ``evidencekit validate``; here only the shape is checked again.
+    """
+    return parse_decisions(getattr(question, "decisions", None), field="decisions")
+
+
+def without_excluded(question: Any, library: Any, decisions: Decisions | None = None) -> Any:
+    """The question with the excluded studies and results left out of its ``evidence``.
+
+    An entry naming a whole study is expanded to the study's result ids when only some of its
+    results are excluded, so the other results stay in; an entry with nothing left is dropped.
+    The question's ``decisions`` are kept, so the exclusions can still be disclosed.
+    """
+    decisions = question_decisions(question) if decisions is None else decisions
+    if not decisions.exclusions:
+        return question
+    entries = []
+    for entry in question.evidence:
+        if any(e.result is None and e.study == entry.study for e in decisions.exclusions):
+            continue
+        results = tuple(entry.results)
+        if not results and any(e.study == entry.study for e in decisions.exclusions):
+            results = tuple(r.id for r in library.study(entry.study).results)
+        kept = apply_exclusions([f"{entry.study}#{r}" for r in results], decisions).kept
+        if results and not kept:
+            continue
+        entries.append(entry if len(kept) == len(results)
+                       else entry.model_copy(update={"results": tuple(
+                           k.partition("#")[2] for k in kept)}))
+    return question.model_copy(update={"evidence": tuple(entries)})
+
+
+def excluded_records(question: Any, library: Any) -> ExclusionOutcome:
+    """Which of the question's records its decisions exclude, with the disclosing sentences."""
+    decisions = question_decisions(question)
+    records = []
+    for entry in question.evidence:
+        ids = tuple(entry.results) or tuple(r.id for r in library.study(entry.study).results)
+        records += [f"{entry.study}#{r}" for r in ids] or [entry.study]
+    return apply_exclusions(records, decisions)
+
+
+def with_decisions(library: Any, decisions: Mapping[str, Mapping[str, Any]]) -> Any:
+    """A copy of ``library`` whose questions carry ``decisions`` (question id -> mapping).
+
+    The mapping per question is the ``decisions:`` block of questions.yaml (``overrides``,
+    ``exclude``), checked here against the library's study and result ids; it replaces what
+    the question had. For a notebook: settings typed as plain Python values go through the same
+    checks and reach every output (ratings, claims, leaflet) as decisions written in the data.
+    """
+    import dataclasses
+
+    unknown = sorted(set(decisions) - set(library.questions))
+    if unknown:
+        raise InputError(f"decisions name unknown question(s): {', '.join(unknown)}; use one of "
+                         f"{', '.join(library.questions)}", field="decisions")
+    known = {sid: {r.id for r in s.results} for sid, s in library.studies.items()}
+    questions = dict(library.questions)
+    for qid, data in decisions.items():
+        parse_decisions(data, field=f"decisions[{qid}]", known_studies=known)
+        questions[qid] = questions[qid].model_copy(update={"decisions": dict(data or {}) or None})
+    return dataclasses.replace(library, questions=questions)

@@ -1155,6 +1155,7 @@ def _scan(path: str | Path) -> _Scan:
 
     _cross_check(scan, bib_path, q_path, q_node)
     _check_question_domains(scan, q_node, q_path)
+    _check_question_decisions(scan, q_node, q_path)
     _check_data(scan)
     _warn_suspicious(scan)
     return scan
@@ -1494,3 +1495,40 @@ def _restore_kinds(study: Study, data: dict) -> None:
         d_ordered = {"kind": r.kind, **d}
         d.clear()
         d.update(d_ordered)
+
+
+# ---------------------------------------------------------------------------------------------
+# the review team's decisions per question (issue 16)
+
+
+def _node_lines(node: yaml.Node | None, path: str, out: dict[str, int]) -> dict[str, int]:
+    """Field path (``a.b[0].c``, as :mod:`evidencekit.decisions` names fields) -> YAML line."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = f"{path}.{key.value}" if path else str(key.value)
+            out[sub] = key.start_mark.line + 1
+            _node_lines(value, sub, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            out[f"{path}[{i}]"] = value.start_mark.line + 1
+            _node_lines(value, f"{path}[{i}]", out)
+    return out
+
+
+def _check_question_decisions(scan: _Scan, q_node: yaml.Node | None, q_path: Path) -> None:
+    """Check each question's ``decisions:`` (overrides, exclusions) with file, line and field."""
+    from .decisions import validate_decisions
+
+    if q_node is None:
+        return
+    known = {sid: {r.id for r in study.results} for sid, study in scan.studies.items()}
+    for q in scan.questions.values():
+        if q.decisions is None:
+            continue
+        i = scan.question_index[q.id]
+        base = f"questions[{i}].decisions"
+        where = _locate(_QuestionsFile, q_node, ("questions", i, "decisions"))
+        lines = _node_lines(where.node, base, {base: where.line} if where.line else {})
+        for m in validate_decisions(q.decisions, file=_show(q_path), field=base,
+                                    known_studies=known, lines=lines):
+            scan.out.error(m.file, m.line, m.field, f"question '{q.id}': {m.message}")

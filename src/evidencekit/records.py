@@ -15,7 +15,7 @@ The JSON Schema for editors comes from :func:`json_schema`.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -525,6 +525,13 @@ class Question(_Record):
     caveat_kinds: tuple[CaveatKind, ...] | None = Field(
         None, description="kinds of study caveat that bear on this question; null: all kinds. "
                           "Caveats of other kinds stay in the citation summary.")
+    decisions: dict[str, Any] | None = Field(
+        None, description="the review team's decisions for this question: `overrides` per GRADE "
+                          "domain and `exclude` per study or result, each with `reason` and "
+                          "`decided_by` (read and checked by evidencekit.decisions)")
+    assumed_ri: float | None = Field(
+        None, gt=0, lt=1, description="pre-post correlation assumed where a study does not report "
+                                      "its own (0 < r < 1); swept in the sensitivity analyses")
 
 
 def json_schema() -> dict:

@@ -142,7 +142,10 @@ class SensitivityReport:
     def summary(self) -> str:
         """A table for people: each analysis with its estimate, interval and k."""
         lines = [f"Sensitivity of the pooled {self.measure} "
-                 f"({'natural scale, ' if self.null == 1 else ''}no effect = {self.null:g})"]
+                 f"({'natural scale, ' if self.null == 1 else ''}no effect = {self.null:g})"
+                 if math.isfinite(self.null) else
+                 f"Sensitivity of the pooled {self.measure} (natural scale, a single-group "
+                 "measure: no value of no effect)"]
         for row in (self.primary,) + self.rows:
             lines.append(f"  {row.analysis}: {_fmt(row.estimate)} "
                          f"[{_fmt(row.ci_low)}, {_fmt(row.ci_high)}], k = {row.k}"
@@ -161,8 +164,8 @@ def _fmt(x: float) -> str:
 
 def _side(value: float, null: float) -> int:
     """-1, 0 or +1: which side of no effect ``value`` lies on (0 exactly at it or unknown)."""
-    if not math.isfinite(value) or value == null:
-        return 0
+    if not math.isfinite(value) or not math.isfinite(null) or value == null:
+        return 0  # a NaN null: a single-group measure, which has no "no effect"
     return 1 if value > null else -1
 
 
@@ -506,11 +509,11 @@ def for_rating(rating, *, method: str | None = None, ci: str | None = None
         sign = items[0].sign or 1
         se = se_from_ci([i.benefit_low for i in items], [i.benefit_high for i in items])
         yi, vi = tuple(i.benefit * sign for i in items), tuple(np.asarray(se) ** 2)
-    return sensitivity_analyses(list(yi), list(vi), measure=main.measure,
-                                labels=[i.record for i in items],
-                                high_risk=[i.risk_of_bias == "high" for i in items],
-                                method=method or getattr(main, "method", None) or "REML",
-                                ci=ci or getattr(main, "ci_method", None) or "wald")
+    return _single_group_natural(sensitivity_analyses(
+        list(yi), list(vi), measure=main.measure, labels=[i.record for i in items],
+        high_risk=[i.risk_of_bias == "high" for i in items],
+        method=method or getattr(main, "method", None) or "REML",
+        ci=ci or getattr(main, "ci_method", None) or "wald"))
 
 
 def for_claim(rating) -> tuple[list[dict[str, Any]], str]:
@@ -524,3 +527,26 @@ def for_claim(rating) -> tuple[list[dict[str, Any]], str]:
     if report is None:
         return [], ""
     return report.to_list(), report.direction_check().sentence
+
+
+#: Single-group measures (a proportion or a mean of one group): pooled on a transformed scale,
+#: shown back on the natural one, and without a value of "no effect" to flip around.
+SINGLE_GROUP_MEASURES = frozenset({"PR", "PLN", "PLO", "PAS", "PFT", "MN", "MNLN", "IR", "IRLN"})
+
+
+def _single_group_natural(report: SensitivityReport) -> SensitivityReport:
+    """Rows of a single-group measure back on the natural scale (the claim's ``effect`` scale,
+    ``synthesis.natural``: expit for PLO, exp for PLN, ...), with no null to flip around."""
+    import dataclasses
+
+    from .synthesis import natural
+
+    if report.measure not in SINGLE_GROUP_MEASURES:
+        return report
+
+    def back(row: SensitivityRow) -> SensitivityRow:
+        return row._replace(**{k: natural(report.measure, getattr(row, k))
+                               for k in ("estimate", "ci_low", "ci_high")})
+
+    return dataclasses.replace(report, null=math.nan, primary=back(report.primary),
+                               rows=tuple(back(r) for r in report.rows))
