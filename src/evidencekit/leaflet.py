@@ -201,15 +201,27 @@ def side_effect_frequencies(claims: Sequence[Any], library: Any,
                     what = outcome.instrument or claim.title
                 except KeyError:  # pragma: no cover - records validate this
                     what = claim.title
-                unit = getattr(r, "unit", None) or "people"
+                # what was counted: the review's own word (review.yaml `wording.frequency_unit`,
+                # e.g. "treatments" when a survey counts events per treatment), else people
+                unit = getattr(r, "unit", None) or _frequency_unit(library)
                 detail = _study_label(library, study.id) + (f", {total:,} {unit}" if total else "")
-                out.append(Frequency(what, f"{natural_frequency(proportion)} {unit}", detail,
+                said = (f"none in {total:,} {unit}" if proportion == 0 and total
+                        else f"{natural_frequency(proportion)} {unit}")
+                out.append(Frequency(what, said, detail,
                                      (numbers[study.id],) if study.id in numbers else ()))
     return tuple(out)
 
 
 _NOT_AN_OPTION = re.compile(r"\b(sham|placebo|fake|control|no treatment|nothing|waiting|wait list|"
                             r"waitlist|untreated|not treated|usual care)\b", re.I)
+
+
+def _frequency_unit(library: Any) -> str:
+    from .wording import Wording
+
+    settings = getattr(library, "settings", None)
+    overrides = getattr(settings, "wording", None) if settings is not None else None
+    return Wording(overrides)("frequency_unit")
 
 
 def other_options(claims: Sequence[Any], library: Any, settings: ReviewSettings) -> tuple[str, ...]:
