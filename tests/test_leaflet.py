@@ -378,3 +378,10 @@ def _build_default(tmp_path):
     report = render.build(ROOT / "evidence", tmp_path / "default", pdf=False)
     assert report.ok, report.summary()
     return tmp_path / "default" / "leaflet.md"
+
+
+def test_a_comparison_group_is_not_offered_as_another_option(built):
+    # "a comparison group" (a review that does not describe its control) is no treatment to choose
+    md = (built / "leaflet.md").read_text(encoding="utf-8")
+    options = md.split("## Other options", 1)[1].split("\n## ", 1)[0]
+    assert "comparison group" not in options.lower()

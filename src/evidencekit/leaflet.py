@@ -212,8 +212,10 @@ def side_effect_frequencies(claims: Sequence[Any], library: Any,
     return tuple(out)
 
 
-_NOT_AN_OPTION = re.compile(r"\b(sham|placebo|fake|control|no treatment|nothing|waiting|wait list|"
-                            r"waitlist|untreated|not treated|usual care)\b", re.I)
+# a comparator that is not a treatment a patient could choose ("a comparison group", "sham") is
+# not offered as another option
+_NOT_AN_OPTION = re.compile(r"\b(sham|placebo|fake|control|comparison group|no treatment|nothing|"
+                            r"waiting|wait list|waitlist|untreated|not treated|usual care)\b", re.I)
 
 
 def _frequency_unit(library: Any) -> str:
