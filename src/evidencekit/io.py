@@ -239,12 +239,13 @@ def read_text(path: str | os.PathLike, *, limit: int = MAX_EVIDENCE_BYTES,
     return normalise_newlines(text) if newlines else text
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
 
     The bytes go to a temporary file in the same folder (same file system, so the rename is
     atomic), are flushed to disk, and replace ``path`` with :func:`os.replace`. On any error the
-    temporary file is removed and the old ``path`` is untouched.
+    temporary file is removed and the old ``path`` is untouched. ``mode`` sets the permissions
+    (mkstemp makes 0600 files; an ordinary document wants 0644).
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -253,6 +254,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -263,31 +263,17 @@ def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+    """Write ``data`` (text as UTF-8) to ``path`` atomically, making its folder if needed.
 
-    The bytes go to a temporary file in the same folder (same filesystem, so the rename is atomic),
-    are flushed to disk, and replace ``path`` with :func:`os.replace`. On any error the temporary
-    file is removed and ``path`` is untouched.
+    See :func:`evidencekit.io.atomic_write_bytes`; outputs are ordinary documents (0644).
     """
+    from .io import atomic_write_bytes
+
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp makes 0600 files; outputs are ordinary documents.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_bytes(path, data, mode=0o644)
 
 
 # ---------------------------------------------------------------------------------------------
