@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, NamedTuple
 
+from .vocab import CERTAINTY_LEVELS, PROPORTION_MEASURES, RATIO_MEASURES
 from .errors import InputError
 from .records import (
     RANDOMISED_DESIGNS, ArmSummaryResult, EffectEstimate, NarrativeResult, ProportionResult,
@@ -37,8 +38,6 @@ __all__ = [
     "frequency_band", "level_index", "rate_certainty", "rate_all",
 ]
 
-#: GRADE's four levels, weakest first, so that the index is the strength (0..3).
-CERTAINTY_LEVELS = ("very low", "low", "moderate", "high")
 
 #: Domains a step can belong to. "start" and "synthesis" are rules, not judgements; the rest are
 #: GRADE's five reasons to rate down and the two upgrades that can apply here.
@@ -79,8 +78,6 @@ LARGE_RATIO, VERY_LARGE_RATIO = 2.0, 5.0
 #: GRADE 6, section 4: "a relative risk reduction or increase greater than 25 %").
 RATIO_APPRECIABLE = 1.25
 
-_RATIO_MEASURES = frozenset({"RR", "OR", "HR", "ROM", "IRR"})
-_PROPORTIONS = frozenset({"PR", "PLO", "PLN", "PFT", "PAS"})
 
 #: I² from which heterogeneity may be "considerable" (Cochrane Handbook 10.10.2: 75-100 %).
 I2_CONSIDERABLE = 75.0
@@ -120,7 +117,7 @@ def frequency_band(proportion: float) -> str:
 def few_study_frequency(main) -> bool:
     """Whether ``main`` is a pooled single-group proportion from fewer than
     :data:`FEW_STUDIES_FOR_POOLED_FREQUENCY` studies (judged study by study, not pooled)."""
-    return (main is not None and main.measure in _PROPORTIONS and main.source == "meta-analysis"
+    return (main is not None and main.measure in PROPORTION_MEASURES and main.source == "meta-analysis"
             and (main.k or 0) < FEW_STUDIES_FOR_POOLED_FREQUENCY)
 
 
@@ -426,13 +423,13 @@ def _item_from_result(result, study: Study, indirect: str | None,
     lo, hi = yi - z * math.sqrt(vi), yi + z * math.sqrt(vi)
     if isinstance(result, EffectEstimate) and result.ci_low is not None:
         est_n, lo_n, hi_n = result.estimate, result.ci_low, result.ci_high
-        if m in _RATIO_MEASURES:
+        if m in RATIO_MEASURES:
             lo, hi = math.log(lo_n), math.log(hi_n)
         else:
             lo, hi = lo_n, hi_n
     else:
         est_n, lo_n, hi_n = natural(m, yi), natural(m, lo), natural(m, hi)
-    if isinstance(result, ProportionResult) or m in _PROPORTIONS:
+    if isinstance(result, ProportionResult) or m in PROPORTION_MEASURES:
         sign = 1
         base["direction"] = "unclear"  # one group: no direction of effect exists
     else:
@@ -514,12 +511,12 @@ def _threshold_for(question: Question, item: EvidenceItem) -> float | None:
     25 % relative change (RR 0.75 or 1.25) marks an appreciable benefit or harm.
     """
     ie = question.important_effect
-    if item.measure in _RATIO_MEASURES:
+    if item.measure in RATIO_MEASURES:
         if ie is not None and ("ratio" in ie.scale.lower() or item.measure in ie.scale.upper()
                                .replace("(", " ").replace(")", " ").split()) and ie.value != 1:
             return abs(math.log(ie.value))
         return math.log(RATIO_APPRECIABLE)
-    if ie is None or item.measure is None or item.measure in _PROPORTIONS:
+    if ie is None or item.measure is None or item.measure in PROPORTION_MEASURES:
         return None
     if item.measure == "RD":
         return ie.value if "risk difference" in ie.scale.lower() or "RD" in ie.scale else None
@@ -527,7 +524,7 @@ def _threshold_for(question: Question, item: EvidenceItem) -> float | None:
         if ie.smd is not None:
             return ie.smd
         return ie.value if "SMD" in ie.scale.upper() else None
-    if item.measure in _RATIO_MEASURES:
+    if item.measure in RATIO_MEASURES:
         return None
     if "SMD" in ie.scale.upper():
         return None
@@ -551,7 +548,7 @@ _UNSTATED = re.compile(r"not stated|not named|not reported|unknown|scale not", r
 
 def _scale_stated(item: EvidenceItem) -> bool:
     """Whether the record states the scale of an absolute (MD-type) estimate."""
-    if item.measure in _RATIO_MEASURES or item.measure in _PROPORTIONS or \
+    if item.measure in RATIO_MEASURES or item.measure in PROPORTION_MEASURES or \
             item.measure in ("SMD", "RD", "GEN"):
         return True
     return bool(item.scale) and not _UNSTATED.search(item.scale or "")
@@ -799,7 +796,7 @@ def _inconsistency(body: list[EvidenceItem], main: EffectSummary | None,
                              "so the domain is not rated down (GRADE Handbook 5.2.2)")
     if few_study_frequency(main):
         return _frequency_spread(body, main)
-    if main is not None and main.measure in _PROPORTIONS and main.source == "meta-analysis":
+    if main is not None and main.measure in PROPORTION_MEASURES and main.source == "meta-analysis":
         # One group per study: there is no line of no effect to sit on either side of, so the
         # spread itself is judged (I², and the prediction interval in words).
         i2 = main.i2 if main.i2 is not None and math.isfinite(main.i2) else 0.0
@@ -965,7 +962,7 @@ def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
         return CertaintyStep("imprecision", 0, f"no confidence interval; {n_text}")
     if few_study_frequency(main):
         return _frequency_precision(body, main)
-    if main.measure in _PROPORTIONS:
+    if main.measure in PROPORTION_MEASURES:
         half = (main.ci_high - main.ci_low) / 2
         text = (f"the 95% CI of the proportion runs from {main.ci_low:.2f} to {main.ci_high:.2f} "
                 f"(half-width {half:.2f}) with {main.n or 'an unreported number of'} participants")
@@ -993,9 +990,9 @@ def _imprecision(main: EffectSummary | None, body: list[EvidenceItem],
     ci = f"CI {main.ci_low:.3g} to {main.ci_high:.3g}"
     ie = question.important_effect if question is not None else None
     judged = ("an author judgement, not a published threshold"
-              if ie is not None and ie.author_judgement and main.measure not in _RATIO_MEASURES
+              if ie is not None and ie.author_judgement and main.measure not in RATIO_MEASURES
               else "")
-    shown = (None if t is None else f"ratio {math.exp(t):.3g}" if main.measure in _RATIO_MEASURES
+    shown = (None if t is None else f"ratio {math.exp(t):.3g}" if main.measure in RATIO_MEASURES
              else f"{t:g}" + (f" ({judged})" if judged else ""))
     crosses_null = lo < 0 < hi
     if t is not None and lo < -t and hi > t:
@@ -1098,7 +1095,7 @@ def _upgrades(start_index: int, main: EffectSummary | None,
     steps = []
     change, reason = 0, "no ratio measure with a large effect (GRADE 9: RR > 2 or < 0.5)"
     serious = any(s.change < 0 for s in down if s.domain in ("risk-of-bias", "imprecision"))
-    if main is not None and main.measure in _RATIO_MEASURES and main.benefit_low is not None:
+    if main is not None and main.measure in RATIO_MEASURES and main.benefit_low is not None:
         rr = math.exp(abs(main.benefit))
         low_end = math.exp(min(abs(main.benefit_low), abs(main.benefit_high)))
         if serious:
@@ -1114,7 +1111,7 @@ def _upgrades(start_index: int, main: EffectSummary | None,
 
 
 def _direction(main: EffectSummary | None, votes: dict[str, int]) -> str:
-    if main is not None and main.measure in _PROPORTIONS:
+    if main is not None and main.measure in PROPORTION_MEASURES:
         return "unclear"  # one group: a frequency, not an effect with a direction
     if main is not None and main.benefit_low is not None:
         t = main.threshold

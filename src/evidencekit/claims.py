@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
+from .vocab import DOMAIN_JSON_KEYS, NO_EVIDENCE, PROPORTION_MEASURES, RATIO_MEASURES
 from .certainty import (
     CERTAINTY_LEVELS, OPTIMAL_INFORMATION_SIZE, CertaintyRating, EvidenceItem, few_study_frequency,
     level_index,
@@ -34,12 +35,9 @@ from .decisions import (apply_exclusions, compare_ratings, question_decisions,
 from .sensitivity import for_rating
 
 #: The certainty of a comparison no study answers: GRADE gives it no level.
-NO_EVIDENCE = "no evidence"
 
 #: JSON names of the five GRADE domains (DESIGN.md), from the rating's domain names.
-DOMAIN_KEYS = {"risk-of-bias": "risk_of_bias", "inconsistency": "inconsistency",
-               "indirectness": "indirectness", "imprecision": "imprecision",
-               "publication-bias": "publication_bias"}
+DOMAIN_KEYS = DOMAIN_JSON_KEYS
 
 __all__ = [
     "CERTAINTY_LEVELS", "SMALL_STUDY_PER_GROUP", "WORDING_LADDER", "Claim", "ClaimSet", "Rung",
@@ -356,8 +354,6 @@ def _count(number: str | int, singular: str, plural: str | None = None) -> str:
     return f"{text} {singular if text == '1' else plural or singular + 's'}"
 
 
-_RATIOS = frozenset({"RR", "OR", "HR", "ROM", "IRR"})
-_PROPORTIONS = frozenset({"PR", "PLO", "PLN", "PFT", "PAS"})
 _SMD_WORDS = ((0.8, "large"), (0.5, "moderate"), (0.2, "small"))
 
 
@@ -398,7 +394,7 @@ def _size_words(rating: CertaintyRating, question, words: Wording | None = None,
             + (f" (95% CI {m.ci_low:.3g} to {m.ci_high:.3g})" if m.ci_low is not None else "")
             + f", {m.source}: {', '.join(m.records)}"
             + ("" if m.threshold is None else
-               f"; important effect {math.exp(m.threshold):.3g}" if m.measure in _RATIOS else
+               f"; important effect {math.exp(m.threshold):.3g}" if m.measure in RATIO_MEASURES else
                f"; important effect {m.threshold:g}"
                + (" (author judgement)" if _judged(question) else ""))
             + ("" if m.scale_stated else "; scale not stated, not compared with the threshold"))
@@ -433,7 +429,7 @@ def _size_words(rating: CertaintyRating, question, words: Wording | None = None,
     if m.measure == "SMD":
         size = next((w for cut, w in _SMD_WORDS if abs(m.benefit) >= cut), "very small")
         return f"The average effect {verb} {size} in size.", tech
-    if m.measure in _PROPORTIONS:
+    if m.measure in PROPORTION_MEASURES:
         return None, tech  # the statement itself gives "about N in 100"
     if m.measure in ("RR", "OR") and words is not None:
         return _absolute_words(m, question, strength, words, comparator), tech
@@ -602,7 +598,7 @@ def _statement(rating: CertaintyRating, question, strength: int, words: Wording 
                 plain=plain)
     d = rating.direction
     m = rating.main
-    if m is not None and m.measure in _PROPORTIONS and d != "no-evidence" \
+    if m is not None and m.measure in PROPORTION_MEASURES and d != "no-evidence" \
             and few_study_frequency(m):
         # Each study's own frequency: a pooled HKSJ interval from 2-4 studies says little.
         records = set(m.records)
@@ -611,7 +607,7 @@ def _statement(rating: CertaintyRating, question, strength: int, words: Wording 
         if strength == 0:
             return words("proportion_very_low", outcome=o, intervention=fill["i"]) + " " + each
         return each
-    if m is not None and m.measure in _PROPORTIONS and d != "no-evidence":
+    if m is not None and m.measure in PROPORTION_MEASURES and d != "no-evidence":
         if strength == 0:
             return words("proportion_very_low", outcome=o, intervention=fill["i"])
         had = {3: "had", 2: "probably had", 1: "may have had"}[strength]
@@ -855,7 +851,7 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
                             "No study in our evidence tested this." if question.kind != "harm" else
                             "The studies we have did not report side effects. So we cannot say "
                             "how common they are."))
-    if rating.main is not None and rating.main.measure in _PROPORTIONS:
+    if rating.main is not None and rating.main.measure in PROPORTION_MEASURES:
         out.append(_Derived(_RANK_CONTRARY, "no-control", words("proportion_caveat")))
     votes = _vote_text(rating)
     if votes and question.kind != "mechanism":
@@ -896,7 +892,7 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
         if "sham" not in kinds and kinds == {"other"}:
             out.append(_Derived(_RANK_BIAS, "no-sham", words("no_sham")))
         elif kinds == {"unknown"} and not (rating.main is not None
-                                           and rating.main.measure in _PROPORTIONS):
+                                           and rating.main.measure in PROPORTION_MEASURES):
             out.append(_Derived(_RANK_BIAS, "other", words("comparator_unknown")))
     within = [i for i in rating.items if i.role == "within-group"]
     if within:
@@ -924,7 +920,7 @@ def _derived_caveats(rating: CertaintyRating, question, library, counted: list[E
             about = tuple(dict.fromkeys(r.split("#")[0] for r in m.records))
             out.append(_Derived(_RANK_IMPRECISION, "imprecision", text,
                                 about if len(about) == 1 else ()))
-    if (m is not None and m.threshold is not None and m.measure not in _RATIOS
+    if (m is not None and m.threshold is not None and m.measure not in RATIO_MEASURES
             and _judged(question) and rating.index > 0 and (
                 rating.direction == "no-difference"
                 or any(s.domain == "imprecision" and s.change < 0 for s in rating.steps))):

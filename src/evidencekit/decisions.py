@@ -35,6 +35,7 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import pandas as pd
 
+from .vocab import CERTAINTY_LEVELS, DOWN_DOMAINS, UP_DOMAINS
 from .errors import InputError, Message
 
 __all__ = [
@@ -47,13 +48,6 @@ __all__ = [
     "with_decisions",
 ]
 
-#: GRADE's four levels, weakest first (GRADE Handbook 5.2); the index is the strength.
-CERTAINTY_LEVELS = ("very low", "low", "moderate", "high")
-#: GRADE's five reasons to rate down (Guyatt 2011, GRADE 4-8): a step of 0, -1 or -2.
-DOWN_DOMAINS = ("risk-of-bias", "inconsistency", "indirectness", "imprecision",
-                "publication-bias")
-#: The reasons to rate up that apply to a body of evidence (GRADE 9): a step of 0, +1 or +2.
-UP_DOMAINS = ("large-effect", "dose-response")
 #: Every domain a decision may override; the same names as ``certainty.OVERRIDABLE`` (a test
 #: holds them equal). Kept here so that decisions, read with the evidence, do not depend on the
 #: rating engine that applies them.

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
+from .vocab import RATIO_MEASURES
 from .errors import InputError
 
 __all__ = [
@@ -29,8 +30,6 @@ __all__ = [
 
 MEASURES = ("MD", "SMD", "SMCR", "SMCC", "RR", "OR", "RD", "ROM", "PR", "PLO", "PFT", "PAS",
             "COR", "ZCOR", "IRR", "IR", "GEN")
-#: Measures analysed on the log scale (exponentiate to report).
-RATIO_MEASURES = frozenset({"RR", "OR", "ROM", "IRR"})
 #: Measures from counts (2x2 tables, events of one group, events per person-time): escalc's
 #: continuity correction ``add``/``to`` applies to these.
 COUNT_MEASURES = frozenset({"RR", "OR", "RD", "PR", "PLO", "PFT", "PAS", "IRR", "IR"})

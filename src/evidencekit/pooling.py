@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .vocab import RATIO_MEASURES
 from .errors import InputError
 
 __all__ = [
@@ -1012,7 +1013,7 @@ class PoolResult:
             f"  estimate {fmt(self.estimate)} (se {fmt(self.se)}), {lv} CI "
             f"[{fmt(self.ci_low)}, {fmt(self.ci_high)}], {stat}, p {_fmt_p(self.p)}",
         ]
-        if self.measure.upper() in _RATIO_MEASURES:
+        if self.measure.upper() in RATIO_MEASURES:
             lines.append(f"  back-transformed ({self.measure}): {fmt(math.exp(self.estimate))} "
                          f"[{fmt(math.exp(self.ci_low))}, {fmt(math.exp(self.ci_high))}]")
         lines.append(f"  {lv} prediction interval [{fmt(self.pi_low)}, {fmt(self.pi_high)}]")
@@ -1028,7 +1029,6 @@ class PoolResult:
         return "\n".join(lines)
 
 
-_RATIO_MEASURES = {"RR", "OR", "ROM", "HR"}
 
 
 def _fmt(x: float, digits: int = 4) -> str:

@@ -14,6 +14,8 @@ The JSON Schema for editors comes from :func:`json_schema`.
 """
 from __future__ import annotations
 
+from .vocab import COMPARATOR_KINDS, ComparatorKind, Direction
+
 import math
 from typing import Annotated, Any, Literal, Union, get_args
 
@@ -61,22 +63,6 @@ DEFAULT_OUTCOME_DOMAINS = (
 
 #: An outcome domain: a short lowercase name from the review's declared list.
 OutcomeDomain = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
-
-#: What the intervention is compared with, as a GRADE evidence profile separates comparisons.
-#: Results from different kinds are never pooled or counted together (docs/claims.md).
-ComparatorKind = Literal[
-    "sham-or-placebo",               # an inactive imitation of the intervention
-    "no-treatment-or-waiting-list",  # nothing, or the intervention later
-    "usual-care",                    # the care people would get anyway
-    "active",                        # another active treatment, named in ``comparator``
-    "add-on",                        # intervention + B versus B alone
-    "none",                          # single-arm evidence (case series, harms surveys)
-]
-COMPARATOR_KINDS: tuple[str, ...] = get_args(ComparatorKind)
-
-# What a result says about the intervention, read in the outcome's "better" direction: "harm" means
-# the comparator did better on this outcome (for an adverse-events outcome: more harms with it).
-Direction = Literal["benefit", "harm", "no-difference", "mixed", "unclear"]
 
 # What was compared: a between-group contrast is evidence of an effect; a within-group change is not
 # (it includes natural recovery, regression to the mean and placebo effects).

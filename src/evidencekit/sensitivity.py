@@ -27,7 +27,8 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .effects import RATIO_MEASURES, effect_sizes, se_from_ci
+from .vocab import RATIO_MEASURES, SINGLE_GROUP_MEASURES
+from .effects import effect_sizes, se_from_ci
 from .errors import InputError
 from .pooling import CI_METHODS, METHODS, MissingDataWarning, leave_one_out, pool
 
@@ -42,9 +43,6 @@ __all__ = [
 DEFAULT_ASSUMED_RI = (0.2, 0.5, 0.8)
 #: Measures whose effect sizes depend on a pre-post correlation.
 PREPOST_MEASURES = frozenset({"SMCR", "SMCC"})
-#: Ratio measures reported on the natural scale; pooling works on their logarithm. HR is pooled as
-#: a generic log estimate, so it is not in ``effects.RATIO_MEASURES``, but is a ratio all the same.
-_RATIO = frozenset(RATIO_MEASURES) | {"HR"}
 #: The random-effects estimator used for the "other model" row when the primary is common-effect:
 #: REML, the current Cochrane default (RevMan since 2025).
 _RANDOM_DEFAULT = "REML"
@@ -393,7 +391,7 @@ def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
     k = y.size
     if k == 0:
         raise InputError("no studies to analyse (k = 0): every study lacks yi or vi")
-    ratio = measure in _RATIO
+    ratio = measure in RATIO_MEASURES
 
     primary = _row(_fit(y, v, method, ci, level, measure),
                    f"primary: {_model_words(method, ci)}", "primary", ratio)
@@ -527,11 +525,6 @@ def for_claim(rating) -> tuple[list[dict[str, Any]], str]:
     if report is None:
         return [], ""
     return report.to_list(), report.direction_check().sentence
-
-
-#: Single-group measures (a proportion or a mean of one group): pooled on a transformed scale,
-#: shown back on the natural one, and without a value of "no effect" to flip around.
-SINGLE_GROUP_MEASURES = frozenset({"PR", "PLN", "PLO", "PAS", "PFT", "MN", "MNLN", "IR", "IRLN"})
 
 
 def _single_group_natural(report: SensitivityReport) -> SensitivityReport:

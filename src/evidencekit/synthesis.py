@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from .vocab import PROPORTION_MEASURES, RATIO_MEASURES
 from .records import (
     ArmEventsResult, ArmSummaryResult, EffectEstimate, ProportionResult, Study,
 )
@@ -24,10 +25,6 @@ from .records import (
 __all__ = ["RATIO_MEASURES", "PROPORTION_MEASURES", "StudyEffect", "study_effect",
            "data_direction", "natural", "default_measure"]
 
-#: Measures analysed on the log scale and shown back-transformed.
-RATIO_MEASURES = frozenset({"RR", "OR", "HR", "IRR", "ROM"})
-#: Single-group proportion measures (no comparison group).
-PROPORTION_MEASURES = frozenset({"PR", "PLO", "PLN", "PFT", "PAS"})
 
 _ESTIMATE_MEASURES = {"RR": "RR", "OR": "OR", "HR": "HR", "IRR": "IRR", "ROM": "ROM",
                       "MD": "MD", "SMD": "SMD", "RD": "RD", "PR": "PR", "GEN": "GEN"}

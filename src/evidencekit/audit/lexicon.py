@@ -25,6 +25,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from ..vocab import VERDICTS
 from ..errors import InputError
 from .pages import NORMALISE
 
@@ -32,7 +33,6 @@ __all__ = ["VERDICTS", "Lexicon", "Phrases", "PhraseIndex", "load_lexicon", "phr
            "check_pattern", "LADDER_NAMES", "MAX_GAP"]
 
 #: The verdicts, in the order a sentence that speaks to several questions is labelled by default.
-VERDICTS = ("contradicted", "mechanism-as-fact", "overstated", "unsupported", "supported")
 
 LADDER_NAMES = ("very uncertain", "may", "probably", "plain", "absolute")
 _DEFAULT_GAP = 6  # " ... " in a phrase: up to 6 words in between
