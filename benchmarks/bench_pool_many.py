@@ -15,8 +15,8 @@ import warnings
 
 import numpy as np
 
-from evidencekit import pooling
-from evidencekit.pooling import pool, pool_many
+from evidencekit.stats import pooling
+from evidencekit.stats.pooling import pool, pool_many
 
 N, K = 10_000, 20
 SEED = 20240601

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from evidencekit.pooling import pool
+from evidencekit.stats.pooling import pool
 
 REPEATS, CALLS, K, SEED = 7, 2_000, 20, 20240601
 

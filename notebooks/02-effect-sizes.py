@@ -32,7 +32,7 @@
 import pandas as pd
 
 from evidencekit import load_library, review
-from evidencekit.certainty import rate_all
+from evidencekit.grade.certainty import rate_all
 
 pd.set_option("display.max_colwidth", 60)
 pd.set_option("display.max_rows", 250)

@@ -42,9 +42,9 @@ import pandas as pd
 from IPython.display import Markdown
 
 from evidencekit import load_library, make_claims, plots, review
-from evidencekit.certainty import rate_all
-from evidencekit.claims import WORDING_LADDER
-from evidencekit.decisions import with_decisions
+from evidencekit.grade.certainty import rate_all
+from evidencekit.grade.claims import WORDING_LADDER
+from evidencekit.grade.decisions import with_decisions
 from evidencekit.render import render_leaflet
 
 library = with_decisions(load_library("../evidence"), DECISIONS)

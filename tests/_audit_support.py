@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evidencekit.claims import Claim, ClaimSet
+from evidencekit.grade.claims import Claim, ClaimSet
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "evidence"
 
@@ -73,8 +73,8 @@ _TOPICS = None
 def real_claims():
     """Claims made from the repository's evidence/ folder. The bundled evidence must load: a
     folder that does not is a failure of every test that uses it, never a skip."""
-    from evidencekit.claims import make_claims
-    from evidencekit.library import load_library
+    from evidencekit.grade.claims import make_claims
+    from evidencekit.evidence.library import load_library
 
     return make_claims(load_library(EVIDENCE))
 

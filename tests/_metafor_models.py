@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evidencekit.effects import effect_sizes
+from evidencekit.stats.effects import effect_sizes
 
 MODELS = json.loads((Path(__file__).parent / "data" / "metafor-models.json").read_text())
 

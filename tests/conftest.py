@@ -43,7 +43,7 @@ BUNDLED_EVIDENCE = ROOT / "evidence"
 def load_evidence_or_fail(path: Path):
     """Load an evidence folder, or fail the calling test with every validation error."""
     from evidencekit.errors import InputError
-    from evidencekit.library import load_library, validate_evidence
+    from evidencekit.evidence.library import load_library, validate_evidence
 
     try:
         return load_library(path)
@@ -59,7 +59,7 @@ def load_evidence_or_fail(path: Path):
 
 @pytest.fixture(scope="session")
 def bundled_library():
-    """The bundled ``evidence/`` folder as a :class:`~evidencekit.library.Library`.
+    """The bundled ``evidence/`` folder as a :class:`~evidencekit.evidence.library.Library`.
 
     Fails the test (with every validation error, file and line) when the folder does not load.
     """

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import evidencekit as ek
-from evidencekit.pooling import SCALAR_KEYS
+from evidencekit.stats.pooling import SCALAR_KEYS
 
 PUBLIC = ("load_library", "effect_sizes", "pool", "pool_many", "rate_certainty", "make_claims",
           "audit_text")
@@ -144,8 +144,8 @@ def test_bad_input_raises_input_error_which_is_a_value_error():
 
 
 def test_sensitivity_and_decisions_results_follow_the_conventions():
-    from evidencekit.decisions import apply_exclusions, apply_overrides, parse_decisions
-    from evidencekit.sensitivity import sensitivity_analyses
+    from evidencekit.grade.decisions import apply_exclusions, apply_overrides, parse_decisions
+    from evidencekit.stats.sensitivity import sensitivity_analyses
 
     assert_frozen_with_summary_and_frame(sensitivity_analyses(YI, VI, measure="MD"))
     decisions = parse_decisions({

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evidencekit.bias import egger_test, funnel_data, trim_and_fill
+from evidencekit.stats.bias import egger_test, funnel_data, trim_and_fill
 from evidencekit.errors import InputError
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "metafor-reference.json").read_text())

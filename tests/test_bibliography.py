@@ -1,11 +1,11 @@
-"""BibTeX in (bibtexparser 2) and formatted references out (citeproc-py) — evidencekit.bibliography."""
+"""BibTeX in (bibtexparser 2) and formatted references out (citeproc-py) — evidencekit.evidence.bibliography."""
 from __future__ import annotations
 
 import logging
 
 import pytest
 
-from evidencekit.bibliography import (
+from evidencekit.evidence.bibliography import (
     Reference, format_references, latex_to_text, load_bibtex, parse_bibtex)
 from evidencekit.errors import InputError
 

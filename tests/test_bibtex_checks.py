@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from evidencekit.bibliography import MAX_BIB_MESSAGES, parse_bibtex
+from evidencekit.evidence.bibliography import MAX_BIB_MESSAGES, parse_bibtex
 
 HEAD = "@string{jpr = {J Pain Res}}\n@string{Full = \"Journal of \" # jpr}\n"
 

@@ -88,7 +88,7 @@ def test_claims_json_is_the_claims_command_output(evidence, tmp_path, no_pdf, ca
 
 def test_each_claim_is_printed_with_its_wording_caveats_and_resolving_citations(
         evidence, tmp_path, no_pdf):
-    from evidencekit.bibliography import load_bibtex
+    from evidencekit.evidence.bibliography import load_bibtex
 
     render.build(evidence, tmp_path / "out")
     out = tmp_path / "out"
@@ -325,7 +325,7 @@ def test_bundled_evidence_builds(bundled_build, bundled_library):
     assert report.ok, report.summary()
     claims = json.loads((out / "claims.json").read_text())["claims"]
     assert claims and {c["question"] for c in claims} == set(bundled_library.questions)
-    from evidencekit.bibliography import load_bibtex
+    from evidencekit.evidence.bibliography import load_bibtex
 
     bib = load_bibtex(ROOT / "evidence" / "references.bib")
     html = (out / "leaflet.html").read_text()

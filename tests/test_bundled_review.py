@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.library import load_library
-from evidencekit.records import EffectEstimate, NarrativeResult
+from evidencekit.evidence.library import load_library
+from evidencekit.evidence.records import EffectEstimate, NarrativeResult
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIDENCE = ROOT / "evidence"
@@ -167,7 +167,7 @@ def _cited(claim) -> set[str]:
 def test_every_question_makes_one_kind_of_comparison(library):
     """A question lists only results of one comparator kind, so nothing is pooled or counted
     across sham, no-treatment, add-on and active comparisons."""
-    from evidencekit.comparisons import split_by_comparison
+    from evidencekit.grade.comparisons import split_by_comparison
 
     for qid, question in library.questions.items():
         kinds = [c.kind for c in split_by_comparison(question, library)]

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.certainty import (
+from evidencekit.grade.certainty import (
     CERTAINTY_LEVELS, OPTIMAL_INFORMATION_SIZE, CertaintyRating, CertaintyStep, rate_certainty,
 )
 from evidencekit.errors import InputError
-from evidencekit.records import (
+from evidencekit.evidence.records import (
     Arm, ArmSummary, ArmSummaryResult, EffectEstimate, ImportantEffect, Link,
     NarrativeResult, Outcome, Population, Provenance, PValueResult, Question, QuestionEvidence,
     RiskOfBias, Study,
@@ -230,7 +230,7 @@ def test_overlapping_reviews_are_never_pooled_together():
 
 
 def test_two_trials_with_arm_summaries_are_pooled():
-    import evidencekit.pooling  # noqa: F401  (an import error must fail, not skip)
+    import evidencekit.stats.pooling  # noqa: F401  (an import error must fail, not skip)
     arms = [Arm(id="dn", label="DN", role="intervention", intervention="dry needling"),
             Arm(id="sham", label="Sham", role="comparator", intervention="sham", sham=True)]
 
@@ -332,7 +332,7 @@ def test_step_needs_a_reason():
 
 @pytest.fixture(scope="module")
 def bundled():
-    from evidencekit.library import load_library
+    from evidencekit.evidence.library import load_library
 
     try:
         return load_library(EVIDENCE)
@@ -468,7 +468,7 @@ def test_a_pooled_result_that_names_its_trials_is_not_double_counted():
 
 
 def test_ratio_trials_are_pooled_on_the_log_scale_with_hksj():
-    from evidencekit.records import Arm, ArmEvents, ArmEventsResult
+    from evidencekit.evidence.records import Arm, ArmEvents, ArmEventsResult
 
     arms = [Arm(id="dn", label="DN", role="intervention", intervention="dn"),
             Arm(id="sham", label="Sham", role="comparator", intervention="sham", sham=True)]

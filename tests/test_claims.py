@@ -7,13 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidencekit.certainty import (
+from evidencekit.grade.certainty import (
     CERTAINTY_LEVELS, CertaintyRating, CertaintyStep, EffectSummary, EvidenceItem, rate_certainty,
 )
-from evidencekit.claims import (
+from evidencekit.grade.claims import (
     WORDING_LADDER, ClaimSet, make_claims, max_strength, strength_of,
 )
-from evidencekit.records import Arm, Caveat, EffectEstimate
+from evidencekit.evidence.records import Arm, Caveat, EffectEstimate
 
 from test_certainty import (  # noqa: E402  (shared builders; tests/ is on sys.path)
     EVIDENCE, PROV, estimate, library, outcome, pvalue, question, study,
@@ -272,7 +272,7 @@ def test_generated_text_is_plain():
 @pytest.fixture(scope="module")
 def bundled():
     from evidencekit.errors import InputError
-    from evidencekit.library import load_library
+    from evidencekit.evidence.library import load_library
 
     try:
         lib = load_library(EVIDENCE)
@@ -416,12 +416,12 @@ def test_counts_agree_with_their_nouns():
     assert "about 1 point on a 0-10 scale" in c.claim and "1 points" not in c.claim
     c = _one(est=-1.5, lo=-1.9, hi=-1.1, threshold=0.5)
     assert "about 1.5 points" in c.claim
-    from evidencekit.claims import _count
+    from evidencekit.grade.claims import _count
     assert _count(1, "study", "studies") == "1 study" and _count(3, "study", "studies") == "3 studies"
 
 
 def test_very_small_is_a_named_threshold():
-    from evidencekit.claims import SMALL_STUDY_PER_GROUP
+    from evidencekit.grade.claims import SMALL_STUDY_PER_GROUP
 
     def claim_for(n_per_group):
         arms = [Arm(id="dn", label="DN", role="intervention", intervention="dry needling",

@@ -26,7 +26,7 @@ BIB = """@article{trial,
 @pytest.fixture()
 def tiny_evidence(tmp_path: Path) -> Path:
     """A one-study, one-question evidence folder written from typed records."""
-    from evidencekit.records import Caveat
+    from evidencekit.evidence.records import Caveat
 
     s = study(n=800, results=[estimate(est=-2.0, lo=-2.5, hi=-1.5)],
               caveats=[Caveat(kind="short-follow-up", text="Results were checked at 4 weeks only.")])
@@ -79,7 +79,7 @@ def test_missing_folder_is_usage_error_without_traceback(capsys, tmp_path):
 
 def test_bundled_json_contract(capsys):
     from evidencekit.errors import InputError
-    from evidencekit.library import load_library
+    from evidencekit.evidence.library import load_library
 
     try:
         lib = load_library(EVIDENCE)

@@ -9,12 +9,12 @@ import re
 
 import pytest
 
-from evidencekit.certainty import (
+from evidencekit.grade.certainty import (
     FEW_STUDIES_FOR_POOLED_FREQUENCY, frequency_band, rate_certainty,
 )
-from evidencekit.claims import ACTIVE_COMPARATOR_KINDS, is_mechanism, make_claims, strength_of
-from evidencekit.claims import max_strength
-from evidencekit.records import ProportionResult
+from evidencekit.grade.claims import ACTIVE_COMPARATOR_KINDS, is_mechanism, make_claims, strength_of
+from evidencekit.grade.claims import max_strength
+from evidencekit.evidence.records import ProportionResult
 
 from test_certainty import PROV, estimate, library, outcome, question, study  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Clinician decisions as data (evidencekit.decisions): read, validated, applied and disclosed."""
+"""Clinician decisions as data (evidencekit.grade.decisions): read, validated, applied and disclosed."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,12 +6,12 @@ import dataclasses
 import pytest
 import yaml
 
-from evidencekit import certainty
-from evidencekit.decisions import (CAVEAT_DOMAINS, DOMAINS, Decisions, DecisionsError, Exclusion,
+from evidencekit.grade import certainty
+from evidencekit.grade.decisions import (CAVEAT_DOMAINS, DOMAINS, Decisions, DecisionsError, Exclusion,
                                    Override, apply_exclusions, apply_overrides, compare_ratings,
                                    pair_caveats, parse_decisions, validate_decisions)
 from evidencekit.errors import InputError
-from evidencekit.records import CaveatKind
+from evidencekit.evidence.records import CaveatKind
 
 QUESTION_YAML = """\
 id: neck-pain
@@ -348,7 +348,7 @@ def test_an_override_agreeing_with_or_tightening_the_rules_contradicts_nothing()
 
 
 def test_record_caveats_are_paired_by_their_kind():
-    from evidencekit.records import Caveat
+    from evidencekit.evidence.records import Caveat
 
     cav = Caveat(kind="small-sample", text="Only 14 people took part in this trial.")
     (p,) = pair_caveats([cav], _decisions())

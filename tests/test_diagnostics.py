@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from _metafor_models import arr, close, section
-from evidencekit.diagnostics import influence, cumulative
+from evidencekit.stats.diagnostics import influence, cumulative
 from evidencekit.errors import InputError
 
 INFLUENCE = section("influence")

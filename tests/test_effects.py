@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evidencekit.effects import (COLUMNS, MEASURES, effect_sizes, effect_sizes_from_frame,
+from evidencekit.stats.effects import (COLUMNS, MEASURES, effect_sizes, effect_sizes_from_frame,
                                  hedges_correction, ri_sweep, sd_from_ci, sd_from_se, se_from_ci,
                                  se_from_p)
 from evidencekit.errors import InputError
@@ -108,7 +108,7 @@ def test_missing_ri_needs_explicit_assumption_and_is_named():
 
 
 def test_ri_sweep_feeds_pool_many():
-    from evidencekit.pooling import pool_many
+    from evidencekit.stats.pooling import pool_many
     args = metafor_args(CASES["prepost_synthetic_SMCR"])
     args.pop("ri")
     sweep = ri_sweep("SMCR", assumed=(0.2, 0.5, 0.8), **args)

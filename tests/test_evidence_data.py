@@ -7,7 +7,7 @@ These tests are about the bundled review only (``evidence/``): for every study r
    Markdown emphasis. An ellipsis ("..." or "…") in a quote stands for omitted text: the pieces
    must appear in order, close together, in one of the two notes;
 2. every number is printed in its own quote or marked as inferred. That rule is part of
-   ``evidencekit validate`` for any evidence folder (:mod:`evidencekit.quotes`); here it is
+   ``evidencekit validate`` for any evidence folder (:mod:`evidencekit.evidence.quotes`); here it is
    checked on the bundled records through the library, so a regression names the study.
 
 The notes are found beside the repository, in ``<repo>/../shared/evidence``, where the project
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.library import load_library
-from evidencekit.quotes import normalise as _normalise, numbers_in, printed, unprinted_numbers
-from evidencekit.records import Study
+from evidencekit.evidence.library import load_library
+from evidencekit.evidence.quotes import normalise as _normalise, numbers_in, printed, unprinted_numbers
+from evidencekit.evidence.records import Study
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent

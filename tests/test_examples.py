@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.claims import max_strength, strength_of
+from evidencekit.grade.claims import max_strength, strength_of
 from evidencekit.cli import EXIT_OK, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,10 +156,10 @@ def test_the_five_reviews_of_other_topics_do_not_leak_the_first_topic(tmp_path_f
     designs), in the evidence map (plots.evidence_map has no column for those designs).
     """
     from evidencekit.citations import render_citation_summary
-    from evidencekit.claims import make_claims
+    from evidencekit.grade.claims import make_claims
     from evidencekit.clinician import render_clinician_summary
     from evidencekit.leaflet import render_leaflet
-    from evidencekit.library import load_library
+    from evidencekit.evidence.library import load_library
     from evidencekit.render import claims_json
 
     from test_reviews import DATA, REVIEWS

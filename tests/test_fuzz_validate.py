@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidencekit.library import load_library, validate_evidence
+from evidencekit.evidence.library import load_library, validate_evidence
 
 BASE = Path(__file__).parent / "bad_inputs" / "_base"
 STUDY = (BASE / "studies" / "smith2020.yaml").read_bytes()
@@ -63,7 +63,7 @@ def test_validate_never_raises_and_what_it_accepts_loads(tmp_path_factory, edits
     if report.ok:
         library = load_library(root)
         library.studies_frame()
-        from evidencekit.claims import make_claims
+        from evidencekit.grade.claims import make_claims
 
         claims = make_claims(library)
         from evidencekit import render

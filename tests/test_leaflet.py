@@ -95,7 +95,7 @@ def test_jargon_in_the_evidence_folders_text_is_warned_about_with_file_and_field
 
 
 def test_no_sentence_the_code_writes_uses_a_banned_word():
-    from evidencekit.wording import default_templates
+    from evidencekit.grade.wording import default_templates
 
     for key, template in default_templates().items():
         assert jargon_in(template) == [], key

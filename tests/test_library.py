@@ -1,4 +1,4 @@
-"""Loading and validating an evidence folder (evidencekit.library).
+"""Loading and validating an evidence folder (evidencekit.evidence.library).
 
 Tests build evidence folders in ``tmp_path`` from the small valid fixture in
 ``tests/bad_inputs/_base`` and break one thing at a time, so they do not depend on the real data.
@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from evidencekit import records
+from evidencekit.evidence import records
 from evidencekit.errors import InputError, Message
-from evidencekit.library import (
+from evidencekit.evidence.library import (
     MAX_FILE_BYTES, Library, ValidationReport, _count_numbers, load_library, study_to_yaml,
     validate_evidence, write_json_schema)
 
@@ -555,7 +555,7 @@ def test_committed_json_schema_is_fresh(tmp_path):
     committed = REPO / "evidence" / "study.schema.json"
     fresh = write_json_schema(tmp_path / "study.schema.json")
     assert committed.read_text(encoding="utf-8") == fresh.read_text(encoding="utf-8"), (
-        "evidence/study.schema.json is stale: run python -c \"from evidencekit.library import "
+        "evidence/study.schema.json is stale: run python -c \"from evidencekit.evidence.library import "
         "write_json_schema; write_json_schema('evidence/study.schema.json')\"")
     schema = json.loads(fresh.read_text())
     assert schema["additionalProperties"] is False and "results" in schema["properties"]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.certainty import level_index
-from evidencekit.claims import make_claims
-from evidencekit.library import load_library, validate_evidence
+from evidencekit.grade.certainty import level_index
+from evidencekit.grade.claims import make_claims
+from evidencekit.evidence.library import load_library, validate_evidence
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "evidence"
 
@@ -90,7 +90,7 @@ def test_a_positive_trial_never_weakens_the_pain_claim(tmp_path, by_comparison):
 
 
 def test_the_trial_s_mean_difference_is_computed_from_its_arms(tmp_path):
-    from evidencekit.synthesis import study_effect
+    from evidencekit.stats.synthesis import study_effect
 
     lib = load_library(_with_trial(tmp_path))
     study = lib.study("madeup2026")

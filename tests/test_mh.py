@@ -8,7 +8,7 @@ import pytest
 
 from _metafor_models import MODELS, close, section
 from evidencekit.errors import InputError
-from evidencekit.mh import mantel_haenszel, peto
+from evidencekit.stats.mh import mantel_haenszel, peto
 
 MH = section("mh")
 PETO = section("peto")

@@ -8,8 +8,8 @@ import pytest
 
 from _metafor_models import arr, case_effects, close, section
 from evidencekit.errors import InputError
-from evidencekit.models import meta_regression, subgroup_analysis
-from evidencekit.pooling import MissingDataWarning
+from evidencekit.stats.models import meta_regression, subgroup_analysis
+from evidencekit.stats.pooling import MissingDataWarning
 
 REG = section("metareg")
 SUB = section("subgroups")

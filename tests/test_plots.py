@@ -11,7 +11,7 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
 from evidencekit.plots import forest_plot, funnel_plot  # noqa: E402
-from evidencekit.pooling import pool  # noqa: E402
+from evidencekit.stats.pooling import pool  # noqa: E402
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "metafor-reference.json").read_text())
 CASES = {c["name"]: c for c in REFERENCE["cases"]}
@@ -55,7 +55,7 @@ def test_funnel(tmp_path):
 def test_matplotlib_is_not_imported_by_pooling():
     import subprocess
     import sys
-    code = ("import sys, evidencekit.pooling, evidencekit.effects, evidencekit.bias, "
+    code = ("import sys, evidencekit.stats.pooling, evidencekit.stats.effects, evidencekit.stats.bias, "
             "evidencekit.plots; print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -212,6 +212,6 @@ def test_evidence_map_has_a_column_for_every_record_design():
     from typing import get_args
 
     from evidencekit.plots import EVIDENCE_MAP_DESIGNS
-    from evidencekit.records import Design
+    from evidencekit.evidence.records import Design
 
     assert set(EVIDENCE_MAP_DESIGNS) == set(get_args(Design))

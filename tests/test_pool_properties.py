@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from evidencekit.effects import effect_sizes
-from evidencekit.pooling import METHODS, pool, pool_many
+from evidencekit.stats.effects import effect_sizes
+from evidencekit.stats.pooling import METHODS, pool, pool_many
 
 # The hypothesis profile (deterministic, modest, no example database) is set for the whole suite in
 # tests/conftest.py; `--hypothesis-profile=explore` searches randomly and harder.
@@ -129,7 +129,7 @@ def test_pool_many_equals_pool_row_by_row(rows, method, ci):
 
 @given(studies(min_k=3, max_k=15), st.sampled_from(["FE", "DL", "HS", "HE"]))
 def test_closed_form_leave_one_out_is_the_refit(data, method):
-    from evidencekit.pooling import leave_one_out
+    from evidencekit.stats.pooling import leave_one_out
 
     y, v = data
     fast = leave_one_out(y, v, method=method)
@@ -145,7 +145,7 @@ counts = st.integers(0, 40)
 
 @given(st.lists(st.tuples(counts, counts, counts, counts), min_size=2, max_size=8))
 def test_mantel_haenszel_swapping_groups_flips_the_sign(tables):
-    from evidencekit.mh import mantel_haenszel
+    from evidencekit.stats.mh import mantel_haenszel
 
     a, b, c, d = (np.array(col, float) for col in zip(*tables))
     for measure in ("OR", "RR", "RD"):
@@ -158,7 +158,7 @@ def test_mantel_haenszel_swapping_groups_flips_the_sign(tables):
 
 @given(studies(min_k=4, max_k=12), st.sampled_from(["REML", "DL", "FE"]))
 def test_subgroup_test_is_a_nonnegative_q_with_levels_minus_one_df(data, method):
-    from evidencekit.models import subgroup_analysis
+    from evidencekit.stats.models import subgroup_analysis
 
     y, v = data
     groups = ["a", "b"] * (len(y) // 2) + ["a"] * (len(y) % 2)
@@ -168,7 +168,7 @@ def test_subgroup_test_is_a_nonnegative_q_with_levels_minus_one_df(data, method)
 
 @given(studies(min_k=5, max_k=12))
 def test_meta_regression_on_a_shifted_moderator_keeps_the_slope(data):
-    from evidencekit.models import meta_regression
+    from evidencekit.stats.models import meta_regression
 
     y, v = data
     x = np.arange(len(y), dtype=float)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from evidencekit.errors import InputError
-from evidencekit.pooling import (EXTRA_KEYS, METHODS, SCALAR_KEYS, TAU2_CI_KEYS,
+from evidencekit.stats.pooling import (EXTRA_KEYS, METHODS, SCALAR_KEYS, TAU2_CI_KEYS,
                                  MissingDataWarning, leave_one_out, pool, pool_many)
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "metafor-reference.json").read_text())
@@ -240,7 +240,7 @@ def test_fallback_is_named_in_notes():
 
 
 def test_pool_accepts_effect_sizes_result():
-    from evidencekit.effects import effect_sizes
+    from evidencekit.stats.effects import effect_sizes
     inp = CASES["normand1999_SMD"]["inputs"]
     es = effect_sizes("SMD", **{k: inp[k] for k in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")})
     res = pool(es)
@@ -369,7 +369,7 @@ def test_closed_form_leave_one_out_equals_refits(method, ci):
 
 
 def test_chunked_leave_one_out_equals_one_batch(monkeypatch):
-    import evidencekit.pooling as pooling_module
+    import evidencekit.stats.pooling as pooling_module
 
     rng = np.random.default_rng(12)
     y, v = rng.normal(0.3, 0.4, 30), rng.uniform(0.01, 0.3, 30)
@@ -383,7 +383,7 @@ def test_engine_distribution_functions_equal_scipy_stats():
     """The engine calls scipy.special directly (speed); the numbers must be scipy.stats's."""
     from scipy import stats
 
-    import evidencekit.pooling as P
+    import evidencekit.stats.pooling as P
 
     rng = np.random.default_rng(5)
     x = np.concatenate([rng.uniform(-5, 60, 500), [0.0, 1e-300, np.inf, np.nan, -1.0]])
@@ -398,7 +398,7 @@ def test_engine_distribution_functions_equal_scipy_stats():
 
 
 def test_scalar_zeroin_equals_the_vectorised_one_bit_for_bit():
-    import evidencekit.pooling as P
+    import evidencekit.stats.pooling as P
 
     rng = np.random.default_rng(8)
     for _ in range(50):
@@ -425,7 +425,7 @@ def test_scalar_zeroin_equals_the_vectorised_one_bit_for_bit():
 @pytest.mark.parametrize("method", ["REML", "ML", "EB"])
 def test_single_analysis_fisher_scoring_equals_the_batch_path(method):
     """pool() runs Fisher scoring on Python floats; pool_many on arrays: the same tau²."""
-    import evidencekit.pooling as P
+    import evidencekit.stats.pooling as P
 
     rng = np.random.default_rng(21)
     Y = rng.normal(0.2, 0.5, (12, 40))
@@ -442,7 +442,7 @@ def test_single_analysis_fisher_scoring_equals_the_batch_path(method):
 
 
 def test_column_median_equals_numpy():
-    import evidencekit.pooling as P
+    import evidencekit.stats.pooling as P
 
     rng = np.random.default_rng(4)
     for k in (1, 2, 3, 10, 11):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from evidencekit.records import EffectEstimate, json_schema
+from evidencekit.evidence.records import EffectEstimate, json_schema
 
 PROVENANCE = {"source": "https://example.org/abstract", "quote": "as printed in the abstract"}
 

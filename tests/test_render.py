@@ -1,7 +1,7 @@
 """The renderers on their own: readability, escaping, wording and references of the outputs.
 
 These tests use small stand-in claims (the Claim interface: question, title, kind, claim, certainty,
-direction, caveats, citations, records) and real :class:`~evidencekit.bibliography.Reference`
+direction, caveats, citations, records) and real :class:`~evidencekit.evidence.bibliography.Reference`
 records, so a failure points at the renderer rather than at the claims engine.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from evidencekit import leaflet, presentation, render
-from evidencekit.bibliography import Reference
+from evidencekit.evidence.bibliography import Reference
 from evidencekit.errors import InputError
 
 SCRIPT = '<script>alert("x")</script>'
@@ -437,7 +437,7 @@ def test_threshold_band_only_where_the_scale_is_the_thresholds():
     # (the claims refuse that comparison too) and, as an SMD band, on any SMD.
     from types import SimpleNamespace
 
-    from evidencekit.records import ImportantEffect
+    from evidencekit.evidence.records import ImportantEffect
     from evidencekit.render import _threshold_for
 
     q = SimpleNamespace(important_effect=ImportantEffect(

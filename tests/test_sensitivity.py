@@ -1,4 +1,4 @@
-"""Sensitivity analyses of one pooled comparison (evidencekit.sensitivity).
+"""Sensitivity analyses of one pooled comparison (evidencekit.stats.sensitivity).
 
 Hand-checkable cases (equal variances, where the common-effect estimate is the plain mean), and
 R metafor's own fits of each analysis (tests/data/sensitivity-reference.R, its output in
@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from evidencekit import jsonout
-from evidencekit.effects import effect_sizes
+from evidencekit.stats.effects import effect_sizes
 from evidencekit.errors import InputError
-from evidencekit.pooling import MissingDataWarning
-from evidencekit.sensitivity import (DEFAULT_ASSUMED_RI, SensitivityRow, direction_check,
+from evidencekit.stats.pooling import MissingDataWarning
+from evidencekit.stats.sensitivity import (DEFAULT_ASSUMED_RI, SensitivityRow, direction_check,
                                      for_claim, for_rating, sensitivity_analyses)
 
 DATA = Path(__file__).parent / "data"
@@ -353,8 +353,8 @@ def test_a_rating_not_pooled_here_has_no_sensitivity_analyses():
 
 
 def test_the_primary_row_is_the_ratings_own_pooled_estimate():
-    from evidencekit.certainty import rate_certainty
-    from evidencekit.records import (Arm, ArmSummary, ArmSummaryResult, ImportantEffect, Outcome,
+    from evidencekit.grade.certainty import rate_certainty
+    from evidencekit.evidence.records import (Arm, ArmSummary, ArmSummaryResult, ImportantEffect, Outcome,
                                      Population, Provenance, Question, QuestionEvidence,
                                      RiskOfBias, Study)
 

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidencekit import yamlsafe
-from evidencekit.yamlsafe import Loader, invisible_characters, scalar_problem
+from evidencekit.evidence import yamlsafe
+from evidencekit.evidence.yamlsafe import Loader, invisible_characters, scalar_problem
 
 
 def load(text: str):

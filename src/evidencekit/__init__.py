@@ -12,13 +12,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_library": "library",
-    "validate_evidence": "library",
-    "effect_sizes": "effects",
-    "pool": "pooling",
-    "pool_many": "pooling",
-    "rate_certainty": "certainty",
-    "make_claims": "claims",
+    "load_library": "evidence.library",
+    "validate_evidence": "evidence.library",
+    "effect_sizes": "stats.effects",
+    "pool": "stats.pooling",
+    "pool_many": "stats.pooling",
+    "rate_certainty": "grade.certainty",
+    "make_claims": "grade.claims",
     "audit_text": "audit",
 }
 

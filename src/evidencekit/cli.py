@@ -60,7 +60,7 @@ def _evidence_dir(args: argparse.Namespace, positional: str | None = None) -> Pa
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .library import validate_evidence
+    from .evidence.library import validate_evidence
 
     try:
         report = validate_evidence(_evidence_dir(args, args.evidence_dir))
@@ -81,7 +81,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_studies(args: argparse.Namespace) -> int:
-    from .library import load_library
+    from .evidence.library import load_library
 
     library = load_library(_evidence_dir(args))
     frame = library.studies_frame()
@@ -162,9 +162,9 @@ def _read_csv(path: Path):
 
 def _check_pool_options(args: argparse.Namespace) -> None:
     """Unknown --measure/--method name the option, before the CSV is read."""
-    from .effects import MEASURES
-    from .pool_report import TABLE_METHODS
-    from .pooling import METHODS
+    from .stats.effects import MEASURES
+    from .stats.pool_report import TABLE_METHODS
+    from .stats.pooling import METHODS
 
     if args.measure.upper() not in MEASURES:
         raise InputError(f"unknown measure {args.measure!r}: use one of {', '.join(MEASURES)} "
@@ -177,7 +177,7 @@ def _check_pool_options(args: argparse.Namespace) -> None:
 
 
 def _cmd_pool(args: argparse.Namespace) -> int:
-    from .pool_report import pool_table
+    from .stats.pool_report import pool_table
 
     _check_pool_options(args)
     path = Path(args.csv)
@@ -196,8 +196,8 @@ def _cmd_pool(args: argparse.Namespace) -> int:
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
-    from .claims import make_claims
-    from .library import load_library
+    from .grade.claims import make_claims
+    from .evidence.library import load_library
 
     library = load_library(_evidence_dir(args))
     claims = make_claims(library, by_comparison=True)
@@ -209,7 +209,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
-    from .importer import new_review
+    from .evidence.importer import new_review
 
     written = new_review(args.dir, args.intervention, args.title)
     if args.format == "json":
@@ -221,7 +221,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from .importer import import_rows
+    from .evidence.importer import import_rows
 
     path = Path(args.csv)
     frame = _read_csv(path)
@@ -259,9 +259,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     from .audit import audit_text, load_topics, read_page
     from .audit.batch import audit_pages, collect_pages, write_csv, write_jsonl
-    from .claims import make_claims
+    from .grade.claims import make_claims
     from .errors import InputError
-    from .library import load_library
+    from .evidence.library import load_library
 
     if args.format in ("csv", "jsonl"):
         pages = collect_pages(args.files)

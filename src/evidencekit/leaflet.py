@@ -219,7 +219,7 @@ _NOT_AN_OPTION = re.compile(r"\b(sham|placebo|fake|control|comparison group|no t
 
 
 def _frequency_unit(library: Any) -> str:
-    from .wording import Wording
+    from .grade.wording import Wording
 
     settings = getattr(library, "settings", None)
     overrides = getattr(settings, "wording", None) if settings is not None else None
@@ -459,7 +459,7 @@ def render_leaflet(claims: Any, library: Any, fmt: str = "html", *,
     Parameters
     ----------
     claims
-        A :class:`~evidencekit.claims.ClaimSet` (or a sequence of claims).
+        A :class:`~evidencekit.grade.claims.ClaimSet` (or a sequence of claims).
     library
         The library the claims came from (references, studies, questions, review settings).
     fmt

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .effects import RATIO_MEASURES
-from .pooling import PoolResult
+from .stats.effects import RATIO_MEASURES
+from .stats.pooling import PoolResult
 
 __all__ = ["forest_plot", "funnel_plot"]
 
@@ -49,7 +49,7 @@ def forest_plot(result: PoolResult, *, ax: Any = None, title: str | None = None,
     Parameters
     ----------
     result : PoolResult
-        From :func:`evidencekit.pooling.pool`.
+        From :func:`evidencekit.stats.pooling.pool`.
     ax : matplotlib Axes, optional
         Draw here; otherwise a new Figure is made.
     title, xlabel : str, optional
@@ -190,7 +190,7 @@ def _map_designs() -> tuple[str, ...]:
     # holds lacks a column in the evidence map
     from typing import get_args
 
-    from .records import Design
+    from .evidence.records import Design
 
     designs = get_args(Design)
     return ("systematic-review",) + tuple(d for d in designs if d != "systematic-review")

@@ -4,7 +4,7 @@
 makes the claims, checks how hard their text is to read, and writes into the output folder:
 
 - ``leaflet.md`` and ``leaflet.html``: one section per review question with the claim exactly as
-  :mod:`evidencekit.claims` words it, how sure we are in words, every caveat, and numbered Vancouver
+  :mod:`evidencekit.grade.claims` words it, how sure we are in words, every caveat, and numbered Vancouver
   references; a plain summary of what is and is not known comes first;
 - ``leaflet.pdf``: the HTML printed by headless Chromium where it is installed;
 - ``citation-summary.md``: per study, the reference, design, n, what it found (with the source address
@@ -17,7 +17,7 @@ Promises (tested in ``tests/test_build.py``): every value in HTML is escaped; th
 byte-identical files; each file is written atomically, so a failed build leaves the previous files as
 they were; the evidence folder is never written to; the leaflet loads nothing from the network.
 
-This module imports from :mod:`evidencekit.claims` and below, never from the CLI.
+This module imports from :mod:`evidencekit.grade.claims` and below, never from the CLI.
 """
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def claim_readability(claim: Any) -> Readability:
     Parameters
     ----------
     claim
-        A :class:`evidencekit.claims.Claim` (``question``, ``title``, ``claim``, ``caveats``).
+        A :class:`evidencekit.grade.claims.Claim` (``question``, ``title``, ``claim``, ``caveats``).
     """
     text = " ".join(_sentence(t) for t in (claim.claim, *claim.caveats) if str(t).strip())
     grade = reading_grade(text)
@@ -746,7 +746,7 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     Raises
     ------
     InputError
-        Unreadable or invalid evidence (see :func:`evidencekit.library.load_library`), a citation
+        Unreadable or invalid evidence (see :func:`evidencekit.evidence.library.load_library`), a citation
         that does not resolve, or an output folder that cannot be used.
 
     Notes
@@ -758,8 +758,8 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     removed by the next build. Builds into one folder are serialised by an ``fcntl.flock`` on
     ``.<out>.lock`` beside it. ``out`` may hold only files a build writes, and no symlinks.
     """
-    from .claims import make_claims
-    from .library import load_library
+    from .grade.claims import make_claims
+    from .evidence.library import load_library
 
     evidence = Path(evidence_dir)
     out = Path(out_dir)

@@ -17,9 +17,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .bias import egger_test, trim_and_fill
-from .effects import RATIO_MEASURES, effect_sizes, se_from_ci
-from .pooling import leave_one_out, pool, pool_many
+from .stats.bias import egger_test, trim_and_fill
+from .stats.effects import RATIO_MEASURES, effect_sizes, se_from_ci
+from .stats.pooling import leave_one_out, pool, pool_many
 
 __all__ = [
     "show",
@@ -176,7 +176,7 @@ def reported_effects(library, contrast: str | None = None) -> pd.DataFrame:
 
     ``contrast`` filters (e.g. ``"review-pooled"`` for the reviews' pooled results, or
     ``"between-groups"`` for a trial's own comparison). ``se`` is as reported, else derived from
-    the 95% CI by :func:`evidencekit.effects.se_from_ci` (Cochrane Handbook 6.3.1; on the log
+    the 95% CI by :func:`evidencekit.stats.effects.se_from_ci` (Cochrane Handbook 6.3.1; on the log
     scale for ratio measures). ``ci_asymmetry`` is where the estimate sits from the CI's midpoint,
     as a share of its width: above ~5% the printed numbers do not fit together (kept as printed).
     """

@@ -2,7 +2,7 @@
 
 Markdown output escapes every value (``md_escape`` is the environment's ``finalize``); HTML output
 has autoescape on, so text from a BibTeX title or a caveat never becomes markup. References are
-formatted by citeproc-py (:func:`evidencekit.bibliography.format_references`) and linked only to a
+formatted by citeproc-py (:func:`evidencekit.evidence.bibliography.format_references`) and linked only to a
 DOI, PubMed/PubMed Central or the publisher's own address.
 """
 from __future__ import annotations
@@ -181,7 +181,7 @@ def reference_segments(text: str, ref: Any) -> tuple[Segment, ...]:
 def reference_list(numbers: Mapping[str, int], references: Mapping[str, Any],
                    style: str = "vancouver") -> tuple[Reference, ...]:
     """Formatted, linked references in number order (``numbers``: BibTeX key -> number)."""
-    from .bibliography import format_references
+    from .evidence.bibliography import format_references
 
     keys = sorted(numbers, key=numbers.__getitem__)
     refs = [references[k] for k in keys]

@@ -2,7 +2,7 @@
 
 The audit reads a page (plain text, Markdown or HTML), splits it into sentences and, for every
 sentence that makes a health claim about the treatment, finds the question(s) it speaks to, measures
-how strongly it is worded on the wording ladder of :mod:`evidencekit.claims`, and compares that with
+how strongly it is worded on the wording ladder of :mod:`evidencekit.grade.claims`, and compares that with
 the claim the evidence allows for the question. It gives one of five verdicts:
 
 ``supported``
@@ -52,7 +52,7 @@ def _claims_from(claims: Any) -> Any:
     if hasattr(claims, "get") and hasattr(claims, "claims"):
         return claims
     if hasattr(claims, "questions") and hasattr(claims, "studies"):
-        from ..claims import make_claims
+        from ..grade.claims import make_claims
 
         return make_claims(claims)
     raise TypeError("claims must be a ClaimSet (evidencekit.make_claims) or a Library "
@@ -107,7 +107,7 @@ def audit_text(text: str, claims: Any, *, lexicon: str | Path | Lexicon | None =
         The page as read (:func:`read_page`). For ``source_format="html"`` the tags are stripped
         first and the offsets index into the stripped text (:attr:`AuditReport.text`).
     claims
-        A :class:`~evidencekit.claims.ClaimSet` (or a Library, from which one is made). Certainty and
+        A :class:`~evidencekit.grade.claims.ClaimSet` (or a Library, from which one is made). Certainty and
         direction come from it; the audit does not rate evidence.
     lexicon
         Path of a language lexicon YAML file (default: the one shipped with evidencekit), or a loaded
@@ -127,7 +127,7 @@ def audit_text(text: str, claims: Any, *, lexicon: str | Path | Lexicon | None =
     -----
     Per sentence, the steps of :mod:`evidencekit.audit.judge`: cues (with ConText-style negation),
     is it a claim about the treatment, which questions, how strongly worded (GRADE guideline 26,
-    Santesso 2020, as in :mod:`evidencekit.claims`), the verdict. The work per sentence is bounded
+    Santesso 2020, as in :mod:`evidencekit.grade.claims`), the verdict. The work per sentence is bounded
     (phrases indexed by first word, sentences at most :data:`MAX_SENTENCE` characters), so the
     audit is linear in the length of the page.
     """

@@ -69,8 +69,8 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(evidence: str) -> None:
-    from ..claims import make_claims
-    from ..library import load_library
+    from ..grade.claims import make_claims
+    from ..evidence.library import load_library
     from .topics import load_topics
 
     _WORKER["claims"] = make_claims(load_library(evidence))

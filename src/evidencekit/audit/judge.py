@@ -416,7 +416,7 @@ def wording_strength(c: Cues) -> Strength:
 
     Notes
     -----
-    The ladder of GRADE guideline 26 (Santesso et al. 2020), as in :mod:`evidencekit.claims`: 0
+    The ladder of GRADE guideline 26 (Santesso et al. 2020), as in :mod:`evidencekit.grade.claims`: 0
     "very uncertain", 1 "may", 2 "probably", 3 plain; the audit adds 4, an absolute no evidence
     allows. "can", "helps" and "works to" claim an effect (GRADE 26 lists them with the plain
     statements), so they are not hedges. An absolute gives 4; a past-tense report of a named study
@@ -498,7 +498,7 @@ def verdict_for(r: Route, strength: Strength, c: Cues, claims: Any, topics: Topi
     of harm. Above ``max_strength(certainty)`` -> overstated (a direction of ``unclear`` allows only
     rung 0); else supported.
     """
-    from ..claims import max_strength
+    from ..grade.claims import max_strength
 
     qid, mode, rung = r.question, r.mode, strength.rung
     claim = _get_claim(claims, qid)
@@ -647,7 +647,7 @@ def judge(c: Cues, claims: Any, lex: Lexicon, topics: Topics) -> Judgement | Non
 def _is_frequency(claim) -> bool:
     """A claim about how often something happens in one group (a single-group proportion): it has
     no direction, so "unclear" does not mean the claims chose the bottom rung of the ladder."""
-    from ..synthesis import PROPORTION_MEASURES
+    from ..stats.synthesis import PROPORTION_MEASURES
 
     effect = getattr(claim, "effect", None) or {}
     return effect.get("measure") in PROPORTION_MEASURES

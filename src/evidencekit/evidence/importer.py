@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from .comparisons import kind_from_text
-from .errors import InputError
-from .settings import SETTINGS_FILE, settings_yaml
+from ..grade.comparisons import kind_from_text
+from ..errors import InputError
+from ..settings import SETTINGS_FILE, settings_yaml
 
 __all__ = ["ImportReport", "DATA_COLUMNS", "new_review", "import_rows"]
 

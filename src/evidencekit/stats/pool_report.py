@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .effects import effect_sizes_from_frame
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["TABLE_METHODS", "PoolReport", "pool_table"]
 
@@ -91,18 +91,18 @@ def pool_table(frame: pd.DataFrame, measure: str, *, method: str = "REML", ci: s
     Parameters
     ----------
     frame : DataFrame
-        One study per row, columns in metafor's names (:data:`evidencekit.effects.COLUMNS`).
+        One study per row, columns in metafor's names (:data:`evidencekit.stats.effects.COLUMNS`).
     measure, method, ci
         As ``--measure``, ``--method`` (a tau² estimator, FE, or MH / PETO) and ``--ci``.
     subgroup : str, optional
         Column whose values define subgroups: adds ``subgroups``, ``q_between``,
-        ``q_between_p`` (:func:`evidencekit.models.subgroup_analysis`).
+        ``q_between_p`` (:func:`evidencekit.stats.models.subgroup_analysis`).
     moderators : sequence of str
         Numeric columns for a meta-regression: adds ``coefficients`` (intercept first), ``qm``,
-        ``qm_p``, ``r2`` (:func:`evidencekit.models.meta_regression`).
+        ``qm_p``, ``r2`` (:func:`evidencekit.stats.models.meta_regression`).
     bias : bool
         Adds ``egger: {z, p, model}`` (metafor's default ``regtest``) and ``trim_and_fill: {k0,
-        side, estimate, se}`` on the fitted model (:mod:`evidencekit.bias`).
+        side, estimate, se}`` on the fitted model (:mod:`evidencekit.stats.bias`).
     label_column, source
         The study label column and the file name for messages.
     """

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .vocab import RATIO_MEASURES
-from .errors import InputError
+from ..vocab import RATIO_MEASURES
+from ..errors import InputError
 
 __all__ = [
     "METHODS",
@@ -1094,7 +1094,7 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
     ----------
     yi, vi : array-like
         Effect sizes and their sampling variances, one per study. ``yi`` may instead be the
-        result of :func:`evidencekit.effects.effect_sizes` (then ``vi`` is omitted).
+        result of :func:`evidencekit.stats.effects.effect_sizes` (then ``vi`` is omitted).
     method : {"REML", "DL", "PM", "ML", "HS", "SJ", "HE", "EB", "FE"}
         tau² estimator; "FE" fits the common-effect (inverse-variance) model. REML is the default,
         as in current Cochrane practice (RevMan since 2025).

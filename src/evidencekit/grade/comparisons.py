@@ -1,6 +1,6 @@
 """Comparisons: a question is answered per comparison, as a GRADE evidence profile is.
 
-A comparison is the intervention against one kind of comparator (:data:`~evidencekit.records.
+A comparison is the intervention against one kind of comparator (:data:`~evidencekit.evidence.records.
 ComparatorKind`) for the question's outcome and time window. Results from different kinds (sham,
 no treatment, usual care, another active treatment, an add-on design) are never pooled or counted
 together: :func:`split_by_comparison` cuts a question's evidence into one sub-question per kind,
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .records import COMPARATOR_KINDS, ProportionResult, Question, QuestionEvidence
+from ..evidence.records import COMPARATOR_KINDS, ProportionResult, Question, QuestionEvidence
 
 __all__ = ["KIND_WORDS", "Comparison", "comparator_kind_of", "kind_from_text",
            "split_by_comparison"]

@@ -19,8 +19,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
-from .vocab import RATIO_MEASURES
-from .errors import InputError
+from ..vocab import RATIO_MEASURES
+from ..errors import InputError
 
 __all__ = [
     "MEASURES", "RATIO_MEASURES", "COLUMNS", "EffectSizes", "RiSweep", "effect_sizes",

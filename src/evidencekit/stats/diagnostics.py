@@ -1,7 +1,7 @@
 """Influence diagnostics and cumulative meta-analysis, as R metafor's ``influence()`` and ``cumul()``.
 
 Both refit the random-effects (or common-effect) model on subsets of the studies: without each
-study in turn (:func:`influence`, through :func:`evidencekit.pooling.leave_one_out`) or on the
+study in turn (:func:`influence`, through :func:`evidencekit.stats.pooling.leave_one_out`) or on the
 first 1, 2, ..., k studies in a given order (:func:`cumulative`).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 from .pooling import _LOO_CHUNK_CELLS, leave_one_out, pool, pool_many
 
 __all__ = ["InfluenceResult", "influence", "cumulative"]
@@ -54,7 +54,7 @@ def influence(yi, vi, *, method: str = "REML", labels: Sequence[str] | None = No
     yi, vi : array-like
         Effect sizes and sampling variances (complete pairs; k >= 3).
     method : str
-        tau² estimator (or "FE"), as :func:`evidencekit.pooling.pool`; Wald (z) tests, metafor's
+        tau² estimator (or "FE"), as :func:`evidencekit.stats.pooling.pool`; Wald (z) tests, metafor's
         default.
     labels : sequence of str, optional
 
@@ -122,7 +122,7 @@ def cumulative(yi, vi, *, method: str = "REML", ci: str = "wald",
     yi, vi : array-like
         Effect sizes and sampling variances.
     method, ci : str
-        As :func:`evidencekit.pooling.pool`.
+        As :func:`evidencekit.stats.pooling.pool`.
     order : sequence of float, optional
         Sort key (e.g. publication year); studies are added in increasing order (ties keep the
         input order). Default: the input order.
@@ -132,11 +132,11 @@ def cumulative(yi, vi, *, method: str = "REML", ci: str = "wald",
     -------
     pandas.DataFrame
         Row j is the model fitted to the first j studies, indexed by the study added; the
-        :func:`evidencekit.pooling.pool_many` columns.
+        :func:`evidencekit.stats.pooling.pool_many` columns.
 
     Notes
     -----
-    Lau et al. (1992), N Engl J Med 327:248; each row is :func:`evidencekit.pooling.pool` on the
+    Lau et al. (1992), N Engl J Med 327:248; each row is :func:`evidencekit.stats.pooling.pool` on the
     first j studies (formulas there), fitted together by :func:`pool_many`. The first row rests
     on one study, so its tau², I², H² and Q's p are not estimable (NaN), where metafor prints
     0, 0, 1 and 1.

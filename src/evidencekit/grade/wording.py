@@ -15,7 +15,7 @@ from typing import Mapping
 
 import yaml
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["default_templates", "Wording"]
 

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
-from .vocab import DOMAIN_JSON_KEYS, NO_EVIDENCE, PROPORTION_MEASURES, RATIO_MEASURES
+from ..vocab import DOMAIN_JSON_KEYS, NO_EVIDENCE, PROPORTION_MEASURES, RATIO_MEASURES
 from .certainty import (
     CERTAINTY_LEVELS, OPTIMAL_INFORMATION_SIZE, CertaintyRating, EvidenceItem, few_study_frequency,
     level_index,
@@ -32,7 +32,7 @@ from .certainty import (
 from .wording import Wording
 from .decisions import (apply_exclusions, compare_ratings, question_decisions,
                         without_excluded)
-from .sensitivity import for_rating
+from ..stats.sensitivity import for_rating
 
 #: The certainty of a comparison no study answers: GRADE gives it no level.
 
@@ -1154,7 +1154,7 @@ def make_claims(library, ratings: Mapping[str, CertaintyRating] | None = None, *
         A loaded library (``.questions``, ``.studies``, ``.study()``, ``.references``).
     ratings
         Ratings by question id (e.g. with clinician overrides); missing ones are computed with
-        :func:`~evidencekit.certainty.rate_certainty`.
+        :func:`~evidencekit.grade.certainty.rate_certainty`.
     by_comparison
         One claim per comparison (comparator kind) of each question, never pooling or counting
         different kinds together (the default, as ``evidencekit claims`` and ``build``). False
@@ -1208,7 +1208,7 @@ def _disclosed(question, rating: CertaintyRating, library, claim: Claim) -> Clai
     Notes
     -----
     Sensitivity analyses as the Cochrane Handbook (10.14) lists them, re-run by
-    :func:`evidencekit.sensitivity.for_rating`; a flip of direction becomes a caveat. An override
+    :func:`evidencekit.stats.sensitivity.for_rating`; a flip of direction becomes a caveat. An override
     is disclosed with the level before and after it (GRADE 1: judgements transparent), read from
     the rating without the overrides; the caveats it sets aside stay, with the disclosure after
     them, so the reader sees both.

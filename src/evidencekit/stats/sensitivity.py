@@ -13,9 +13,9 @@ the alternatives the Cochrane Handbook asks a review to try (10.14 "Sensitivity 
 Each analysis is one :class:`SensitivityRow` ``{analysis, estimate, ci_low, ci_high, k}`` (the
 ``sensitivity`` entries of the claims JSON, DESIGN.md), on the natural scale for ratio measures.
 :meth:`SensitivityReport.direction_check` says whether the direction of the effect flips under any
-of them. No formula lives here: every number is a :func:`evidencekit.pooling.pool` or
-:func:`evidencekit.pooling.leave_one_out` fit on effect sizes from
-:func:`evidencekit.effects.effect_sizes`.
+of them. No formula lives here: every number is a :func:`evidencekit.stats.pooling.pool` or
+:func:`evidencekit.stats.pooling.leave_one_out` fit on effect sizes from
+:func:`evidencekit.stats.effects.effect_sizes`.
 """
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .vocab import RATIO_MEASURES, SINGLE_GROUP_MEASURES
+from ..vocab import RATIO_MEASURES, SINGLE_GROUP_MEASURES
 from .effects import effect_sizes, se_from_ci
-from .errors import InputError
+from ..errors import InputError
 from .pooling import CI_METHODS, METHODS, MissingDataWarning, leave_one_out, pool
 
 __all__ = [
@@ -303,7 +303,7 @@ def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
     ----------
     yi, vi : array-like
         Effect sizes (log scale for ratio measures) and their sampling variances, one per study;
-        ``yi`` may instead be an :class:`evidencekit.effects.EffectSizes` (then ``vi`` is
+        ``yi`` may instead be an :class:`evidencekit.stats.effects.EffectSizes` (then ``vi`` is
         omitted and its measure and labels are used).
     measure : str, optional
         The effect measure (e.g. "SMD", "RR"); ratio measures (RR, OR, ROM, HR) are reported on
@@ -314,7 +314,7 @@ def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
         Per study: True when it is at high risk of bias. Without it the risk-of-bias analysis is
         not run (and a note says so).
     prepost : mapping, optional
-        SMCR/SMCC only: the :func:`~evidencekit.effects.effect_sizes` arguments the effect sizes
+        SMCR/SMCC only: the :func:`~evidencekit.stats.effects.effect_sizes` arguments the effect sizes
         were computed from (``m1i, m2i, sd1i[, sd2i], ni`` and ``ri``, NaN where a study does not
         report it). The correlation sweep recomputes the effect sizes from them.
     assumed_ri : sequence of float
@@ -346,7 +346,7 @@ def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
     Knapp & Hartung (2003), IntHout et al. (2014). Pre-post correlation: Handbook 6.5.2.8 and
     23.2.7.2 (impute only with a sensitivity analysis over plausible values); studies that report
     their correlation keep it in every row. Studies with a missing yi or vi are left out of every
-    analysis, with one :class:`~evidencekit.pooling.MissingDataWarning`.
+    analysis, with one :class:`~evidencekit.stats.pooling.MissingDataWarning`.
     """
     if vi is None and hasattr(yi, "yi") and hasattr(yi, "vi"):
         measure = measure or getattr(yi, "measure", None)
@@ -471,7 +471,7 @@ def for_rating(rating, *, method: str | None = None, ci: str | None = None
     Parameters
     ----------
     rating
-        A :class:`evidencekit.certainty.CertaintyRating` (read through its ``main`` and ``items``
+        A :class:`evidencekit.grade.certainty.CertaintyRating` (read through its ``main`` and ``items``
         attributes only).
     method, ci
         The primary analysis; by default the one the rating pooled with (``main.method`` and
@@ -489,7 +489,7 @@ def for_rating(rating, *, method: str | None = None, ci: str | None = None
     Each study enters as the rating pooled it: its effect size and variance on the analysis
     scale (``main.yi`` and ``main.vi`` where the rating keeps them; otherwise its estimate, mapped
     from the benefit scale with the first study's sign as the rating does, with the variance from
-    its 95% CI by :func:`evidencekit.effects.se_from_ci`, Cochrane Handbook 6.3.1). A study whose
+    its 95% CI by :func:`evidencekit.stats.effects.se_from_ci`, Cochrane Handbook 6.3.1). A study whose
     overall risk of bias is "high" is flagged for the risk-of-bias analysis. Rows are on the
     scale of the claim's ``effect`` (the natural scale for ratio measures).
     """

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["EggerResult", "TrimFillResult", "egger_test", "trim_and_fill", "funnel_data"]
 
@@ -94,7 +94,7 @@ def egger_test(yi, vi, *, model: str = "lm", method: str = "REML",
     b1). Same numbers as ``statsmodels.api.WLS(yi, [1, sei], weights=1/vi)`` (checked in tests).
 
     "rma": metafor's ``regtest(rma(yi, vi, method=...))`` default (Sterne & Egger 2005, the
-    "meta-regression" variant): :func:`evidencekit.models.meta_regression` of yi on sei with
+    "meta-regression" variant): :func:`evidencekit.stats.models.meta_regression` of yi on sei with
     the model's tau² estimator, testing the sei coefficient with z (t on k - 2 df under HKSJ).
     The two variants disagree in practice (the lm version's multiplicative residual variance
     against the additive tau²), so the variant is named in the result. Needs k >= 3.
@@ -191,7 +191,7 @@ def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
         Confidence level (percent) of the adjusted estimate's Wald interval.
     method : str
         The model trimmed and refitted: "FE" (common effect, the default here) or a tau²
-        estimator of :func:`evidencekit.pooling.pool` ("REML", "DL", ...), as ``trimfill()`` on
+        estimator of :func:`evidencekit.stats.pooling.pool` ("REML", "DL", ...), as ``trimfill()`` on
         ``rma(yi, vi, method=...)``: the side, every trimming fit and the final fit use it.
 
     Notes

@@ -25,9 +25,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from .vocab import CERTAINTY_LEVELS, PROPORTION_MEASURES, RATIO_MEASURES
-from .errors import InputError
-from .records import (
+from ..vocab import CERTAINTY_LEVELS, PROPORTION_MEASURES, RATIO_MEASURES
+from ..errors import InputError
+from ..evidence.records import (
     RANDOMISED_DESIGNS, ArmSummaryResult, EffectEstimate, NarrativeResult, ProportionResult,
     PValueResult, Question, Study,
 )
@@ -194,7 +194,7 @@ class EvidenceItem:
     #: that maps ``estimate`` onto ``benefit``); None when the item has no estimate.
     sign: int | None = None
     #: Effect size and sampling variance on the analysis scale (log for ratios, logit for PLO),
-    #: computed from the record's data by :func:`evidencekit.synthesis.study_effect`.
+    #: computed from the record's data by :func:`evidencekit.stats.synthesis.study_effect`.
     yi: float | None = None
     vi: float | None = None
     control_events: int | None = None
@@ -400,7 +400,7 @@ def _benefit_sign(better: str | None, direction: str, estimate: float) -> int:
 def _item_from_result(result, study: Study, indirect: str | None,
                       question: Question | None = None) -> EvidenceItem:
     """One result as an evidence item; its effect computed from its data through the engine."""
-    from .synthesis import data_direction, natural, study_effect
+    from ..stats.synthesis import data_direction, natural, study_effect
 
     outcome = study.outcome(result.outcome)
     better = outcome.better or (question.better if question is not None else None)
@@ -644,8 +644,8 @@ def _median_control_risk(items: list[EvidenceItem]) -> float | None:
 
 def _pool(chosen: list[EvidenceItem], question: Question, notes: list[str]) -> EffectSummary | None:
     """Pool one measure's results with the engine: REML, HKSJ interval, prediction interval."""
-    from .pooling import pool
-    from .synthesis import natural
+    from ..stats.pooling import pool
+    from ..stats.synthesis import natural
 
     first = chosen[0]
     sign = first.sign or 1
@@ -1058,7 +1058,7 @@ def optimal_information_size(control_risk: float, rrr: float = OIS_RRR, alpha: f
 def _publication_bias(body: list[EvidenceItem], main: EffectSummary | None) -> CertaintyStep:
     if main is not None and main.source == "meta-analysis" and len(main.yi) >= \
             MIN_STUDIES_FOR_SMALL_STUDY_TESTS:
-        from .bias import egger_test
+        from ..stats.bias import egger_test
 
         eg = egger_test(main.yi, main.vi)
         if eg.p < EGGER_ALPHA:
@@ -1175,7 +1175,7 @@ def rate_certainty(question: Question, library, overrides: Mapping[str, Any] | N
     question
         The question (its ``evidence`` list points to studies and result ids).
     library
-        Anything with ``.study(key)`` and ``.studies`` (a :class:`~evidencekit.library.Library`).
+        Anything with ``.study(key)`` and ``.studies`` (a :class:`~evidencekit.evidence.library.Library`).
     overrides
         ``{domain: (change, reason)}``, a clinician's judgement replacing the computed step of a
         domain (``"imprecision"``, ``"risk-of-bias"``, ...). The reason is required and recorded.

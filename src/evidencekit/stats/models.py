@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import InputError
+from ..errors import InputError
 from .pooling import MissingDataWarning, PoolResult, pool
 
 __all__ = ["REGRESSION_METHODS", "Coefficient", "MetaRegressionResult", "SubgroupResult",
@@ -446,13 +446,13 @@ def subgroup_analysis(yi, vi, groups: Sequence[Any], *, method: str = "REML", ci
         The subgroup of each study (any values; compared as text). A missing group (None, NaN or
         an empty string) leaves the study out, with a warning.
     method, ci, level, measure
-        As for :func:`evidencekit.pooling.pool`, applied within each subgroup.
+        As for :func:`evidencekit.stats.pooling.pool`, applied within each subgroup.
     labels : sequence of str, optional
         Study labels.
 
     Notes
     -----
-    Each subgroup is pooled with :func:`evidencekit.pooling.pool` on its own studies, so each has
+    Each subgroup is pooled with :func:`evidencekit.stats.pooling.pool` on its own studies, so each has
     its own tau² (RevMan's default; Cochrane Handbook 10.11.3.1; Borenstein et al. 2009, ch. 19,
     "separate estimates of tau²"). The test for subgroup differences is Cochran's Q of the
     subgroup estimates theta_g with weights 1/se_g²: Q_between = sum (theta_g - theta_bar)²/se_g²,

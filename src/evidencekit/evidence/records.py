@@ -14,7 +14,7 @@ The JSON Schema for editors comes from :func:`json_schema`.
 """
 from __future__ import annotations
 
-from .vocab import COMPARATOR_KINDS, ComparatorKind, Direction
+from ..vocab import COMPARATOR_KINDS, ComparatorKind, Direction
 
 import math
 from typing import Annotated, Any, Literal, Union, get_args
@@ -514,7 +514,7 @@ class Question(_Record):
     decisions: dict[str, Any] | None = Field(
         None, description="the review team's decisions for this question: `overrides` per GRADE "
                           "domain and `exclude` per study or result, each with `reason` and "
-                          "`decided_by` (read and checked by evidencekit.decisions)")
+                          "`decided_by` (read and checked by evidencekit.grade.decisions)")
     assumed_ri: float | None = Field(
         None, gt=0, lt=1, description="pre-post correlation assumed where a study does not report "
                                       "its own (0 < r < 1); swept in the sensitivity analyses")

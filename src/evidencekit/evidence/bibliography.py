@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
-from .errors import InputError, Message
+from ..errors import InputError, Message
 
 __all__ = [
     "Reference", "BibtexParse", "parse_bibtex", "load_bibtex", "format_references", "STYLES",
@@ -620,7 +620,7 @@ def load_bibtex(path: str | Path) -> dict[str, Reference]:
     InputError
         When the file cannot be read as UTF-8 text or has BibTeX errors (see :func:`parse_bibtex`).
     """
-    from .io import MAX_EVIDENCE_BYTES, read_text
+    from ..io import MAX_EVIDENCE_BYTES, read_text
 
     path = Path(path)
     text = read_text(path, limit=MAX_EVIDENCE_BYTES, kind="BibTeX file")

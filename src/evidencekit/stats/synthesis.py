@@ -2,9 +2,9 @@
 
 A result holds data as the paper gives it (arm means/SD/n, arm events, a single-arm proportion, a
 printed estimate with its CI or SE). :func:`study_effect` turns it into ``(yi, vi)`` on the
-analysis scale of one measure, using :func:`evidencekit.effects.effect_sizes` for every formula
+analysis scale of one measure, using :func:`evidencekit.stats.effects.effect_sizes` for every formula
 (never re-implemented here), and :func:`data_direction` says which way the data point. Pooling
-then goes through :func:`evidencekit.pooling.pool` (REML; HKSJ when k >= 2).
+then goes through :func:`evidencekit.stats.pooling.pool` (REML; HKSJ when k >= 2).
 
 Notes
 -----
@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from .vocab import PROPORTION_MEASURES, RATIO_MEASURES
-from .records import (
+from ..vocab import PROPORTION_MEASURES, RATIO_MEASURES
+from ..evidence.records import (
     ArmEventsResult, ArmSummaryResult, EffectEstimate, ProportionResult, Study,
 )
 

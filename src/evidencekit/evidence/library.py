@@ -3,7 +3,7 @@
 An evidence folder holds::
 
     references.bib        one BibTeX entry per study (key = study id)
-    studies/<id>.yaml     one typed study record per paper (see :mod:`evidencekit.records`)
+    studies/<id>.yaml     one typed study record per paper (see :mod:`evidencekit.evidence.records`)
     questions.yaml        the review questions: a top-level ``questions:`` list (optional)
 
 :func:`validate_evidence` reads all of it and reports every problem as an
@@ -32,15 +32,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from . import io as _io
-from . import records, yamlsafe
+from .. import io as _io
+from . import records
+from . import yamlsafe
 from .bibliography import Reference, parse_bibtex
-from .errors import InputError, Message, printable
+from ..errors import InputError, Message, printable
 from .records import (
     ArmEventsResult, ArmSummaryResult, EffectEstimate, NarrativeResult, PValueResult, Question,
     Study,
 )
-from .settings import SETTINGS_FILE, ReviewSettings
+from ..settings import SETTINGS_FILE, ReviewSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -79,7 +80,7 @@ STUDY_FILE_SUFFIX = ".yaml"
 # libyaml's safe loader where present (about 20x faster; same safe constructor, same line marks),
 # else PyYAML's pure-Python SafeLoader. Never the full Loader.
 # Its YAML 1.2 resolvers read `040`, `1:30`, `yes` and `1e5` as YAML 1.2 does, or refuse them
-# (see :mod:`evidencekit.yamlsafe`).
+# (see :mod:`evidencekit.evidence.yamlsafe`).
 _SafeLoader = yamlsafe.Loader
 
 
@@ -186,12 +187,12 @@ class Library:
     root
         The evidence folder (absolute).
     studies
-        :class:`~evidencekit.records.Study` by BibTeX key, sorted by key.
+        :class:`~evidencekit.evidence.records.Study` by BibTeX key, sorted by key.
     questions
-        :class:`~evidencekit.records.Question` by id, in the order of questions.yaml (empty when
+        :class:`~evidencekit.evidence.records.Question` by id, in the order of questions.yaml (empty when
         there is no questions.yaml).
     references
-        :class:`~evidencekit.bibliography.Reference` by key, in the order of references.bib.
+        :class:`~evidencekit.evidence.bibliography.Reference` by key, in the order of references.bib.
     warnings
         The validation warnings (suspicious but possible values), for display.
 
@@ -1055,7 +1056,7 @@ def _scan(path: str | Path) -> _Scan:
                 if parsed_s is not None:
                     scan.settings = parsed_s  # type: ignore[assignment]
                     scan.settings_node = s_node
-                    from .wording import default_templates
+                    from ..grade.wording import default_templates
 
                     known = default_templates()
                     for name, text in parsed_s.wording.items():
@@ -1232,7 +1233,7 @@ def _check_data(scan: _Scan) -> None:
     """Checks of the data against itself: declared vocabularies, arm sizes, typed directions
     against the data, and every number printed in its quote (or marked as inferred)."""
     from .quotes import unprinted_numbers
-    from .synthesis import data_direction, study_effect
+    from ..stats.synthesis import data_direction, study_effect
 
     out = scan.out
     settings = scan.settings
@@ -1420,14 +1421,14 @@ def validate_evidence(path: str | Path = "evidence") -> ValidationReport:
     -----
     Errors: YAML or BibTeX syntax, unsafe YAML tags, duplicate YAML keys, schema (unknown fields
     with the closest valid name, missing fields, wrong types), impossible values (enforced by
-    :mod:`evidencekit.records`), file name != study id, studies without a BibTeX entry and the
+    :mod:`evidencekit.evidence.records`), file name != study id, studies without a BibTeX entry and the
     reverse, duplicate keys, unresolved links and question references. Warnings: CIs not symmetric
     around their estimate beyond :data:`records.ASYMMETRY_TOLERANCE` (kept as printed), imputed
     SDs, results from secondary sources or inference, funding/conflicts not recorded, no
     questions.yaml.
     """
     scan = _scan(path)
-    from .audit.topics import validate_topics  # the audit's topic file lives in the folder too
+    from ..audit.topics import validate_topics  # the audit's topic file lives in the folder too
 
     scan.out.messages.extend(validate_topics(path))
     return _report(scan, _show(Path(path)))
@@ -1502,7 +1503,7 @@ def _restore_kinds(study: Study, data: dict) -> None:
 
 
 def _node_lines(node: yaml.Node | None, path: str, out: dict[str, int]) -> dict[str, int]:
-    """Field path (``a.b[0].c``, as :mod:`evidencekit.decisions` names fields) -> YAML line."""
+    """Field path (``a.b[0].c``, as :mod:`evidencekit.grade.decisions` names fields) -> YAML line."""
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             sub = f"{path}.{key.value}" if path else str(key.value)
@@ -1517,7 +1518,7 @@ def _node_lines(node: yaml.Node | None, path: str, out: dict[str, int]) -> dict[
 
 def _check_question_decisions(scan: _Scan, q_node: yaml.Node | None, q_path: Path) -> None:
     """Check each question's ``decisions:`` (overrides, exclusions) with file, line and field."""
-    from .decisions import validate_decisions
+    from ..grade.decisions import validate_decisions
 
     if q_node is None:
         return

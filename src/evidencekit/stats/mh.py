@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from .effects import effect_sizes
-from .errors import InputError
+from ..errors import InputError
 from .pooling import MissingDataWarning
 
 __all__ = ["MH_MEASURES", "TableResult", "mantel_haenszel", "peto"]

@@ -35,8 +35,8 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import pandas as pd
 
-from .vocab import CERTAINTY_LEVELS, DOWN_DOMAINS, UP_DOMAINS
-from .errors import InputError, Message
+from ..vocab import CERTAINTY_LEVELS, DOWN_DOMAINS, UP_DOMAINS
+from ..errors import InputError, Message
 
 __all__ = [
     "CERTAINTY_LEVELS", "DOWN_DOMAINS", "UP_DOMAINS", "DOMAINS", "DECISION_KEYS",

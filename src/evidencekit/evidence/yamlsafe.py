@@ -13,7 +13,7 @@ written            YAML 1.1 (PyYAML)           here
 ``0b101``          5                           error: write the decimal number
 ``1e5``            the text "1e5"              100000.0 (a YAML 1.2 float)
 ``0o17``           the text "0o17"             15 (a YAML 1.2 octal)
-``<<: *base``      merge the mapping           error (see :mod:`evidencekit.library`): write the keys out
+``<<: *base``      merge the mapping           error (see :mod:`evidencekit.evidence.library`): write the keys out
 =================  ==========================  ================================================
 
 An ambiguous value is an error rather than either reading, because whichever reading were chosen, a

@@ -1,0 +1,1 @@
+"""grade: see docs/architecture.md."""
