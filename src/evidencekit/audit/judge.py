@@ -647,7 +647,7 @@ def judge(c: Cues, claims: Any, lex: Lexicon, topics: Topics) -> Judgement | Non
 def _is_frequency(claim) -> bool:
     """A claim about how often something happens in one group (a single-group proportion): it has
     no direction, so "unclear" does not mean the claims chose the bottom rung of the ladder."""
-    from ..stats.synthesis import PROPORTION_MEASURES
+    from ..vocab import PROPORTION_MEASURES
 
     effect = getattr(claim, "effect", None) or {}
     return effect.get("measure") in PROPORTION_MEASURES

@@ -400,7 +400,8 @@ def _benefit_sign(better: str | None, direction: str, estimate: float) -> int:
 def _item_from_result(result, study: Study, indirect: str | None,
                       question: Question | None = None) -> EvidenceItem:
     """One result as an evidence item; its effect computed from its data through the engine."""
-    from ..stats.synthesis import data_direction, natural, study_effect
+    from ..scales import to_natural as natural
+    from ..stats.synthesis import data_direction, study_effect
 
     outcome = study.outcome(result.outcome)
     better = outcome.better or (question.better if question is not None else None)
@@ -645,7 +646,7 @@ def _median_control_risk(items: list[EvidenceItem]) -> float | None:
 def _pool(chosen: list[EvidenceItem], question: Question, notes: list[str]) -> EffectSummary | None:
     """Pool one measure's results with the engine: REML, HKSJ interval, prediction interval."""
     from ..stats.pooling import pool
-    from ..stats.synthesis import natural
+    from ..scales import to_natural as natural
 
     first = chosen[0]
     sign = first.sign or 1

@@ -529,10 +529,10 @@ def for_claim(rating) -> tuple[list[dict[str, Any]], str]:
 
 def _single_group_natural(report: SensitivityReport) -> SensitivityReport:
     """Rows of a single-group measure back on the natural scale (the claim's ``effect`` scale,
-    ``synthesis.natural``: expit for PLO, exp for PLN, ...), with no null to flip around."""
+    ``scales.to_natural``: expit for PLO, exp for PLN, ...), with no null to flip around."""
     import dataclasses
 
-    from .synthesis import natural
+    from ..scales import to_natural as natural
 
     if report.measure not in SINGLE_GROUP_MEASURES:
         return report

@@ -22,8 +22,8 @@ from ..evidence.records import (
     ArmEventsResult, ArmSummaryResult, EffectEstimate, ProportionResult, Study,
 )
 
-__all__ = ["RATIO_MEASURES", "PROPORTION_MEASURES", "StudyEffect", "study_effect",
-           "data_direction", "natural", "default_measure"]
+__all__ = ["StudyEffect", "study_effect",
+           "data_direction", "default_measure"]
 
 
 _ESTIMATE_MEASURES = {"RR": "RR", "OR": "OR", "HR": "HR", "IRR": "IRR", "ROM": "ROM",
@@ -144,26 +144,6 @@ def _single(es, measure: str, n: int | None) -> StudyEffect | None:
     if not (math.isfinite(yi) and math.isfinite(vi) and vi > 0):
         return None  # e.g. no events in either arm: no estimable effect (metafor: NA)
     return StudyEffect(measure=measure, yi=yi, vi=vi, n=n)
-
-
-def natural(measure: str, value: float) -> float:
-    """A value on the analysis scale, back on the natural scale (exp for ratios, expit for PLO).
-
-    Notes
-    -----
-    metafor ``transf.exp.int`` / ``transf.ilogit`` (as ``predict(..., transf=)``).
-    """
-    if value is None or not math.isfinite(value):
-        return value
-    if measure in RATIO_MEASURES:
-        return math.exp(value)
-    if measure == "PLO":
-        return 1 / (1 + math.exp(-value))
-    if measure == "PLN":
-        return math.exp(value)
-    if measure == "PAS":
-        return math.sin(min(max(value, 0.0), math.pi / 2)) ** 2
-    return value
 
 
 def data_direction(yi: float, vi: float, better: str | None) -> str | None:
