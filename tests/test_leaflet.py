@@ -487,3 +487,42 @@ def test_a_leaflet_that_does_not_fit_leaves_only_what_we_do_not_know_to_the_summ
     assert fitted_leaflet_model(claims, library).unknowns in ("full", "brief", "referred")
     with pytest.raises(ValueError, match="unknowns"):
         leaflet_model(claims, library, unknowns="some")
+
+
+def test_a_review_with_forty_comparisons_still_fits_and_says_where_the_rest_are():
+    # 40 comparisons we know little about, each with its own caveat: the leaflet keeps its word
+    # limit by leaving them to the clinician summary, says how many there are, and keeps the
+    # findings (with every caveat that bears on them) in full.
+    from types import SimpleNamespace
+
+    from evidencekit.leaflet import fitted_leaflet_model, render_leaflet
+    from evidencekit.presentation import word_count
+    from evidencekit.bibliography import Reference
+
+    refs = {f"s{i}": Reference(key=f"s{i}", entry_type="article", title=f"Trial {i}",
+                               authors=("Smith AB",), author_parts=(("Smith", "Anna B"),),
+                               journal="Pain J", year=2000 + i % 20, volume="1", pages="1-9")
+            for i in range(41)}
+    library = SimpleNamespace(references=refs, studies={}, questions={})
+
+    def claim(i, certainty, text, caveats):
+        c = SimpleNamespace(question=f"q{i}", title=f"Outcome number {i}", kind="benefit",
+                            claim=text, certainty=certainty, direction="benefit" if
+                            certainty == "moderate" else "unclear", caveats=caveats,
+                            citations=(f"s{i}",), records=(), contrary_citations=())
+        c.comparison = f"comparator number {i}"
+        return c
+
+    shared = "Most of the studies were small."
+    claims = [claim(40, "moderate", "Yoga probably reduces pain a little.", (shared,))]
+    claims += [claim(i, "very low", "We do not know if it helps.",
+                     (shared, f"Only a few people took part in study {i}, so it may not apply."))
+               for i in range(40)]
+    model = fitted_leaflet_model(claims, library)
+    assert model.unknowns == "referred"
+    md = render_leaflet(claims, library, "md")
+    body = md.split("\n## References", 1)[0]
+    assert word_count(body) <= LEAFLET_WORD_LIMIT
+    assert "For 40 more comparisons (40 on benefits)" in body
+    assert "Yoga probably reduces pain a little." in body and body.count(shared) == 1
+    assert len(model.referred_caveats) == 40
