@@ -442,6 +442,7 @@ def evidence_map(library, certainty=None, ax=None):
     Miake-Lye et al., Syst Rev 2016;5:28.
     """
     import math
+    import textwrap
 
     certainty = dict(certainty or {})
     questions = list(library.questions.values())
@@ -501,10 +502,19 @@ def evidence_map(library, certainty=None, ax=None):
                           label=lv) for lv in ("high", "moderate", "low", "very low")]
         ax.legend(handles=handles, title="Certainty", loc="upper left",
                   bbox_to_anchor=(1.01, 1.0), fontsize=8, title_fontsize=8, frameon=False)
-    title = ax.set_title("Evidence map: number of studies by question and design; n = "
-                         "participants (animals for animal studies); hollow = n not reported",
-                         fontsize=9, pad=28)
-    # a long title on a narrow map (one or two designs) wraps instead of running off the figure
+    heading = ("Evidence map: number of studies by question and design; n = participants "
+               "(animals for animal studies); hollow = n not reported")
+    # a long title on a narrow map (one or two designs) wraps instead of running off the figure:
+    # first by an estimate (about 0.6 em per character), so the layout never collapses, then to
+    # the measured width
+    per_line = max(20, int(fig.get_figwidth() * 72 / (9 * 0.6)))
+    wrapped = textwrap.wrap(heading, per_line)
+    if ax.get_subplotspec() is not None and len(fig.axes) == 1:
+        # each extra title line gets its own height, so a one-question map keeps its axes
+        fig.set_figheight(fig.get_figheight() + 0.4 * (len(wrapped) - 1))
+        if certainty:  # the certainty key (a title and four rows) fits beside few questions
+            fig.set_figheight(max(fig.get_figheight(), 2.2 + 0.4 * len(wrapped)))
+    title = ax.set_title("\n".join(wrapped), fontsize=9, pad=28)
     _wrap_to_width(title, 0.95 * fig.bbox.width - 12, _renderer(fig))
     return fig
 
