@@ -785,7 +785,7 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     figures = render_figures(library, claims)
     # Every caveat stays in the leaflet; text from the evidence folder that uses patient-banned
     # words is kept as written and reported here, so its author can reword it at its source.
-    jargon = leaflet_model(claims, library, title=title)["jargon_warnings"]
+    jargon = leaflet_model(claims, library, title=title).jargon_warnings
     notes.extend(f"warning: {w.file}, {w.field} (question '{w.question}'): uses "
                  f"{', '.join(repr(x) for x in w.words)}, words patients should not meet; the "
                  f"caveat is in the leaflet as written; reword it there: {w.text}" for w in jargon)
