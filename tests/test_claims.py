@@ -7,12 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidencekit.grade.certainty import (
-    CERTAINTY_LEVELS, CertaintyRating, CertaintyStep, EffectSummary, EvidenceItem, rate_certainty,
-)
-from evidencekit.grade.claims import (
-    WORDING_LADDER, ClaimSet, make_claims, max_strength, strength_of,
-)
+from evidencekit.grade.body import EvidenceItem
+from evidencekit.grade.certainty import rate_certainty
+from evidencekit.grade.estimate import EffectSummary
+from evidencekit.grade.rating import CertaintyRating, CertaintyStep
+from evidencekit.vocab import CERTAINTY_LEVELS
+from evidencekit.grade.claims import ClaimSet, make_claims
+from evidencekit.grade.ladder import WORDING_LADDER, max_strength, strength_of
 from evidencekit.evidence.records import Arm, Caveat, EffectEstimate
 
 from test_certainty import (  # noqa: E402  (shared builders; tests/ is on sys.path)
@@ -416,12 +417,13 @@ def test_counts_agree_with_their_nouns():
     assert "about 1 point on a 0-10 scale" in c.claim and "1 points" not in c.claim
     c = _one(est=-1.5, lo=-1.9, hi=-1.1, threshold=0.5)
     assert "about 1.5 points" in c.claim
-    from evidencekit.grade.claims import _count
-    assert _count(1, "study", "studies") == "1 study" and _count(3, "study", "studies") == "3 studies"
+    from evidencekit.grade.effect_words import number_and_noun
+    assert (number_and_noun(1, "study", "studies") == "1 study"
+            and number_and_noun(3, "study", "studies") == "3 studies")
 
 
 def test_very_small_is_a_named_threshold():
-    from evidencekit.grade.claims import SMALL_STUDY_PER_GROUP
+    from evidencekit.grade.caveats import SMALL_STUDY_PER_GROUP
 
     def claim_for(n_per_group):
         arms = [Arm(id="dn", label="DN", role="intervention", intervention="dry needling",

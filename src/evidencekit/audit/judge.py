@@ -498,7 +498,7 @@ def verdict_for(r: Route, strength: Strength, c: Cues, claims: Any, topics: Topi
     of harm. Above ``max_strength(certainty)`` -> overstated (a direction of ``unclear`` allows only
     rung 0); else supported.
     """
-    from ..grade.claims import max_strength
+    from ..grade.ladder import max_strength
 
     qid, mode, rung = r.question, r.mode, strength.rung
     claim = _get_claim(claims, qid)

@@ -31,12 +31,17 @@ from __future__ import annotations
 import difflib
 import numbers
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
 import pandas as pd
 
 from ..vocab import CERTAINTY_LEVELS, DOWN_DOMAINS, UP_DOMAINS
 from ..errors import InputError, Message
+
+if TYPE_CHECKING:
+    from ..evidence.library import Library
+    from ..evidence.records import Question
+    from .rating import CertaintyRating
 
 __all__ = [
     "CERTAINTY_LEVELS", "DOWN_DOMAINS", "UP_DOMAINS", "DOMAINS", "DECISION_KEYS",
@@ -603,7 +608,7 @@ def apply_overrides(start: str, steps, decisions: Decisions | Sequence[Override]
                            disclosures=disclose_overrides(before, after, changes))
 
 
-def compare_ratings(before, after, decisions: Decisions | Sequence[Override]) -> OverrideOutcome:
+def compare_ratings(before: CertaintyRating, after: CertaintyRating, decisions: Decisions | Sequence[Override]) -> OverrideOutcome:
     """What the overrides changed, read from two ratings of one question.
 
     For a rating engine that applies the overrides itself (``rate_certainty(question, library,
@@ -763,7 +768,7 @@ def pair_caveats(caveats: Iterable[Any], decisions: Decisions | Sequence[Overrid
 # decisions held by a question (questions.yaml) and by a library
 
 
-def question_decisions(question: Any) -> Decisions:
+def question_decisions(question: Question) -> Decisions:
     """The decisions written under a question (``decisions:`` in questions.yaml), parsed.
 
     A question without them gives empty :class:`Decisions`. The ids were checked against the
@@ -772,7 +777,8 @@ def question_decisions(question: Any) -> Decisions:
     return parse_decisions(getattr(question, "decisions", None), field="decisions")
 
 
-def without_excluded(question: Any, library: Any, decisions: Decisions | None = None) -> Any:
+def without_excluded(question: Question, library: Library, decisions: Decisions | None = None
+                     ) -> Question:
     """The question with the excluded studies and results left out of its ``evidence``.
 
     An entry naming a whole study is expanded to the study's result ids when only some of its
@@ -798,7 +804,7 @@ def without_excluded(question: Any, library: Any, decisions: Decisions | None = 
     return question.model_copy(update={"evidence": tuple(entries)})
 
 
-def excluded_records(question: Any, library: Any) -> ExclusionOutcome:
+def excluded_records(question: Question, library: Library) -> ExclusionOutcome:
     """Which of the question's records its decisions exclude, with the disclosing sentences."""
     decisions = question_decisions(question)
     records = []
@@ -808,7 +814,7 @@ def excluded_records(question: Any, library: Any) -> ExclusionOutcome:
     return apply_exclusions(records, decisions)
 
 
-def with_decisions(library: Any, decisions: Mapping[str, Mapping[str, Any]]) -> Any:
+def with_decisions(library: Library, decisions: Mapping[str, Mapping[str, Any]]) -> Library:
     """A copy of ``library`` whose questions carry ``decisions`` (question id -> mapping).
 
     The mapping per question is the ``decisions:`` block of questions.yaml (``overrides``,
