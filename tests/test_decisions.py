@@ -7,9 +7,10 @@ import pytest
 import yaml
 
 from evidencekit.grade import rating
-from evidencekit.grade.decisions import (CAVEAT_DOMAINS, DOMAINS, Decisions, DecisionsError, Exclusion,
-                                   Override, apply_exclusions, apply_overrides, compare_ratings,
-                                   pair_caveats, parse_decisions, validate_decisions)
+from evidencekit.grade.decisions import (DOMAINS, Decisions, DecisionsError, Exclusion, Override,
+                                         parse_decisions, validate_decisions)
+from evidencekit.grade.disclosure import (CAVEAT_DOMAINS, apply_exclusions, apply_overrides,
+                                          compare_ratings, pair_caveats)
 from evidencekit.errors import InputError
 from evidencekit.evidence.records import CaveatKind
 

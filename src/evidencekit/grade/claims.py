@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..vocab import DOMAIN_JSON_KEYS, NO_EVIDENCE
 from .caveats import assemble_caveats, derived_caveats
 from .certainty import rate_certainty
-from .decisions import (apply_exclusions, compare_ratings, question_decisions,
-                        without_excluded)
+from .decisions import question_decisions
+from .disclosure import apply_exclusions, compare_ratings, without_excluded
 from .effect_words import size_words
 from .ladder import max_strength, strength_of
 from .rating import CertaintyRating
