@@ -29,6 +29,7 @@ from .certainty import rate_certainty
 from .decisions import question_decisions
 from .disclosure import apply_exclusions, compare_ratings, without_excluded
 from .effect_words import size_words
+from .estimate import estimate_text
 from .ladder import max_strength, strength_of
 from .rating import CertaintyRating
 from .statements import ACTIVE_COMPARATOR_KINDS, claim_statement, is_mechanism
@@ -56,13 +57,20 @@ class Claim:
     question's ``caveat_kinds``), so nothing is hidden and nothing is shown as support that is not.
     """
 
+    #: The question's id and title (with the comparison when the question makes several).
     question: str
     title: str
+    #: The question's kind (``benefit``, ``harm``, ``mechanism``, ...), as questions.yaml says.
     kind: str
+    #: The sentence patient material may carry, worded no stronger than ``certainty`` allows.
     claim: str
+    #: A GRADE level, or "no evidence" when no study answers the comparison.
     certainty: str
+    #: What the evidence points to (the rating's direction: benefit, harm, no-difference, ...).
     direction: str
+    #: Every caveat, in reading order: those the rating implies, then the studies' own.
     caveats: tuple[str, ...]
+    #: BibTeX keys of the studies the claim rests on, and their ``study#result`` records.
     citations: tuple[str, ...]
     records: tuple[str, ...]
     contrary: tuple[str, ...] = ()
@@ -180,9 +188,10 @@ class ClaimSet:
                      f"  certainty: {c.certainty} ({c.direction})", f"  claim: {c.claim}"]
             if c.effect is not None:
                 e = c.effect
-                lines.append(f"  effect: {e['measure']} {e['estimate']:.4g} (95% CI "
-                             f"{e['ci_low']:.4g} to {e['ci_high']:.4g}), k = {e['k']}, "
-                             f"{e['method']}, CI {e['ci_method']}")
+                shown = estimate_text(e["estimate"], e["ci_low"], e["ci_high"],
+                                      measure=e["measure"])
+                lines.append(f"  effect: {shown}, k = {e['k']}, {e['method']}, "
+                             f"CI {e['ci_method']}")
             lines += [f"  {name}: {d['change']:+d}: {d['reason']}"
                       for name, d in c.domains.items()]
             if c.size:
@@ -414,12 +423,9 @@ def _disclosed(question: Question, rating: CertaintyRating, library: Library, cl
 
 def _decision_and_sensitivity_lines(claim: Claim) -> list[str]:
     """The text-summary lines of a claim's decisions and sensitivity analyses."""
-    def num(x):
-        return "NA" if x is None or not math.isfinite(x) else f"{x:.4g}"
-
     lines = [f"  decision: {d}" for d in claim.decisions]
-    lines += [f"  sensitivity: {r['analysis']}: {num(r['estimate'])} (95% CI "
-              f"{num(r['ci_low'])} to {num(r['ci_high'])}), k = {r['k']}"
+    lines += [f"  sensitivity: {r['analysis']}: "
+              f"{estimate_text(r['estimate'], r['ci_low'], r['ci_high'])}, k = {r['k']}"
               for r in claim.sensitivity]
     if claim.sensitivity_note:
         lines.append(f"  sensitivity note: {claim.sensitivity_note}")

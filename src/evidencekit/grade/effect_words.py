@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..vocab import PROPORTION_MEASURES, RATIO_MEASURES
-from .estimate import EffectSummary
+from .estimate import EffectSummary, estimate_text
 from .ladder import max_strength
 from .rating import CertaintyRating
 from .wording import Wording
@@ -62,8 +62,7 @@ def size_words(rating: CertaintyRating, question: Question, words: Wording | Non
     if m is None:
         v = rating.votes or {}
         return None, (f"vote count on direction: {dict(v)}" if v else None)
-    tech = (f"{m.measure} {m.estimate:.3g}"
-            + (f" (95% CI {m.ci_low:.3g} to {m.ci_high:.3g})" if m.ci_low is not None else "")
+    tech = (estimate_text(m.estimate, m.ci_low, m.ci_high, measure=m.measure, digits=".3g")
             + f", {m.source}: {', '.join(m.records)}"
             + ("" if m.threshold is None else
                f"; important effect {math.exp(m.threshold):.3g}" if m.measure in RATIO_MEASURES else

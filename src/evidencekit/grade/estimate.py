@@ -24,7 +24,37 @@ from .body import EvidenceItem
 if TYPE_CHECKING:
     from ..evidence.library import Library
 
-__all__ = ["EffectSummary", "RATIO_APPRECIABLE", "choose_main_estimate"]
+__all__ = ["EffectSummary", "RATIO_APPRECIABLE", "choose_main_estimate", "estimate_text"]
+
+
+def estimate_text(estimate: float | None, ci_low: float | None = None,
+                  ci_high: float | None = None, *, measure: str | None = None,
+                  digits: str = ".4g", ci_label: str = "95% CI ") -> str:
+    """An estimate and its interval as summaries print them: ``'RR 0.49 (95% CI 0.34 to 0.7)'``.
+
+    Parameters
+    ----------
+    estimate, ci_low, ci_high
+        The numbers, on the natural scale. Without ``ci_low`` the interval is left out; a missing
+        or non-finite number prints as "NA" (a NaN bound is not an interval a reader can use).
+    measure
+        Printed before the estimate ("RR", "SMD") when given.
+    digits
+        A format specification for every number (``".4g"``, ``".3g"``, ``"g"``, ``".2f"``).
+    ci_label
+        The words before the bounds inside the brackets ("95% CI "; "" for bare bounds).
+
+    Returns
+    -------
+    str
+    """
+    def number(x: float | None) -> str:
+        return "NA" if x is None or not math.isfinite(x) else format(x, digits)
+
+    text = number(estimate) if measure is None else f"{measure} {number(estimate)}"
+    if ci_low is None:
+        return text
+    return f"{text} ({ci_label}{number(ci_low)} to {number(ci_high)})"
 
 #: Appreciable relative effect for ratio measures when a question gives none (Guyatt 2011,
 #: GRADE 6, section 4: "a relative risk reduction or increase greater than 25 %").

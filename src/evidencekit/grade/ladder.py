@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .rating import level_index
 
-__all__ = ["WORDING_LADDER", "Rung", "max_strength", "strength_of"]
+__all__ = ["WORDING_LADDER", "Rung", "max_strength", "rewording_advice", "strength_of"]
 
 
 class Rung(NamedTuple):
@@ -93,3 +93,15 @@ def strength_of(sentence: str) -> int:
             return strength
     return 3
 
+
+def rewording_advice(strength: int) -> str:
+    """How to word a sentence at ``strength`` on the ladder, for advice to a page's author.
+
+    ``'say that the evidence is very uncertain'`` (0), ``'use "may"'`` (1), ``'use "probably"'``
+    (2), ``'state it plainly'`` (3): each rung's own hedge, so the advice and the claims cannot
+    drift apart.
+    """
+    rung = WORDING_LADDER[strength]
+    if rung.strength == 0:
+        return f"say that {rung.hedge}"
+    return f'use "{rung.hedge}"' if rung.hedge else "state it plainly"

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from ..vocab import CERTAINTY_LEVELS, DOWN_DOMAINS, NO_EVIDENCE, UP_DOMAINS
 from ..errors import InputError
 from .body import EvidenceItem
-from .estimate import EffectSummary
+from .estimate import EffectSummary, estimate_text
 
 __all__ = ["DOMAINS", "OVERRIDABLE", "CertaintyRating", "CertaintyStep", "level_index"]
 
@@ -139,9 +139,9 @@ class CertaintyRating:
                  f"synthesis {self.synthesis})"]
         if self.main is not None:
             m = self.main
-            ci = ("" if m.ci_low is None else f" ({m.ci_low:g} to {m.ci_high:g})")
-            lines.append(f"  main estimate: {m.measure} {m.estimate:g}{ci} [{m.source}; "
-                         f"{', '.join(m.records)}]")
+            shown = estimate_text(m.estimate, m.ci_low, m.ci_high, measure=m.measure,
+                                  digits="g", ci_label="")
+            lines.append(f"  main estimate: {shown} [{m.source}; {', '.join(m.records)}]")
         lines += [f"  {r}" for r in self.reasons()]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
