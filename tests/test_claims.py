@@ -602,3 +602,12 @@ def test_rewording_advice_follows_the_ladder_hedges():
                       "state it plainly"]
     for rung, text in zip(WORDING_LADDER, advice):
         assert rung.hedge in text
+
+
+def test_caveat_order_names_every_caveat_kind_once():
+    from typing import get_args
+
+    from evidencekit.evidence.records import CaveatKind
+    from evidencekit.grade.caveats import CAVEAT_KIND_ORDER
+
+    assert sorted(CAVEAT_KIND_ORDER) == sorted(set(get_args(CaveatKind)))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..evidence.library import Library
     from ..evidence.records import Question, Study
 
-__all__ = ["SMALL_STUDY_PER_GROUP", "assemble_caveats", "derived_caveats"]
+__all__ = ["CAVEAT_KIND_ORDER", "SMALL_STUDY_PER_GROUP", "assemble_caveats", "derived_caveats"]
 
 
 #: A study is called "very small" below this many people per group (or, for a within-person
@@ -65,10 +65,11 @@ class _Derived(NamedTuple):
 _RANK_CONTRARY, _RANK_BIAS, _RANK_IMPRECISION, _RANK_INDIRECT, _RANK_OTHER = range(5)
 
 #: Study caveats: "negative trial" joins the first group; the rest follow, per study, in this order.
-_KIND_ORDER = ("negative-trial", "mechanism-hypothesis", "adverse-events-not-reported",
-               "misreported", "protocol-change", "risk-of-bias", "no-sham", "no-control",
-               "conflict-of-interest", "imprecision", "small-sample", "only-p-values",
-               "population", "short-follow-up", "other")
+#: An order over ``records.CaveatKind``, not a vocabulary of its own: a test holds the two equal.
+CAVEAT_KIND_ORDER = ("negative-trial", "mechanism-hypothesis", "adverse-events-not-reported",
+                     "misreported", "protocol-change", "risk-of-bias", "no-sham", "no-control",
+                     "conflict-of-interest", "imprecision", "small-sample", "only-p-values",
+                     "population", "short-follow-up", "other")
 
 _SHAM_WORDS = re.compile(r"\b(sham|placebo|fake)\b", re.I)
 _UNKNOWN_WORDS = re.compile(r"not (stated|named|visible|reported|given)", re.I)
@@ -108,9 +109,9 @@ def _very_small(study: Study, n: int | None) -> tuple[bool, str]:
     return False, ""  # a review's n is many trials together: not "a small study"
 
 
-def derived_caveats(rating: CertaintyRating, question: Question, library: Library, counted: list[EvidenceItem],
-                     contrary: list[StudyNote], considered: list[StudyNote],
-                     words: Wording | None = None) -> list[_Derived]:
+def derived_caveats(rating: CertaintyRating, question: Question, library: Library,
+                    counted: list[EvidenceItem], contrary: list[StudyNote],
+                    considered: list[StudyNote], words: Wording | None = None) -> list[_Derived]:
     """Caveats the rating implies, each true of the results ``counted`` for this claim."""
     words = words or Wording(intervention=question.intervention.strip())
     out: list[_Derived] = []
@@ -261,8 +262,9 @@ def _norm(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def assemble_caveats(question: Question, library: Library, derived: list[_Derived], counted: set[str] = frozenset()
-              ) -> tuple[tuple[str, ...], tuple[tuple[str, str, str], ...]]:
+def assemble_caveats(question: Question, library: Library, derived: list[_Derived],
+                     counted: set[str] = frozenset()
+                    ) -> tuple[tuple[str, ...], tuple[tuple[str, str, str], ...]]:
     """Caveats in reading order, each once, and the study caveats the question's kinds exclude.
 
     Rules (docs/claims.md): a study caveat is carried, word for word, when its kind is in the
@@ -287,7 +289,7 @@ def assemble_caveats(question: Question, library: Library, derived: list[_Derive
             # elsewhere they are that study's detail.
             rank = (_RANK_CONTRARY if cav.kind == "negative-trial" and ev.study in counted
                     else _RANK_OTHER + 1)
-            study_cavs.append((rank, len(seen_studies), _KIND_ORDER.index(cav.kind),
+            study_cavs.append((rank, len(seen_studies), CAVEAT_KIND_ORDER.index(cav.kind),
                                ev.study, cav.kind, _norm(cav.text)))
     own = {(s, k) for _, _, _, s, k, _ in study_cavs}
     kept: list[tuple[int, int, int, str]] = []

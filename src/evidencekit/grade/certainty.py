@@ -10,6 +10,11 @@ can override a domain with a recorded reason of their own.
 Where the results are p-values or words only there is nothing to pool; the direction of effect is
 synthesised by vote counting as the SWiM guideline describes, and that caps the certainty at *low*.
 
+This module puts the rules together; each lives with its concept: the body of evidence
+(:mod:`.body`), the estimate (:mod:`.estimate`), the domains (:mod:`.study_domains`,
+:mod:`.effect_domains`, :mod:`.frequencies`), the direction (:mod:`.direction`) and the rating
+object (:mod:`.rating`).
+
 Notes
 -----
 Sources: GRADE Handbook (Schünemann et al. 2013), sections 5.1 (start), 5.2.1-5.2.5 (rating down),
@@ -210,7 +215,8 @@ def rate_all(library: Library, overrides: Mapping[str, Mapping[str, Any]] | None
             for qid, q in library.questions.items()}
 
 
-def _with_question_decisions(question: Question, library: Library, overrides: Mapping[str, Any] | None):
+def _with_question_decisions(question: Question, library: Library,
+                             overrides: Mapping[str, Any] | None):
     """The question's own decisions (questions.yaml ``decisions:``) applied: its excluded studies
     and results left out, its overrides under those passed in (which win, domain by domain)."""
     from .decisions import question_decisions

@@ -262,8 +262,8 @@ def _domains_dict(rating: CertaintyRating) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _claim_for(question: Question, rating: CertaintyRating, library: Library, comparison: Comparison | None = None,
-               several: bool = False) -> Claim:
+def _claim_for(question: Question, rating: CertaintyRating, library: Library,
+               comparison: Comparison | None = None, several: bool = False) -> Claim:
     strength = max_strength(rating.level)
     words = _wording(library, question)
     # Citations must resolve in references.bib: a key without an entry is left out (the library's
@@ -379,7 +379,8 @@ FLIP_CAVEAT = ("The direction of this result is not firm: when the same studies 
                "in other reasonable ways, the result points the other way.")
 
 
-def _disclosed(question: Question, rating: CertaintyRating, library: Library, claim: Claim) -> Claim:
+def _disclosed(question: Question, rating: CertaintyRating, library: Library, claim: Claim
+              ) -> Claim:
     """``claim`` with its sensitivity analyses and the decisions that shaped it, disclosed.
 
     Notes

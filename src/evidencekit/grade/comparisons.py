@@ -78,7 +78,8 @@ class Comparison(NamedTuple):
         return f"{intervention} vs {self.text}"
 
 
-def comparator_kind_of(result: Result, entry: QuestionEvidence, study: Study, question: Question) -> str:
+def comparator_kind_of(result: Result, entry: QuestionEvidence, study: Study, question: Question
+                      ) -> str:
     """The comparator kind of one result in one question (see the module doc for the order)."""
     if getattr(result, "comparator_kind", None):
         return result.comparator_kind

@@ -45,10 +45,13 @@ __all__ = [
     "parse_decisions", "validate_decisions", "question_decisions", "with_decisions",
 ]
 
-#: Every domain a decision may override; the same names as ``certainty.OVERRIDABLE`` (a test
+#: Every domain a decision may override; the same names as ``rating.OVERRIDABLE`` (a test
 #: holds them equal). Kept here so that decisions, read with the evidence, do not depend on the
 #: rating engine that applies them.
 DOMAINS = DOWN_DOMAINS + UP_DOMAINS
+#: The ids decisions are checked against: study -> its result ids, or study ids only (None:
+#: unchecked).
+KnownStudies = Mapping[str, Iterable[str]] | Iterable[str] | None
 #: The keys of a decisions mapping.
 DECISION_KEYS = ("overrides", "exclude")
 _OVERRIDE_KEYS = ("change", "reason", "decided_by")
@@ -243,7 +246,7 @@ _WHY = {
 }
 
 
-def _known(known_studies: Mapping[str, Iterable[str]] | Iterable[str] | None
+def _known(known_studies: KnownStudies
            ) -> tuple[set[str] | None, dict[str, set[str]] | None]:
     if known_studies is None:
         return None, None
@@ -342,7 +345,8 @@ def _read_exclusions(data: Any, r: _Reader, studies: set[str] | None,
 
 
 def _read(data: Mapping[str, Any] | None, file: str | None, field: str,
-          known_studies, lines, only_decision_keys: bool) -> tuple[Decisions, list[Message]]:
+          known_studies: KnownStudies, lines: Mapping[str, int] | None,
+          only_decision_keys: bool) -> tuple[Decisions, list[Message]]:
     r = _Reader(file, field, lines)
     if data is None:
         return Decisions(), []
@@ -360,7 +364,7 @@ def _read(data: Mapping[str, Any] | None, file: str | None, field: str,
 
 
 def validate_decisions(data: Mapping[str, Any] | None, *, file: str | None = None,
-                       field: str = "", known_studies=None,
+                       field: str = "", known_studies: KnownStudies = None,
                        lines: Mapping[str, int] | None = None,
                        only_decision_keys: bool = False) -> tuple[Message, ...]:
     """Every problem in a decisions mapping, as validation messages (empty: all is well).
@@ -371,7 +375,7 @@ def validate_decisions(data: Mapping[str, Any] | None, *, file: str | None = Non
 
 
 def parse_decisions(data: Mapping[str, Any] | None, *, file: str | None = None,
-                    field: str = "", known_studies=None,
+                    field: str = "", known_studies: KnownStudies = None,
                     lines: Mapping[str, int] | None = None,
                     only_decision_keys: bool = False) -> Decisions:
     """Read and validate decisions from a plain mapping (as loaded from YAML).

@@ -126,7 +126,7 @@ def _level_index(level: str, what: str) -> int:
 
 def _steps(steps: Mapping[str, Any] | Iterable[Any]) -> dict[str, tuple[int, str]]:
     """Accept {domain: change}, {domain: (change, reason)} or step objects (domain, change,
-    reason attributes, as ``certainty.CertaintyStep``)."""
+    reason attributes, as ``rating.CertaintyStep``)."""
     out: dict[str, tuple[int, str]] = {}
     items = steps.items() if isinstance(steps, Mapping) else (
         (getattr(s, "domain"), (getattr(s, "change"), getattr(s, "reason", ""))) for s in steps)
@@ -169,7 +169,8 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def apply_overrides(start: str, steps, decisions: Decisions | Sequence[Override], *,
+def apply_overrides(start: str, steps: Mapping[str, Any] | Iterable[Any],
+                    decisions: Decisions | Sequence[Override], *,
                     cap: str | None = None) -> OverrideOutcome:
     """Apply overrides to a rating's steps and say what changed.
 

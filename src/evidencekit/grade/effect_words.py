@@ -141,7 +141,8 @@ def _risk_with(control: float, ratio: float, measure: str) -> float:
     return min(1.0, control * ratio)
 
 
-def _absolute_words(m: EffectSummary, question: Question, strength: int, words: Wording, comparator: str | None) -> str:
+def _absolute_words(m: EffectSummary, question: Question, strength: int, words: Wording,
+                    comparator: str | None) -> str:
     """Absolute numbers per 100 or 1000 at the median comparator risk of the included trials."""
     verb = {3: "was", 2: "is probably", 1: "may be"}[strength]
     cr = m.control_risk

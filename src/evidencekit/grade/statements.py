@@ -101,7 +101,8 @@ def _frequencies(items: Sequence[EvidenceItem], unit: str) -> list[str]:
     return out
 
 
-def _frequency_statement(items: Sequence[EvidenceItem], outcome: str, strength: int, words: Wording) -> str:
+def _frequency_statement(items: Sequence[EvidenceItem], outcome: str, strength: int, words: Wording
+                        ) -> str:
     """One sentence per study, each hedged to the certainty (GRADE 26)."""
     each = _frequencies(items, words("frequency_unit"))
     if strength == 0:
@@ -150,9 +151,9 @@ def _active_statement(rating: CertaintyRating, question: Question, strength: int
     return words("active_better" if d == "benefit" else "active_worse", work=work, **fill)
 
 
-def claim_statement(rating: CertaintyRating, question: Question, strength: int, words: Wording | None = None,
-               comparator: str | None = None, library: Library | None = None, comparator_kind: str | None = None
-               ) -> str:
+def claim_statement(rating: CertaintyRating, question: Question, strength: int,
+                    words: Wording | None = None, comparator: str | None = None,
+                    library: Library | None = None, comparator_kind: str | None = None) -> str:
     words = words or Wording(intervention=question.intervention.strip())
     if is_mechanism(question) and rating.direction != "no-evidence":
         return words("mechanism_statement", outcome=question.outcome.strip())

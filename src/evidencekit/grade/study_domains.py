@@ -12,7 +12,7 @@ bias); Cochrane Handbook v6.4 13.3.5.4 (small-study tests need 10 or more studie
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 from ..evidence.records import Question
 from .body import EvidenceItem
@@ -51,14 +51,14 @@ def _weights(items: Iterable[EvidenceItem]) -> dict[str, float]:
     return {s: float(v) for s, v in n.items()}
 
 
-def _share(items: list[EvidenceItem], pred) -> float:
+def _share(items: list[EvidenceItem], pred: Callable[[EvidenceItem], bool]) -> float:
     w = _weights(items)
     total = sum(w.values())
     hit = sum(w[s] for s in {i.study for i in items if pred(i)})
     return hit / total if total else 0.0
 
 
-def _analysis_share(main: EffectSummary | None, concerns) -> float | None:
+def _analysis_share(main: EffectSummary | None, concerns: Mapping[str, str]) -> float | None:
     """Share of the pooled analysis's weight carried by studies in ``concerns`` (None: no
     pooled analysis)."""
     if main is None or main.source != "meta-analysis" or not main.weights:

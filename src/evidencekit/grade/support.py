@@ -73,7 +73,8 @@ def _reason_contrary(items: list[EvidenceItem], intervention: str = "the interve
     return "no worthwhile benefit (" + "; ".join(parts) + ")"
 
 
-def _reason_considered(items: list[EvidenceItem], question: Question, study: Study, review: str | None) -> str:
+def _reason_considered(items: list[EvidenceItem], question: Question, study: Study,
+                       review: str | None) -> str:
     roles = {i.role for i in items}
     if review is not None and roles & {"estimate", "direction"}:
         return f"included in {review}, which carries the estimate: counted once, through it"
