@@ -50,7 +50,6 @@ def _vote_text(rating: CertaintyRating) -> str | None:
     return "The studies could not be combined into one overall result."
 
 
-
 class _Derived(NamedTuple):
     """A caveat the rating implies. ``about`` names the studies it is about (empty: the body)."""
 
@@ -257,7 +256,6 @@ def _unit_of(scale: str, value: float) -> str:
     return word if f"{value:g}" == "1" else word + "s"
 
 
-
 def _norm(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -309,5 +307,3 @@ def assemble_caveats(question: Question, library: Library, derived: list[_Derive
         if text.lower() not in {x.lower() for x in out}:
             out.append(text)
     return tuple(out), tuple(excluded)
-
-

@@ -64,7 +64,7 @@ def _normalise_overrides(overrides: Mapping[str, Any] | None) -> dict[str, tuple
 
 
 def rate_certainty(question: Question, library: Library, overrides: Mapping[str, Any] | None = None
-                   ) -> CertaintyRating:
+                  ) -> CertaintyRating:
     """Rate the certainty of a question's body of evidence, GRADE style.
 
     Parameters
@@ -205,7 +205,7 @@ def rate_certainty(question: Question, library: Library, overrides: Mapping[str,
 
 
 def rate_all(library: Library, overrides: Mapping[str, Mapping[str, Any]] | None = None
-             ) -> dict[str, CertaintyRating]:
+            ) -> dict[str, CertaintyRating]:
     """Rate every question in ``library.questions``; ``overrides`` maps question id -> overrides."""
     overrides = overrides or {}
     unknown = set(overrides) - set(library.questions)

@@ -213,11 +213,8 @@ class ClaimSet:
         return "\n\n".join(blocks)
 
 
-
-
 def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,7 +278,7 @@ def _claim_for(question: Question, rating: CertaintyRating, library: Library,
         # "works less well than the other treatment" must say which treatment, on every path.
         comparator = (question.comparator or "").strip() or None
     statement = claim_statement(rating, question, strength, words, comparator, library,
-                           kind or getattr(question, "comparator_kind", None))
+                                kind or getattr(question, "comparator_kind", None))
     plain, tech = size_words(rating, question, words, comparator)
     if active and plain and plain.startswith("The average effect "):
         # Two treatments compared: the size is of the difference between them, not an effect.

@@ -247,7 +247,7 @@ _WHY = {
 
 
 def _known(known_studies: KnownStudies
-           ) -> tuple[set[str] | None, dict[str, set[str]] | None]:
+          ) -> tuple[set[str] | None, dict[str, set[str]] | None]:
     if known_studies is None:
         return None, None
     if isinstance(known_studies, Mapping):
@@ -433,7 +433,6 @@ def question_decisions(question: Question) -> Decisions:
     library by ``evidencekit validate``; here only the shape is checked again.
     """
     return parse_decisions(getattr(question, "decisions", None), field="decisions")
-
 
 
 def with_decisions(library: Library, decisions: Mapping[str, Mapping[str, Any]]) -> Library:

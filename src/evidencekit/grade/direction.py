@@ -88,5 +88,3 @@ def body_direction(main: EffectSummary | None, votes: dict[str, int]) -> str:
     if votes["none"] * 2 > cast:
         return "no-difference"
     return "unclear"
-
-

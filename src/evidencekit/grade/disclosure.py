@@ -55,7 +55,6 @@ CAVEAT_DOMAINS: Mapping[str, str] = {
 }
 
 
-
 # ---------------------------------------------------------------------------------------------
 # applying overrides
 
@@ -143,7 +142,7 @@ def _who(changes: Sequence[DomainChange]) -> str:
 
 
 def disclose_overrides(level_before: str, level_after: str, changes: Sequence[DomainChange]
-                       ) -> tuple[str, ...]:
+                      ) -> tuple[str, ...]:
     """The sentences that disclose overrides: the level's move first, then each domain.
 
     E.g. "Certainty raised from moderate to high by the review team: <reason>." followed by
@@ -266,7 +265,7 @@ class ExclusionOutcome:
 
 
 def apply_exclusions(records: Iterable[str], decisions: Decisions | Sequence[Exclusion]
-                     ) -> ExclusionOutcome:
+                    ) -> ExclusionOutcome:
     """Split a question's records (``study`` or ``study#result``) into kept and excluded.
 
     An exclusion without ``result`` covers the study and every result of it. ``unused`` lists
@@ -333,7 +332,7 @@ def _caveat_parts(caveat: Any) -> tuple[str, str | None]:
 
 def pair_caveats(caveats: Iterable[Any], decisions: Decisions | Sequence[Override],
                  computed: Mapping[str, Any] | Iterable[Any] | None = None
-                 ) -> tuple[PairedCaveat, ...]:
+                ) -> tuple[PairedCaveat, ...]:
     """Every caveat, in order, each with the override of the domain it bears on.
 
     Parameters
@@ -380,7 +379,7 @@ def pair_caveats(caveats: Iterable[Any], decisions: Decisions | Sequence[Overrid
 
 
 def without_excluded(question: Question, library: Library, decisions: Decisions | None = None
-                     ) -> Question:
+                    ) -> Question:
     """The question with the excluded studies and results left out of its ``evidence``.
 
     An entry naming a whole study is expanded to the study's result ids when only some of its
@@ -414,4 +413,3 @@ def excluded_records(question: Question, library: Library) -> ExclusionOutcome:
         ids = tuple(entry.results) or tuple(r.id for r in library.study(entry.study).results)
         records += [f"{entry.study}#{r}" for r in ids] or [entry.study]
     return apply_exclusions(records, decisions)
-

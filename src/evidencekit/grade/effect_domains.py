@@ -55,7 +55,7 @@ OIS_RRR, OIS_ALPHA, OIS_POWER = 0.25, 0.05, 0.80
 
 
 def rate_inconsistency(body: list[EvidenceItem], main: EffectSummary | None,
-                   votes: dict[str, int]) -> CertaintyStep:
+                       votes: dict[str, int]) -> CertaintyStep:
     """Inconsistency from the numbers: I², tau², the prediction interval and where the studies'
     point estimates sit against the threshold (GRADE 7; Cochrane Handbook 10.10.2)."""
     n_studies = len({i.study for i in body})
@@ -129,10 +129,9 @@ def rate_inconsistency(body: list[EvidenceItem], main: EffectSummary | None,
     return CertaintyStep("inconsistency", 0, f"the {n_studies} studies point the same way")
 
 
-
 def rate_imprecision(main: EffectSummary | None, body: list[EvidenceItem],
-                 total_n: int | None, n_complete: bool = True,
-                 question: Question | None = None) -> CertaintyStep:
+                     total_n: int | None, n_complete: bool = True,
+                     question: Question | None = None) -> CertaintyStep:
     if main is None or main.benefit_low is None:
         # No CI: precision can only be judged from the number of participants.
         if total_n is None:
@@ -240,9 +239,8 @@ def optimal_information_size(control_risk: float, rrr: float = OIS_RRR, alpha: f
     return int(math.ceil(per_group)) * 2
 
 
-
 def rate_up(start_index: int, main: EffectSummary | None,
-              down: list[CertaintyStep]) -> list[CertaintyStep]:
+            down: list[CertaintyStep]) -> list[CertaintyStep]:
     if start_index == CERTAINTY_LEVELS.index("high"):
         return []  # GRADE 9: rating up applies to non-randomised evidence only
     steps = []
@@ -261,4 +259,3 @@ def rate_up(start_index: int, main: EffectSummary | None,
     steps.append(CertaintyStep("dose-response", 0, "the records hold no dose-response data "
                                "(GRADE 9)"))
     return steps
-

@@ -52,7 +52,7 @@ def threshold_is_judgement(question: Question) -> bool:
 
 
 def size_words(rating: CertaintyRating, question: Question, words: Wording | None = None,
-                comparator: str | None = None) -> tuple[str | None, str | None]:
+               comparator: str | None = None) -> tuple[str | None, str | None]:
     """(plain sentence hedged to the certainty, technical line) for the main estimate.
 
     GRADE 26 gives the size with the same hedge as the statement ("probably", "may"); at very low
@@ -159,5 +159,3 @@ def _absolute_words(m: EffectSummary, question: Question, strength: int, words: 
     if lo is not None and hi is not None:
         text = text.rstrip(".") + f" (95% CI {count_per(lo, per)} to {count_per(hi, per)} in {per})."
     return text
-
-

@@ -56,10 +56,10 @@ def estimate_text(estimate: float | None, ci_low: float | None = None,
         return text
     return f"{text} ({ci_label}{number(ci_low)} to {number(ci_high)})"
 
+
 #: Appreciable relative effect for ratio measures when a question gives none (Guyatt 2011,
 #: GRADE 6, section 4: "a relative risk reduction or increase greater than 25 %").
 RATIO_APPRECIABLE = 1.25
-
 
 
 class EffectSummary(NamedTuple):
@@ -107,7 +107,6 @@ def _range_top(scale: str | None) -> float | None:
         return None
     m = re.search(r"\b0\s*[-–to]+\s*(\d+(?:\.\d+)?)\b", scale)
     return float(m.group(1)) if m else None
-
 
 
 def _threshold_for(question: Question, item: EvidenceItem) -> float | None:
@@ -161,7 +160,7 @@ def _scale_stated(item: EvidenceItem) -> bool:
 
 
 def choose_main_estimate(question: Question, items: list[EvidenceItem], library: Library,
-                 notes: list[str]) -> EffectSummary | None:
+                         notes: list[str]) -> EffectSummary | None:
     estimates = [i for i in items if i.role == "estimate"]
     if not estimates:
         return None
@@ -282,4 +281,3 @@ def _pool(chosen: list[EvidenceItem], question: Question, notes: list[str]) -> E
                          weights=tuple(float(w) for w in res.weight), yi=tuple(yi),
                          vi=tuple(vi), control_risk=_median_control_risk(chosen),
                          pi_benefit=tuple(pb) if pb else None, sign=sign)
-

@@ -117,4 +117,3 @@ def frequency_imprecision(body: list[EvidenceItem], main: EffectSummary) -> Cert
     return CertaintyStep("imprecision", 0, f"95% CIs {listed}: each within ±"
                          f"{PROPORTION_HALF_WIDTH:.2f} and within two neighbouring frequency bands; "
                          f"{rule}")
-

@@ -49,7 +49,6 @@ def level_index(level: str) -> int:
                          f"{', '.join(CERTAINTY_LEVELS)}") from None
 
 
-
 @dataclass(frozen=True)
 class CertaintyStep:
     """One move of the rating: a domain, a change in levels (0 = considered, no change), why."""
@@ -166,4 +165,3 @@ class CertaintyRating:
             "main": None if self.main is None else self.main._asdict(),
             "notes": list(self.notes),
         }
-

@@ -65,7 +65,6 @@ def _verbs(question: Question, library: Library | None = None) -> tuple[str, str
     return "change", "changes"  # no direction known: a neutral verb, never a guessed one
 
 
-
 #: Comparator kinds against which a result is a comparison of two treatments: "less than" or
 #: "about as effective as" the comparator, never "increases pain" (docs/claims.md).
 ACTIVE_COMPARATOR_KINDS = frozenset({"active"})
@@ -212,5 +211,3 @@ def claim_statement(rating: CertaintyRating, question: Question, strength: int,
     else:
         template = {"benefit": rung.benefit, "harm": rung.worse}.get(d, rung.no_difference)
     return template.format(**fill)
-
-

@@ -153,4 +153,3 @@ def rate_publication_bias(body: list[EvidenceItem], main: EffectSummary | None) 
                              "Handbook 13.3.5.4); not rated down without other signs (GRADE 5)")
     return CertaintyStep("publication-bias", 0, f"{k} studies; the study-level data needed for a "
                          "funnel plot are not in the records, so no test was run (GRADE 5)")
-

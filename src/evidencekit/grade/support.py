@@ -29,7 +29,6 @@ class StudyNote(NamedTuple):
         return {"study": self.study, "reason": self.reason, "records": list(self.records)}
 
 
-
 _NO_BENEFIT = frozenset({"no-difference", "harm"})
 
 
@@ -137,7 +136,7 @@ def split_support(question: Question, rating: CertaintyRating, library: Library)
                     i.direction in _NO_BENEFIT or i.clinically_important is False
                     for i in counted_items):
                 contrary.append(StudyNote(sid, _reason_contrary(counted_items,
-                                                           question.intervention.strip()),
+                                                                question.intervention.strip()),
                                           tuple(i.record for i in counted_items)))
             else:
                 considered.append(StudyNote(sid, _reason_considered(
@@ -152,5 +151,3 @@ def split_support(question: Question, rating: CertaintyRating, library: Library)
                                         tuple(i.record for i in items if i.result)))
     records = [i.record for i in counted if i.study in support]
     return support, contrary, considered, list(dict.fromkeys(records))
-
-
