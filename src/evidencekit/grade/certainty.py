@@ -216,7 +216,8 @@ def rate_all(library: Library, overrides: Mapping[str, Mapping[str, Any]] | None
 
 
 def _with_question_decisions(question: Question, library: Library,
-                             overrides: Mapping[str, Any] | None):
+                             overrides: Mapping[str, Any] | None
+                             ) -> tuple[Question, Mapping[str, Any] | None]:
     """The question's own decisions (questions.yaml ``decisions:``) applied: its excluded studies
     and results left out, its overrides under those passed in (which win, domain by domain)."""
     from .decisions import question_decisions
