@@ -43,7 +43,7 @@ from IPython.display import Markdown
 
 from evidencekit import load_library, make_claims, plots, review
 from evidencekit.grade.certainty import rate_all
-from evidencekit.grade.claims import WORDING_LADDER
+from evidencekit.grade.ladder import WORDING_LADDER
 from evidencekit.grade.decisions import with_decisions
 from evidencekit.render import render_leaflet
 

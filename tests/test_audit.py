@@ -641,7 +641,7 @@ def test_default_lexicon_loads_and_sections_are_data():
     assert "pain-short-term" in topics.questions
     assert topics.role("generic") == "pain-short-term"
     # the ladder's markers from claims.py are part of the hedges
-    from evidencekit.grade.claims import WORDING_LADDER
+    from evidencekit.grade.ladder import WORDING_LADDER
 
     hedge_phrases = {p for _, g in lex.hedges for p in g.phrases}
     for rung in WORDING_LADDER:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.grade.claims import max_strength, strength_of
+from evidencekit.grade.ladder import max_strength, strength_of
 from evidencekit.cli import EXIT_OK, main
 
 ROOT = Path(__file__).resolve().parents[1]

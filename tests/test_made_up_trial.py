@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.grade.certainty import level_index
+from evidencekit.grade.rating import level_index
 from evidencekit.grade.claims import make_claims
 from evidencekit.evidence.library import load_library, validate_evidence
 

@@ -13,9 +13,13 @@ series) ``none``. Otherwise it is ``unspecified``, a comparison of its own that 
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from ..evidence.records import COMPARATOR_KINDS, ProportionResult, Question, QuestionEvidence
+from ..vocab import COMPARATOR_KINDS
+from ..evidence.records import ProportionResult, Question, QuestionEvidence, Result, Study
+
+if TYPE_CHECKING:
+    from ..evidence.library import Library
 
 __all__ = ["KIND_WORDS", "Comparison", "comparator_kind_of", "kind_from_text",
            "split_by_comparison"]
@@ -74,7 +78,8 @@ class Comparison(NamedTuple):
         return f"{intervention} vs {self.text}"
 
 
-def comparator_kind_of(result, entry: QuestionEvidence, study, question: Question) -> str:
+def comparator_kind_of(result: Result, entry: QuestionEvidence, study: Study, question: Question
+                      ) -> str:
     """The comparator kind of one result in one question (see the module doc for the order)."""
     if getattr(result, "comparator_kind", None):
         return result.comparator_kind
@@ -97,7 +102,7 @@ def comparator_kind_of(result, entry: QuestionEvidence, study, question: Questio
     return "unspecified"
 
 
-def _results_of(entry: QuestionEvidence, study, question: Question):
+def _results_of(entry: QuestionEvidence, study: Study, question: Question):
     if entry.results:
         return [study.result(r) for r in entry.results]
     if question.outcome_domains:
@@ -106,7 +111,7 @@ def _results_of(entry: QuestionEvidence, study, question: Question):
     return list(study.results)
 
 
-def split_by_comparison(question: Question, library) -> list[Comparison]:
+def split_by_comparison(question: Question, library: Library) -> list[Comparison]:
     """One :class:`Comparison` per comparator kind the question's evidence makes.
 
     Each comparison's ``question`` is the question with its evidence cut to the results of that
