@@ -437,7 +437,7 @@ def test_a_comparison_group_is_not_offered_as_another_option(built):
 
 
 def test_the_very_low_proportion_sentence_agrees_with_a_plural_outcome():
-    from evidencekit.wording import Wording
+    from evidencekit.grade.wording import Wording
 
     sentence = Wording(None)("proportion_very_low", intervention="yoga",
                              outcome="mild side effects")
@@ -497,7 +497,7 @@ def test_a_review_with_forty_comparisons_still_fits_and_says_where_the_rest_are(
 
     from evidencekit.leaflet import fitted_leaflet_model, render_leaflet
     from evidencekit.presentation import word_count
-    from evidencekit.bibliography import Reference
+    from evidencekit.evidence.bibliography import Reference
 
     refs = {f"s{i}": Reference(key=f"s{i}", entry_type="article", title=f"Trial {i}",
                                authors=("Smith AB",), author_parts=(("Smith", "Anna B"),),
