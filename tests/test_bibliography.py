@@ -1,12 +1,13 @@
-"""BibTeX in (bibtexparser 2) and formatted references out (citeproc-py) — evidencekit.evidence.bibliography."""
+"""BibTeX in (bibtexparser 2) and formatted references out (citeproc-py) — evidencekit.evidence.bibliography, .latex, .references."""
 from __future__ import annotations
 
 import logging
 
 import pytest
 
-from evidencekit.evidence.bibliography import (
-    Reference, format_references, latex_to_text, load_bibtex, parse_bibtex)
+from evidencekit.evidence.bibliography import load_bibtex, parse_bibtex
+from evidencekit.evidence.latex import latex_to_text
+from evidencekit.evidence.references import Reference, format_references
 from evidencekit.errors import InputError
 
 BIB = r"""% a comment line: not a problem

@@ -4,7 +4,7 @@ The topic of a review lives in its evidence folder, never in the code: the inter
 (as a noun phrase and as the subject of a sentence), the title, the audience, the authors and their
 conflicts, the dates of the search and of the review, a contact, the word for the clinician, the
 outcome domains the review uses and the population characteristics its records may carry.
-``evidencekit new`` writes the file; :func:`evidencekit.evidence.library.load_library` reads it into
+``evidencekit new`` writes the file; :func:`evidencekit.load_library` reads it into
 ``Library.settings``; ``evidencekit validate`` checks it.
 
 Wording sentences (claims and caveats) may be overridden per review under ``wording:`` (a mapping

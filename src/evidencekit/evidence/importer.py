@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from ..grade.comparisons import kind_from_text
 from ..errors import InputError
+from .comparators import kind_from_text
 from ..settings import SETTINGS_FILE, settings_yaml
 
 __all__ = ["ImportReport", "DATA_COLUMNS", "new_review", "import_rows"]
@@ -181,8 +181,6 @@ def import_rows(frame, source: str, evidence: str | Path, *, question: str, meas
     raw_lines
         CSV line number -> the line's text, used as each record's verbatim quote.
     """
-    from .library import load_library  # noqa: F401  (import cost only when used)
-
     root = Path(evidence)
     shown = Path(source).name
     if not (root / SETTINGS_FILE).is_file():
