@@ -12,12 +12,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
 from ..errors import InputError
 from .comparators import kind_from_text
+from .records import Better
 from ..settings import SETTINGS_FILE, settings_yaml
 
 __all__ = ["ImportReport", "DATA_COLUMNS", "new_review", "import_rows"]
@@ -189,7 +190,7 @@ def import_rows(frame, source: str, evidence: str | Path, *, question: str, meas
     if not _KEY.match(question):
         raise InputError(f"question id {question!r} must be lowercase letters, digits and "
                          "hyphens, starting with a letter", field="--question")
-    if better not in ("lower", "higher"):
+    if better not in get_args(Better):
         raise InputError("say which way the outcome is better: --lower-is-better or "
                          "--higher-is-better", field="--lower-is-better")
     measure = measure.upper()

@@ -53,19 +53,14 @@ class ValidationReport:
         return not self.errors
 
     def to_dict(self) -> dict:
-        """The ``validate --format json`` contract (DESIGN.md)."""
-        return {
-            "ok": self.ok,
-            "evidence_dir": self.root,
-            "studies": self.studies,
-            "study_ids": list(self.study_ids),
-            "questions": self.questions,
-            "references": self.references,
-            "numbers": self.numbers,
-            "numbers_with_provenance": self.numbers_with_provenance,
-            "errors": [m.to_dict() for m in self.errors],
-            "warnings": [m.to_dict() for m in self.warnings],
-        }
+        """The ``validate --format json`` contract (DESIGN.md): the verdict, the counts, the
+        messages."""
+        counts = {"studies": self.studies, "study_ids": list(self.study_ids),
+                  "questions": self.questions, "references": self.references,
+                  "numbers": self.numbers, "numbers_with_provenance": self.numbers_with_provenance}
+        return {"ok": self.ok, "evidence_dir": self.root, **counts,
+                "errors": [m.to_dict() for m in self.errors],
+                "warnings": [m.to_dict() for m in self.warnings]}
 
     def to_frame(self) -> "pd.DataFrame":
         """One row per message: severity, file, line, field, message."""

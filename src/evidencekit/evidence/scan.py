@@ -153,6 +153,26 @@ def _study_files(root: Path, out: Collector, new_review: bool = False
     return files, stems
 
 
+def _read_mapping_file(path: Path, out: Collector, *, missing: str, shape: str
+                       ) -> tuple[yaml.Node, dict] | None:
+    """An optional YAML file whose top level is a mapping, or None after saying why not.
+
+    A missing file is a warning (``missing`` says what it is for); another top-level shape is an
+    error (``shape`` says what the file holds).
+    """
+    if not path.exists():
+        out.warning(posix(path), None, None, missing)
+        return None
+    loaded = load_yaml(path, out)
+    if loaded is None:
+        return None
+    node, data = loaded
+    if not isinstance(data, dict):
+        out.error(posix(path), node.start_mark.line + 1, None, f"{shape}, not {kind_of(data)}")
+        return None
+    return node, data
+
+
 def scan_folder(path: str | Path) -> Scan:
     """Read every file of the evidence folder ``path`` into a :class:`Scan` (nothing cross-checked).
 
@@ -180,30 +200,22 @@ def scan_folder(path: str | Path) -> Scan:
 
     # review.yaml (the review's settings)
     s_path = root / SETTINGS_FILE
-    if not s_path.exists():
-        out.warning(posix(s_path), None, None, f"there is no {SETTINGS_FILE}; outputs cannot name "
-                                               "the intervention, authors or search date. Create "
-                                               "it (`evidencekit new` writes one)")
-    else:
-        loaded = load_yaml(s_path, out)
-        if loaded is not None:
-            s_node, s_data = loaded
-            if not isinstance(s_data, dict):
-                out.error(posix(s_path), s_node.start_mark.line + 1, None,
-                          f"{SETTINGS_FILE} is a mapping (intervention: ..., title: ...), not "
-                          f"{kind_of(s_data)}")
-            else:
-                parsed_s = validate_model(ReviewSettings, s_data, s_node, posix(s_path), out)
-                if parsed_s is not None:
-                    scan.settings = parsed_s  # type: ignore[assignment]
-                    scan.settings_node = s_node
-                    for key in ("search_date", "review_date", "title", "audience", "authors",
-                                "conflicts", "contact"):
-                        if not getattr(parsed_s, key):
-                            out.warning(posix(s_path), locate(ReviewSettings, s_node,
-                                                               (key,)).line, key,
-                                        f"{key} not stated; give it when known (patient "
-                                        "material shows it as not stated)")
+    loaded = _read_mapping_file(
+        s_path, out, missing=f"there is no {SETTINGS_FILE}; outputs cannot name the intervention, "
+                             "authors or search date. Create it (`evidencekit new` writes one)",
+        shape=f"{SETTINGS_FILE} is a mapping (intervention: ..., title: ...)")
+    if loaded is not None:
+        s_node, s_data = loaded
+        parsed_s = validate_model(ReviewSettings, s_data, s_node, posix(s_path), out)
+        if parsed_s is not None:
+            scan.settings = parsed_s  # type: ignore[assignment]
+            scan.settings_node = s_node
+            for key in ("search_date", "review_date", "title", "audience", "authors",
+                        "conflicts", "contact"):
+                if not getattr(parsed_s, key):
+                    where = locate(ReviewSettings, s_node, (key,))
+                    out.warning(posix(s_path), where.line, key, f"{key} not stated; give it when "
+                                "known (patient material shows it as not stated)")
 
     # studies/*.yaml
     files_by_id: dict[str, Path] = {}
@@ -251,29 +263,23 @@ def scan_folder(path: str | Path) -> Scan:
     # questions.yaml (optional while the questions are being written)
     q_path = root / QUESTIONS_FILE
     q_node: yaml.Node | None = None
-    if not q_path.exists():
-        out.warning(posix(q_path), None, None, "there is no questions.yaml; claims and certainty "
-                                               "need it (a top-level 'questions:' list)")
-    else:
-        loaded = load_yaml(q_path, out)
-        if loaded is not None:
-            q_node, q_data = loaded
-            if not isinstance(q_data, dict):
-                out.error(posix(q_path), q_node.start_mark.line + 1, None,
-                          "questions.yaml is a mapping with one key, 'questions:', holding a list "
-                          f"of questions, not {kind_of(q_data)}")
-            else:
-                parsed_q = validate_model(QuestionsFile, q_data, q_node, posix(q_path), out)
-                if parsed_q is not None:
-                    for i, q in enumerate(parsed_q.questions):  # type: ignore[attr-defined]
-                        if q.id in scan.questions:
-                            where = locate(QuestionsFile, q_node, ("questions", i, "id"))
-                            out.error(posix(q_path), where.line, where.path,
-                                      f"question id '{q.id}' is used twice; give each question "
-                                      "its own id")
-                            continue
-                        scan.questions[q.id] = q
-                        scan.question_index[q.id] = i
+    loaded = _read_mapping_file(
+        q_path, out, missing="there is no questions.yaml; claims and certainty need it (a "
+                             "top-level 'questions:' list)",
+        shape="questions.yaml is a mapping with one key, 'questions:', holding a list of questions")
+    if loaded is not None:
+        q_node, q_data = loaded
+        parsed_q = validate_model(QuestionsFile, q_data, q_node, posix(q_path), out)
+        if parsed_q is not None:
+            for i, q in enumerate(parsed_q.questions):  # type: ignore[attr-defined]
+                if q.id in scan.questions:
+                    where = locate(QuestionsFile, q_node, ("questions", i, "id"))
+                    out.error(posix(q_path), where.line, where.path,
+                              f"question id '{q.id}' is used twice; give each question "
+                              "its own id")
+                    continue
+                scan.questions[q.id] = q
+                scan.question_index[q.id] = i
 
     scan.questions_node = q_node
     return scan
