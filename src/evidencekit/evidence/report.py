@@ -16,7 +16,7 @@ __all__ = ["ValidationReport", "make_report"]
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """What :func:`~evidencekit.validation.validate_evidence` found. ``ok`` is true when there are no errors.
+    """What :func:`~evidencekit.validation.validate_evidence` found; ``ok`` when there are no errors.
 
     Attributes
     ----------

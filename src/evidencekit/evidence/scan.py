@@ -23,8 +23,8 @@ from .reading import Collector, load_yaml, posix, read_text
 from .records import Question, Study
 from .schema_errors import kind_of, locate, validate_model
 
-__all__ = ["BIB_FILE", "QUESTIONS_FILE", "STUDY_FILE_SUFFIX", "QuestionsFile", "Scan", "scan_folder",
-           "count_numbers"]
+__all__ = ["BIB_FILE", "QUESTIONS_FILE", "STUDY_FILE_SUFFIX", "QuestionsFile", "Scan",
+           "scan_folder", "count_numbers"]
 
 BIB_FILE = "references.bib"
 QUESTIONS_FILE = "questions.yaml"

@@ -1,4 +1,4 @@
-"""Schema errors in people's words: a pydantic error becomes a Message with file, line, field and fix.
+"""Schema errors in people's words: a pydantic error as a Message with file, line, field and fix.
 
 :func:`validate_model` validates one YAML document against a record model; each error it finds
 is located twice at once, in the model's types (for the field path, e.g. ``results[2].ci_low``)
