@@ -166,6 +166,38 @@ def kind_of(value: Any) -> str:
     return type(value).__name__
 
 
+# Messages that need nothing but the field name, the value and the constraint: pydantic error type
+# -> what is wrong and what to do.
+_NUMBER_FIX = "write the number alone (e.g. 4.2, no units or '%'), or null when not reported"
+_PLAIN_MESSAGES = {
+    "invalid_key": ("the key {got} is not a field name; field names are words such as 'notes' "
+                    "(quote the key if it must be a number)"),
+    "missing": ("required field '{name}' is missing; add it (evidence/README.md describes each "
+                "field)"),
+    "union_tag_not_found": ("this result has no 'kind'; add kind: arm-summary, effect-estimate, "
+                            "p-value or narrative"),
+    "finite_number": ("must be a finite number (got {got}); write null when the source does not "
+                      "report the value"),
+    **dict.fromkeys(("float_parsing", "float_type"),
+                    "should be a number (got {got}); " + _NUMBER_FIX),
+    **dict.fromkeys(("int_parsing", "int_type", "int_from_float"),
+                    "should be a whole number (got {got}); " + _NUMBER_FIX),
+    "string_type": ("should be text (got {type_of} {got}); put it in quotes, e.g. \"2015-03-01\" "
+                    "or \"yes\""),
+    "string_too_short": "is too short (got {got}); write at least {min_length} characters",
+    "string_pattern_mismatch": ("{got} is not a valid id; use lower-case letters, digits and "
+                                "hyphens, e.g. 'pain-6-months'"),
+    **dict.fromkeys(("bool_type", "bool_parsing"), "should be true or false (got {got})"),
+    **dict.fromkeys(("tuple_type", "list_type"),
+                    "should be a list (lines starting with '- '), got {got}"),
+    **dict.fromkeys(("model_type", "model_attributes_type", "dict_type"),
+                    "should be a mapping of fields ('key: value' lines, indented under it), got "
+                    "{got}"),
+    "too_short": "needs at least {min_items} item(s); add them",
+    "recursion_loop": "refers to itself through a YAML alias; write the values out",
+}
+
+
 def _describe(err: dict, root_model: type[BaseModel], root: yaml.Node) -> str:
     """A pydantic error as a sentence that says what is wrong and what to do."""
     kind = err["type"]
@@ -173,6 +205,10 @@ def _describe(err: dict, root_model: type[BaseModel], root: yaml.Node) -> str:
     name = str(loc[-1]) if loc and isinstance(loc[-1], str) else None
     value = err.get("input")
     ctx = err.get("ctx") or {}
+    simple = _PLAIN_MESSAGES.get(kind)
+    if simple is not None:
+        return simple.format(name=name, got=_short(value), type_of=kind_of(value),
+                             min_length=ctx.get("min_length"), min_items=ctx.get("min_length", 1))
     if kind == "extra_forbidden":
         parent = _parent_model(root_model, root, loc)
         valid = sorted(parent.model_fields) if parent else []
@@ -181,12 +217,6 @@ def _describe(err: dict, root_model: type[BaseModel], root: yaml.Node) -> str:
             return f"unknown field '{name}'; did you mean '{best}'? (rename it)"
         return (f"unknown field '{name}'; fields allowed here: {', '.join(valid)}"
                 if valid else f"unknown field '{name}'; remove it")
-    if kind == "invalid_key":
-        return (f"the key {_short(value)} is not a field name; field names are words such as "
-                "'notes' (quote the key if it must be a number)")
-    if kind == "missing":
-        return (f"required field '{name}' is missing; add it (evidence/README.md describes each "
-                "field)")
     if kind == "literal_error":
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         best = _suggest(str(value), expected) if isinstance(value, str) else None
@@ -198,9 +228,6 @@ def _describe(err: dict, root_model: type[BaseModel], root: yaml.Node) -> str:
         best = _suggest(str(tag), expected)
         hint = f"; did you mean '{best}'?" if best else ""
         return f"kind {tag!r} is not a result kind; use one of: {', '.join(expected)}{hint}"
-    if kind == "union_tag_not_found":
-        return ("this result has no 'kind'; add kind: arm-summary, effect-estimate, p-value or "
-                "narrative")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         bound = {"greater_than": f"greater than {ctx.get('gt')}",
                  "greater_than_equal": f"at least {ctx.get('ge')}",
@@ -218,33 +245,6 @@ def _describe(err: dict, root_model: type[BaseModel], root: yaml.Node) -> str:
             fix = ("a p-value lies between 0 and 1; for 'P < 0.05' write p_value: 0.05 with "
                    "p_relation: '<'")
         return f"must be {bound} (got {_short(value)}); {fix}"
-    if kind == "finite_number":
-        return (f"must be a finite number (got {_short(value)}); write null when the source does "
-                "not report the value")
-    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
-        whole = "a whole number" if kind.startswith("int") else "a number"
-        return (f"should be {whole} (got {_short(value)}); write the number alone (e.g. 4.2, no "
-                "units or '%'), or null when not reported")
-    if kind in ("string_type",):
-        return (f"should be text (got {kind_of(value)} {_short(value)}); put it in quotes, "
-                "e.g. \"2015-03-01\" or \"yes\"")
-    if kind == "string_too_short":
-        return (f"is too short (got {_short(value)}); write at least {ctx.get('min_length')} "
-                "characters")
-    if kind == "string_pattern_mismatch":
-        return (f"{_short(value)} is not a valid id; use lower-case letters, digits and hyphens, "
-                "e.g. 'pain-6-months'")
-    if kind in ("bool_type", "bool_parsing"):
-        return f"should be true or false (got {_short(value)})"
-    if kind in ("tuple_type", "list_type"):
-        return f"should be a list (lines starting with '- '), got {_short(value)}"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return (f"should be a mapping of fields ('key: value' lines, indented under it), got "
-                f"{_short(value)}")
-    if kind == "too_short":
-        return f"needs at least {ctx.get('min_length', 1)} item(s); add them"
-    if kind == "recursion_loop":
-        return "refers to itself through a YAML alias; write the values out"
     if kind == "value_error":
         msg = str(ctx.get("error", err["msg"]))
         if ";" in msg:  # the record's own message already says what to do
