@@ -273,7 +273,7 @@ def test_generated_text_is_plain():
 @pytest.fixture(scope="module")
 def bundled():
     from evidencekit.errors import InputError
-    from evidencekit.evidence.library import load_library
+    from evidencekit.validation import load_library
 
     try:
         lib = load_library(EVIDENCE)

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from evidencekit import leaflet, presentation, render
-from evidencekit.evidence.bibliography import Reference
+from evidencekit.evidence.references import Reference
 from evidencekit.errors import InputError
 
 SCRIPT = '<script>alert("x")</script>'

@@ -12,8 +12,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_library": "evidence.library",
-    "validate_evidence": "evidence.library",
+    "load_library": "validation",
+    "validate_evidence": "validation",
     "effect_sizes": "stats.effects",
     "pool": "stats.pooling",
     "pool_many": "stats.pooling",

@@ -6,7 +6,7 @@ conflicts, the dates of the search and of the review (or, when the studies were 
 dated search, ``evidence_scope``: how they were found), a plain description of the treatment with
 its source, a contact, the word for the clinician, the
 outcome domains the review uses and the population characteristics its records may carry.
-``evidencekit new`` writes the file; :func:`evidencekit.evidence.library.load_library` reads it into
+``evidencekit new`` writes the file; :func:`evidencekit.load_library` reads it into
 ``Library.settings``; ``evidencekit validate`` checks it.
 
 Wording sentences (claims and caveats) may be overridden per review under ``wording:`` (a mapping

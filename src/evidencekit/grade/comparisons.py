@@ -21,8 +21,7 @@ from ..evidence.records import ProportionResult, Question, QuestionEvidence, Res
 if TYPE_CHECKING:
     from ..evidence.library import Library
 
-__all__ = ["KIND_WORDS", "Comparison", "comparator_kind_of", "kind_from_text",
-           "split_by_comparison"]
+__all__ = ["KIND_WORDS", "Comparison", "comparator_kind_of", "split_by_comparison"]
 
 #: How each kind reads after "compared with" when the question gives no comparator text for it.
 KIND_WORDS = {
@@ -39,32 +38,6 @@ KIND_WORDS = {
 #: work"), then the rest.
 _ORDER = ("sham-or-placebo", "no-treatment-or-waiting-list", "usual-care", "add-on", "active",
           "none", "unspecified")
-
-_TEXT_RULES = (  # (words, kind) for text written by a reviewer (import --comparator)
-    (("sham", "placebo", "dummy", "fake"), "sham-or-placebo"),
-    (("waiting list", "wait list", "waitlist", "no treatment", "no intervention", "untreated",
-      "no vaccine", "no vaccination", "nothing", "no therapy", "no exposure", "unexposed",
-      "not exposed"), "no-treatment-or-waiting-list"),
-    (("usual care", "standard care", "routine care", "usual treatment", "standard treatment",
-      "conventional care", "general ward", "general medical ward", "routine"), "usual-care"),
-    ((" plus ", " added to ", "add-on", " + ", " alone"), "add-on"),
-)
-
-
-def kind_from_text(text: str | None) -> str | None:
-    """The comparator kind a reviewer's comparator text names, or None when it names none.
-
-    Plain word rules (``sham`` -> sham-or-placebo, ``waiting list`` -> no treatment, ...); any
-    other named comparator is an active treatment. Used where only text is given (``import
-    --comparator``); the kind is written into questions.yaml, where a reviewer can correct it.
-    """
-    if not text or not text.strip():
-        return None
-    padded = f" {' '.join(text.lower().split())} "
-    for words, kind in _TEXT_RULES:
-        if any(w in padded for w in words):
-            return kind
-    return "active"
 
 
 class Comparison(NamedTuple):
