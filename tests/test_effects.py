@@ -108,7 +108,7 @@ def test_missing_ri_needs_explicit_assumption_and_is_named():
 
 
 def test_ri_sweep_feeds_pool_many():
-    from evidencekit.stats.pooling import pool_many
+    from evidencekit.stats.batch import pool_many
     args = metafor_args(CASES["prepost_synthetic_SMCR"])
     args.pop("ri")
     sweep = ri_sweep("SMCR", assumed=(0.2, 0.5, 0.8), **args)

@@ -19,7 +19,9 @@ import pandas as pd
 
 from .stats.bias import egger_test, trim_and_fill
 from .stats.effects import RATIO_MEASURES, effect_sizes, se_from_ci
-from .stats.pooling import leave_one_out, pool, pool_many
+from .stats.batch import pool_many
+from .stats.leave_one_out import leave_one_out
+from .stats.pooling import pool
 
 __all__ = [
     "show",

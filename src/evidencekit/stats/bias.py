@@ -214,7 +214,8 @@ def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
     if estimator not in ("L0", "R0"):
         raise InputError(f"unknown estimator {estimator!r}: use 'L0' or 'R0'")
     method = str(method).upper()
-    from .pooling import METHODS, pool
+    from .pooling import pool
+    from .tau2 import METHODS
 
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}: use one of {', '.join(METHODS)}",

@@ -17,7 +17,7 @@ from scipy import stats
 
 from .effects import effect_sizes
 from ..errors import InputError
-from .pooling import MissingDataWarning
+from .engine import MissingDataWarning
 
 __all__ = ["MH_MEASURES", "TableResult", "mantel_haenszel", "peto"]
 

@@ -18,7 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from .pooling import MissingDataWarning, PoolResult, pool
+from .engine import MissingDataWarning
+from .pooling import PoolResult, pool
 
 __all__ = ["REGRESSION_METHODS", "Coefficient", "MetaRegressionResult", "SubgroupResult",
            "meta_regression", "subgroup_analysis"]

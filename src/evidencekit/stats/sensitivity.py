@@ -14,7 +14,7 @@ Each analysis is one :class:`SensitivityRow` ``{analysis, estimate, ci_low, ci_h
 ``sensitivity`` entries of the claims JSON, DESIGN.md), on the natural scale for ratio measures.
 :meth:`SensitivityReport.direction_check` says whether the direction of the effect flips under any
 of them. No formula lives here: every number is a :func:`evidencekit.stats.pooling.pool` or
-:func:`evidencekit.stats.pooling.leave_one_out` fit on effect sizes from
+:func:`evidencekit.stats.leave_one_out.leave_one_out` fit on effect sizes from
 :func:`evidencekit.stats.effects.effect_sizes`.
 """
 from __future__ import annotations
@@ -30,7 +30,10 @@ import pandas as pd
 from ..vocab import RATIO_MEASURES, SINGLE_GROUP_MEASURES
 from .effects import effect_sizes, se_from_ci
 from ..errors import InputError
-from .pooling import CI_METHODS, METHODS, MissingDataWarning, leave_one_out, pool
+from .engine import CI_METHODS, MissingDataWarning
+from .leave_one_out import leave_one_out
+from .pooling import pool
+from .tau2 import METHODS
 
 __all__ = [
     "DEFAULT_ASSUMED_RI", "PREPOST_MEASURES", "SensitivityRow", "SensitivityReport",
@@ -346,7 +349,7 @@ def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
     Knapp & Hartung (2003), IntHout et al. (2014). Pre-post correlation: Handbook 6.5.2.8 and
     23.2.7.2 (impute only with a sensitivity analysis over plausible values); studies that report
     their correlation keep it in every row. Studies with a missing yi or vi are left out of every
-    analysis, with one :class:`~evidencekit.stats.pooling.MissingDataWarning`.
+    analysis, with one :class:`~evidencekit.stats.engine.MissingDataWarning`.
     """
     if vi is None and hasattr(yi, "yi") and hasattr(yi, "vi"):
         measure = measure or getattr(yi, "measure", None)
