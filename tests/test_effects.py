@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from evidencekit.stats.conversions import sd_from_ci, sd_from_se, se_from_ci, se_from_p
 from evidencekit.stats.effects import (COLUMNS, MEASURES, effect_sizes, effect_sizes_from_frame,
-                                 hedges_correction, ri_sweep, sd_from_ci, sd_from_se, se_from_ci,
-                                 se_from_p)
+                                       ri_sweep)
+from evidencekit.stats.escalc_means import hedges_correction
 from evidencekit.errors import InputError
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "metafor-reference.json").read_text())

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .engine import as_float, check_options, fit_rows, pi_description
+from .arrays import as_float
+from .engine import check_options, fit_rows, pi_description
 from .pooling import SCALAR_KEYS
 
 __all__ = ["pool_many"]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from .distributions import chi2_sf, norm_isf, norm_sf, t_isf, t_sf
+from .distributions import chi2_sf, critical_value, norm_sf, t_sf
 from .tau2 import DEFAULT_CONTROL, METHODS, estimate_tau2, qprofile, rsum
 
 __all__ = ["CI_METHODS", "PI_METHODS", "MissingDataWarning", "fit_rows", "check_options",
-           "as_float", "check_values", "pi_description"]
+           "pi_description"]
 
 #: Intervals for the pooled estimate.
 CI_METHODS = ("wald", "hksj")
@@ -112,13 +112,13 @@ def fit_rows(Y, V, M, method, ci, pi, level, ctl, tau2_ci):
             se = np.sqrt(rss / (kk - 1) / sw)
         df = np.where(one, np.nan, kf - 1)
         se = np.where(one, np.nan, se)
-        crit = t_isf((1 - level / 100) / 2, df)
+        crit = critical_value(level, df)
         with np.errstate(all="ignore"):
             zval = est / se
         pval = 2 * t_sf(np.abs(zval), df)
     else:
         se = se_wald
-        crit = np.full(n, norm_isf((1 - level / 100) / 2))
+        crit = np.full(n, critical_value(level))
         zval = est / se
         pval = 2 * norm_sf(np.abs(zval))
     ci_low = est - crit * se
@@ -129,7 +129,7 @@ def fit_rows(Y, V, M, method, ci, pi, level, ctl, tau2_ci):
     # "t_k2" uses t with k - 2 df as Higgins et al. propose.
     if pi == "t_k2":
         pdf = np.where(kf - 2 >= 1, kf - 2, np.nan)
-        pcrit = t_isf((1 - level / 100) / 2, pdf)
+        pcrit = critical_value(level, pdf)
     else:
         pcrit = crit
     with np.errstate(all="ignore"):
@@ -181,26 +181,3 @@ def check_options(method, ci, pi, level, control):
                              field="control")
         ctl[key] = value
     return method.upper(), ctl
-
-
-def as_float(name, values):
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be numbers: {exc}", field=name) from None
-    return arr
-
-
-def check_values(yi, vi, where=""):
-    bad_v = ~np.isfinite(vi) | (vi <= 0)
-    if bad_v.any():
-        idx = np.nonzero(bad_v)[0]
-        raise InputError(
-            f"sampling variances must be finite and positive{where}; "
-            f"bad vi at position(s) {', '.join(map(str, idx.tolist()))} "
-            f"(values {', '.join(repr(float(x)) for x in vi[idx][:5])})", field="vi")
-    bad_y = ~np.isfinite(yi)
-    if bad_y.any():
-        idx = np.nonzero(bad_y)[0]
-        raise InputError(f"effect sizes must be finite{where}; bad yi at position(s) "
-                         f"{', '.join(map(str, idx.tolist()))}", field="yi")

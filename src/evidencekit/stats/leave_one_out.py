@@ -9,8 +9,9 @@ import pandas as pd
 
 from ..errors import InputError
 from .batch import many_frame, pool_many
-from .distributions import chi2_sf, norm_isf, norm_sf, t_isf, t_sf
-from .engine import MissingDataWarning, as_float, check_options, check_values
+from .distributions import chi2_sf, critical_value, norm_sf, t_sf
+from .arrays import as_float, check_values
+from .engine import MissingDataWarning, check_options
 from .pooling import unpack_effects
 
 __all__ = ["leave_one_out", "LOO_CHUNK_CELLS"]
@@ -142,16 +143,16 @@ def _loo_closed_form(y, v, method, ci, pi, level):
         if ci == "hksj":
             se = np.sqrt(rss_re / (kk - 1) / sw)
             df = np.full(k, kk - 1)
-            crit = t_isf((1 - level / 100) / 2, df)
+            crit = critical_value(level, df)
             zval = est / se
             pval = 2 * t_sf(np.abs(zval), df)
         else:
             se = np.sqrt(1.0 / sw)
-            crit = np.full(k, norm_isf((1 - level / 100) / 2))
+            crit = np.full(k, critical_value(level))
             zval = est / se
             pval = 2 * norm_sf(np.abs(zval))
         if pi == "t_k2":
-            pcrit = t_isf((1 - level / 100) / 2, kk - 2) if kk - 2 >= 1 else np.nan
+            pcrit = critical_value(level, kk - 2) if kk - 2 >= 1 else np.nan
         else:
             pcrit = crit
         half = pcrit * np.sqrt(se * se + tau2)

@@ -17,6 +17,8 @@ from scipy import stats
 
 from .effects import effect_sizes
 from ..errors import InputError
+from .distributions import critical_value
+from .arrays import frozen
 from .engine import MissingDataWarning
 
 __all__ = ["MH_MEASURES", "TableResult", "mantel_haenszel", "peto"]
@@ -178,7 +180,7 @@ def _i2(q, k_yi):
 
 
 def _wald(beta, se, level):
-    crit = stats.norm.isf((1 - level / 100) / 2)
+    crit = critical_value(level)
     z = beta / se
     return z, float(2 * stats.norm.sf(abs(z))), beta - crit * se, beta + crit * se
 
@@ -265,7 +267,7 @@ def mantel_haenszel(measure: str = "OR", *, ai, ci, bi=None, di=None, n1i=None, 
     return TableResult(k=int(a.size), k_yi=k_yi, measure=measure, method="MH",
                        level=float(level), estimate=float(beta), se=float(se), ci_low=float(lo),
                        ci_high=float(hi), z=float(z), p=p, q=q, q_p=q_p, i2=i2, h2=h2,
-                       yi=_ro(yi), vi=_ro(vi), weight=_ro(weight), labels=tuple(labels),
+                       yi=frozen(yi), vi=frozen(vi), weight=frozen(weight), labels=tuple(labels),
                        dropped=dropped, notes=tuple(notes))
 
 
@@ -317,11 +319,5 @@ def peto(*, ai, ci, bi=None, di=None, n1i=None, n2i=None, labels: Sequence[str] 
     return TableResult(k=int(a.size), k_yi=k_yi, measure="OR", method="PETO",
                        level=float(level), estimate=beta, se=se, ci_low=float(lo),
                        ci_high=float(hi), z=float(z), p=p, q=q, q_p=q_p, i2=i2, h2=h2,
-                       yi=_ro(yi), vi=_ro(vi), weight=_ro(100 * var / total_v),
+                       yi=frozen(yi), vi=frozen(vi), weight=frozen(100 * var / total_v),
                        labels=tuple(labels), dropped=dropped)
-
-
-def _ro(a) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.flags.writeable = False
-    return a

@@ -18,6 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from .distributions import critical_value
+from .arrays import paired_yi_vi
 from .engine import MissingDataWarning
 from .pooling import PoolResult, pool
 
@@ -224,18 +226,6 @@ def _tau2_regression(method, X, y, v):
     return max(0.0, tau2), note
 
 
-def _as_arrays(yi, vi):
-    """yi and vi as float arrays of one length (missing values stay NaN; the caller drops them)."""
-    try:
-        y = np.asarray(yi, dtype=float).ravel()
-        v = np.asarray(vi, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"yi and vi must be numbers: {exc}") from None
-    if y.shape != v.shape:
-        raise InputError(f"yi and vi must have the same length (got {y.size} and {v.size})")
-    return y, v
-
-
 def meta_regression(yi, vi, mods: Mapping[str, Sequence[float]] | pd.DataFrame, *,
                     method: str = "REML", ci: str = "wald", level: float = 95.0,
                     labels: Sequence[str] | None = None) -> MetaRegressionResult:
@@ -284,7 +274,7 @@ def meta_regression(yi, vi, mods: Mapping[str, Sequence[float]] | pd.DataFrame, 
     method = method.upper()
     if ci not in ("wald", "hksj"):
         raise InputError(f"unknown ci {ci!r}: use 'wald' or 'hksj'", field="ci")
-    y, v = _as_arrays(yi, vi)
+    y, v = paired_yi_vi(yi, vi)
     frame = pd.DataFrame(mods) if not isinstance(mods, pd.DataFrame) else mods
     names = [str(c) for c in frame.columns]
     if not names:
@@ -339,12 +329,12 @@ def meta_regression(yi, vi, mods: Mapping[str, Sequence[float]] | pd.DataFrame, 
             qm_df = (float(m), df)
             qm_p = float(stats.f.sf(qm, m, df))
             pval = 2 * stats.t.sf(np.abs(zval), df)
-            crit = stats.t.isf((1 - level / 100) / 2, df)
+            crit = critical_value(level, df)
         else:
             qm_df = (float(m), math.nan)
             qm_p = float(stats.chi2.sf(qm, m))
             pval = 2 * stats.norm.sf(np.abs(zval))
-            crit = stats.norm.isf((1 - level / 100) / 2)
+            crit = critical_value(level)
         # residual heterogeneity at tau² = 0
         w0 = 1.0 / v
         _, inv0, r0 = _wls(X, y, w0)
@@ -460,7 +450,7 @@ def subgroup_analysis(yi, vi, groups: Sequence[Any], *, method: str = "REML", ci
     chi² with G - 1 df (Deeks, Altman & Bradburn 2001; metafor: ``rma(estimates, sei = se,
     method = "FE")``'s QE). A subgroup of one study contributes its own estimate and se.
     """
-    y, v = _as_arrays(yi, vi)
+    y, v = paired_yi_vi(yi, vi)
     g = list(groups)
     if len(g) != y.size or v.size != y.size:
         raise InputError(f"yi, vi and the subgroups must have one entry per study ({y.size}, "

@@ -22,9 +22,9 @@ import pandas as pd
 
 from ..errors import InputError
 from ..vocab import RATIO_MEASURES
-from .distributions import norm_isf
-from .engine import (MissingDataWarning, as_float, check_options, check_values, fit_rows,
-                     pi_description)
+from .distributions import critical_value
+from .arrays import as_float, check_values, frozen
+from .engine import MissingDataWarning, check_options, fit_rows, pi_description
 from .tau2 import METHOD_NAMES
 
 __all__ = ["PoolResult", "StudyWeight", "pool", "SCALAR_KEYS", "EXTRA_KEYS", "TAU2_CI_KEYS"]
@@ -166,7 +166,7 @@ class PoolResult:
 
     def studies_frame(self) -> pd.DataFrame:
         """Per-study table: yi, vi, se, 95% (or ``level``) Wald CI, weight (%)."""
-        crit = norm_isf((1 - self.level / 100) / 2)
+        crit = critical_value(self.level)
         se = np.sqrt(self.vi)
         return pd.DataFrame({"yi": self.yi, "vi": self.vi, "se": se,
                              "ci_low": self.yi - crit * se, "ci_high": self.yi + crit * se,
@@ -413,9 +413,3 @@ def _check_finite_fit(r: Mapping[str, Any], k: int, method: str, ci: str, y, v) 
             f"overflow(s) (effect sizes up to {float(np.max(np.abs(y))):.3g}, sampling "
             f"variances from {float(np.min(v)):.3g} to {float(np.max(v)):.3g}); rescale the "
             "data (e.g. other units) so that yi² / vi stays well below 1e300", field="yi")
-
-
-def frozen(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.flags.writeable = False
-    return a

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from ..vocab import RATIO_MEASURES, SINGLE_GROUP_MEASURES
-from .effects import effect_sizes, se_from_ci
+from .conversions import se_from_ci
+from .effects import effect_sizes
 from ..errors import InputError
 from .engine import CI_METHODS, MissingDataWarning
 from .leave_one_out import leave_one_out
@@ -492,7 +493,7 @@ def for_rating(rating, *, method: str | None = None, ci: str | None = None
     Each study enters as the rating pooled it: its effect size and variance on the analysis
     scale (``main.yi`` and ``main.vi`` where the rating keeps them; otherwise its estimate, mapped
     from the benefit scale with the first study's sign as the rating does, with the variance from
-    its 95% CI by :func:`evidencekit.stats.effects.se_from_ci`, Cochrane Handbook 6.3.1). A study whose
+    its 95% CI by :func:`evidencekit.stats.conversions.se_from_ci`, Cochrane Handbook 6.3.1). A study whose
     overall risk of bias is "high" is flagged for the risk-of-bias analysis. Rows are on the
     scale of the claim's ``effect`` (the natural scale for ratio measures).
     """

@@ -10,7 +10,7 @@ Notes
 -----
 Scales: ratio measures (RR, OR, HR, IRR, ROM) are analysed on the log scale and proportions as
 logits (PLO) unless the question asks for raw proportions (PR), as metafor ``escalc`` does. A
-printed CI gives the standard error by Cochrane Handbook 6.3.1-6.3.2 (``effects.se_from_ci``).
+printed CI gives the standard error by Cochrane Handbook 6.3.1-6.3.2 (``conversions.se_from_ci``).
 """
 from __future__ import annotations
 
@@ -89,7 +89,8 @@ def study_effect(result, study: Study, measure: str | None = None) -> StudyEffec
     Proportions: PLO / PR (metafor escalc). A printed estimate with a CI: SE from the CI on the
     log scale for ratios (Handbook 6.3.2), with SE as given otherwise.
     """
-    from .effects import MEASURES, effect_sizes, se_from_ci
+    from .conversions import se_from_ci
+    from .effects import MEASURES, effect_sizes
 
     measure = (measure or default_measure(result) or "").upper()
     if not measure:
