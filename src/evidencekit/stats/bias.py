@@ -16,8 +16,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from .distributions import critical_value
 from .arrays import paired_yi_vi
+from .distributions import critical_value
 
 __all__ = ["EggerResult", "TrimFillResult", "egger_test", "trim_and_fill", "funnel_data"]
 

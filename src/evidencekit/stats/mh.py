@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .effects import effect_sizes
 from ..errors import InputError
-from .distributions import critical_value
 from .arrays import frozen
+from .distributions import critical_value
+from .effects import effect_sizes
 from .engine import MissingDataWarning
+from .inference import Inference
 
 __all__ = ["MH_MEASURES", "TableResult", "mantel_haenszel", "peto"]
 
@@ -28,7 +29,7 @@ MH_MEASURES = ("OR", "RR", "RD")
 
 
 @dataclass(frozen=True, slots=True)
-class TableResult:
+class TableResult(Inference):
     """A Mantel-Haenszel or Peto fit, frozen. Attributes carry the ``pool`` JSON keys.
 
     ``estimate`` is on the log scale for OR and RR (metafor's ``b``); ``q``, ``i2``, ``h2`` and
@@ -42,12 +43,6 @@ class TableResult:
     measure: str
     method: str
     level: float
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    z: float
-    p: float
     q: float
     q_p: float
     i2: float

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from .distributions import critical_value
 from .arrays import paired_yi_vi
+from .distributions import critical_value
 from .engine import MissingDataWarning
+from .inference import Inference
 from .pooling import PoolResult, pool
 
 __all__ = ["REGRESSION_METHODS", "Coefficient", "MetaRegressionResult", "SubgroupResult",
@@ -35,17 +36,12 @@ _MAXITER = 100
 _TOL = float(np.finfo(float).eps) ** 0.25
 
 
-class Coefficient(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Coefficient(Inference):
     """One model coefficient: the ``coefficients: [{name, estimate, se, ci_low, ci_high, p}]``
     entries of the ``pool --moderator`` JSON (``z`` is the z or, under HKSJ, t statistic)."""
 
     name: str
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    z: float
-    p: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +75,7 @@ class MetaRegressionResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient: estimate, se, z (or t), p, ci_low, ci_high."""
-        return pd.DataFrame([c._asdict() for c in self.coefficients]).set_index("name")
+        return pd.DataFrame([asdict(c) for c in self.coefficients]).set_index("name")
 
     def to_dict(self) -> dict[str, Any]:
         """The keys ``pool --moderator`` adds: coefficients (intercept first), qm, qm_p, r2, and

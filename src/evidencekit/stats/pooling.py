@@ -22,9 +22,10 @@ import pandas as pd
 
 from ..errors import InputError
 from ..vocab import RATIO_MEASURES
-from .distributions import critical_value
 from .arrays import as_float, check_values, frozen
+from .distributions import critical_value
 from .engine import MissingDataWarning, check_options, fit_rows, pi_description
+from .inference import Inference
 from .tau2 import METHOD_NAMES
 
 __all__ = ["PoolResult", "StudyWeight", "pool", "SCALAR_KEYS", "EXTRA_KEYS", "TAU2_CI_KEYS"]
@@ -55,7 +56,7 @@ class StudyWeight(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class PoolResult:
+class PoolResult(Inference):
     """A fitted meta-analysis (one intercept-only model), frozen.
 
     Attributes carry the JSON contract's keys (DESIGN.md): ``k, measure, method, estimate, se,
@@ -78,12 +79,6 @@ class PoolResult:
     ci_method: str
     pi_method: str
     level: float
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    z: float
-    p: float
     df: float
     tau2: float
     i2: float
