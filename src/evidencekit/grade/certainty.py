@@ -27,6 +27,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from ..vocab import CERTAINTY_LEVELS, PROPORTION_MEASURES, RATIO_MEASURES
 from ..errors import InputError
+from ..stats.distributions import critical_value
 from ..evidence.records import (
     RANDOMISED_DESIGNS, ArmSummaryResult, EffectEstimate, NarrativeResult, ProportionResult,
     PValueResult, Question, Study,
@@ -420,7 +421,7 @@ def _item_from_result(result, study: Study, indirect: str | None,
     if effect is None:
         return EvidenceItem(role="direction", **base)
     m, yi, vi = effect.measure, effect.yi, effect.vi
-    z = 1.959963984540054
+    z = float(critical_value(95.0))
     lo, hi = yi - z * math.sqrt(vi), yi + z * math.sqrt(vi)
     if isinstance(result, EffectEstimate) and result.ci_low is not None:
         est_n, lo_n, hi_n = result.estimate, result.ci_low, result.ci_high
@@ -828,7 +829,7 @@ def _inconsistency(body: list[EvidenceItem], main: EffectSummary | None,
                  + f", {below} {'a smaller or no benefit' if t else 'the opposite direction'}")
         pi_both = pi is not None and pi[0] < -t and pi[1] > t
         if i2 >= I2_CONSIDERABLE and both and pi_both and any(
-                (y * sign + 1.959963984540054 * math.sqrt(v)) < 0
+                (y * sign + float(critical_value(95.0)) * math.sqrt(v)) < 0
                 for y, v in zip(main.yi, main.vi)):
             return CertaintyStep("inconsistency", -2, f"I² = {i2:.0f}% (considerable), {tau_text}"
                                  f"; {where}, and some studies exclude no effect in the opposite "

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..scales import on_log_scale
 from ..vocab import RATIO_MEASURES
 from .arrays import frozen
 from .escalc_counts import proportion, rates, two_by_two
@@ -27,7 +28,7 @@ from .escalc_means import correlation, generic, mean_change, two_group
 
 __all__ = [
     "MEASURES", "RATIO_MEASURES", "COLUMNS", "EffectSizes", "RiSweep", "effect_sizes",
-    "effect_sizes_from_frame", "ri_sweep",
+    "effect_sizes_from_frame", "ri_sweep", "TWO_BY_TWO_MEASURES",
 ]
 
 MEASURES = ("MD", "SMD", "SMCR", "SMCC", "RR", "OR", "RD", "ROM", "PR", "PLO", "PFT", "PAS",
@@ -105,7 +106,7 @@ class EffectSizes:
 
     def summary(self) -> str:
         """Text table of the effect sizes, naming the measure's conventions and any assumption."""
-        scale = " (log scale)" if self.measure in RATIO_MEASURES else ""
+        scale = " (log scale)" if on_log_scale(self.measure) else ""
         lines = [f"{self.k} effect size(s), measure {self.measure}{scale}: "
                  f"{_DESCRIPTIONS[self.measure]}"]
         for note in self.assumptions:
@@ -211,7 +212,7 @@ def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: floa
                          field="measure")
     measure = measure.upper()
     known = set(COLUMNS[measure]) | set(_OPTIONAL.get(measure, ()))
-    if measure in _TWO_BY_TWO:
+    if measure in TWO_BY_TWO_MEASURES:
         known |= {"n1i", "n2i"}
     unknown = sorted(set(args) - known)
     if unknown:
@@ -226,7 +227,7 @@ def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: floa
     with np.errstate(all="ignore"):
         if measure in ("MD", "SMD", "ROM"):
             yi, vi = two_group(measure, args, COLUMNS[measure])
-        elif measure in _TWO_BY_TWO:
+        elif measure in TWO_BY_TWO_MEASURES:
             yi, vi, extra = two_by_two(measure, args, add, to, drop00)
         elif measure in ("PR", "PLO", "PFT", "PAS"):
             yi, vi, extra = proportion(measure, args, add, to)
@@ -248,7 +249,8 @@ def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: floa
                        assumptions=tuple(assumptions), **extra)
 
 
-_TWO_BY_TWO = ("RR", "OR", "RD")
+#: Measures of a 2x2 table (events and non-events in two groups).
+TWO_BY_TWO_MEASURES = ("RR", "OR", "RD")
 
 # ---------------------------------------------------------------------------------------------
 
@@ -333,7 +335,7 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
     required = list(COLUMNS[measure])
     if measure == "GEN" and "vi" not in frame.columns and "sei" in frame.columns:
         required = ["yi", "sei"]
-    if measure in _TWO_BY_TWO:
+    if measure in TWO_BY_TWO_MEASURES:
         for cell, total in (("bi", "n1i"), ("di", "n2i")):
             if cell not in frame.columns and total in frame.columns:
                 required[required.index(cell)] = total

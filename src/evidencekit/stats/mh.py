@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from ..scales import on_log_scale, to_natural
 from .arrays import frozen
 from .distributions import critical_value
 from .effects import effect_sizes
@@ -76,14 +77,15 @@ class TableResult(Inference):
     def summary(self) -> str:
         """A text report naming the method, scale and heterogeneity."""
         name = ("Mantel-Haenszel" if self.method == "MH" else "Peto") + f" ({self.measure})"
-        ratio = self.measure in ("OR", "RR")
+        ratio = on_log_scale(self.measure)
         lines = [f"{name} common-effect meta-analysis of {self.k} tables",
                  f"  estimate {_f(self.estimate)}{' (log scale)' if ratio else ''} "
                  f"(se {_f(self.se)}), {self.level:g}% CI [{_f(self.ci_low)}, {_f(self.ci_high)}], "
                  f"z = {_f(self.z)}, p {_fp(self.p)}"]
         if ratio and math.isfinite(self.estimate):
-            lines.append(f"  back-transformed ({self.measure}): {_f(math.exp(self.estimate))} "
-                         f"[{_f(math.exp(self.ci_low))}, {_f(math.exp(self.ci_high))}]")
+            natural = [to_natural(self.measure, x) for x in (self.estimate, self.ci_low, self.ci_high)]
+            lines.append(f"  back-transformed ({self.measure}): {_f(natural[0])} "
+                         f"[{_f(natural[1])}, {_f(natural[2])}]")
         lines.append(f"  heterogeneity: Q = {_f(self.q)} (df = {self.k_yi - 1}), p "
                      f"{_fp(self.q_p)}, I² = {_f(self.i2, 1)}%, H² = {_f(self.h2)}")
         lines += [f"  note: {n}" for n in self.notes]

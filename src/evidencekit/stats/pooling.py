@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..vocab import RATIO_MEASURES
+from ..scales import on_log_scale, to_natural
 from .arrays import as_float, check_values, frozen
 from .distributions import critical_value
 from .engine import MissingDataWarning, check_options, fit_rows, pi_description
@@ -193,9 +193,10 @@ class PoolResult(Inference):
             f"  estimate {fmt(self.estimate)} (se {fmt(self.se)}), {lv} CI "
             f"[{fmt(self.ci_low)}, {fmt(self.ci_high)}], {stat}, p {_fmt_p(self.p)}",
         ]
-        if self.measure.upper() in RATIO_MEASURES:
-            lines.append(f"  back-transformed ({self.measure}): {fmt(math.exp(self.estimate))} "
-                         f"[{fmt(math.exp(self.ci_low))}, {fmt(math.exp(self.ci_high))}]")
+        if on_log_scale(self.measure):
+            natural = [to_natural(self.measure, x) for x in (self.estimate, self.ci_low, self.ci_high)]
+            lines.append(f"  back-transformed ({self.measure}): {fmt(natural[0])} "
+                         f"[{fmt(natural[1])}, {fmt(natural[2])}]")
         lines.append(f"  {lv} prediction interval [{fmt(self.pi_low)}, {fmt(self.pi_high)}]")
         het = (f"  heterogeneity: Q = {fmt(self.q)} (df = {self.k - 1}), p {_fmt_p(self.q_p)}, "
                f"I² = {fmt(self.i2, 1)}{'%' if math.isfinite(self.i2) else ''}, "

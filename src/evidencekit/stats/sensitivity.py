@@ -27,7 +27,8 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from ..vocab import RATIO_MEASURES, SINGLE_GROUP_MEASURES
+from ..scales import on_log_scale
+from ..vocab import SINGLE_GROUP_MEASURES
 from .conversions import se_from_ci
 from .effects import effect_sizes
 from ..errors import InputError
@@ -395,7 +396,7 @@ def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
     k = y.size
     if k == 0:
         raise InputError("no studies to analyse (k = 0): every study lacks yi or vi")
-    ratio = measure in RATIO_MEASURES
+    ratio = measure is not None and on_log_scale(measure)
 
     primary = _row(_fit(y, v, method, ci, level, measure),
                    f"primary: {_model_words(method, ci)}", "primary", ratio)
