@@ -21,7 +21,7 @@ from .arrays import frozen
 from .distributions import critical_value
 from .effects import effect_sizes
 from .engine import MissingDataWarning
-from .inference import Inference
+from .inference import PooledEstimate
 
 __all__ = ["MH_MEASURES", "TableResult", "mantel_haenszel", "peto"]
 
@@ -30,7 +30,7 @@ MH_MEASURES = ("OR", "RR", "RD")
 
 
 @dataclass(frozen=True, slots=True)
-class TableResult(Inference):
+class TableResult(PooledEstimate):
     """A Mantel-Haenszel or Peto fit, frozen. Attributes carry the ``pool`` JSON keys.
 
     ``estimate`` is on the log scale for OR and RR (metafor's ``b``); ``q``, ``i2``, ``h2`` and
@@ -48,10 +48,6 @@ class TableResult(Inference):
     q_p: float
     i2: float
     h2: float
-    yi: np.ndarray
-    vi: np.ndarray
-    weight: np.ndarray
-    labels: tuple[str, ...]
     dropped: tuple[int, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     tau2: float = 0.0
@@ -65,8 +61,7 @@ class TableResult(Inference):
                 "h2": self.h2, "q": self.q, "q_p": self.q_p, "pi_low": math.nan,
                 "pi_high": math.nan, "level": self.level, "ci_method": "wald", "k_yi": self.k_yi,
                 "notes": list(self.notes),
-                "studies": [{"yi": float(y), "vi": float(v), "weight": float(w)}
-                            for y, v, w in zip(self.yi, self.vi, self.weight)]}
+                "studies": [study._asdict() for study in self.studies]}
 
     def to_frame(self) -> pd.DataFrame:
         """One row: k, measure, method, estimate, se, ci_low, ci_high, z, p, q, q_p, i2, h2."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -420,7 +420,7 @@ class SubgroupResult:
         return "\n".join(lines)
 
 
-def subgroup_analysis(yi, vi, groups: Sequence[Any], *, method: str = "REML", ci: str = "wald",
+def subgroup_analysis(yi, vi, groups: Sequence[Hashable], *, method: str = "REML", ci: str = "wald",
                       level: float = 95.0, measure: str | None = None,
                       labels: Sequence[str] | None = None) -> SubgroupResult:
     """Random-effects meta-analysis per subgroup and the test for subgroup differences.

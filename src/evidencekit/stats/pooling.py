@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,10 +25,10 @@ from ..scales import on_log_scale, to_natural
 from .arrays import as_float, check_values, frozen
 from .distributions import critical_value
 from .engine import MissingDataWarning, check_options, fit_rows, pi_description
-from .inference import Inference
+from .inference import PooledEstimate
 from .tau2 import METHOD_NAMES
 
-__all__ = ["PoolResult", "StudyWeight", "pool", "SCALAR_KEYS", "EXTRA_KEYS", "TAU2_CI_KEYS"]
+__all__ = ["PoolResult", "pool", "SCALAR_KEYS", "EXTRA_KEYS", "TAU2_CI_KEYS"]
 
 #: The scalar keys of the JSON contract (DESIGN.md), in contract order.
 SCALAR_KEYS = ("k", "measure", "method", "estimate", "se", "ci_low", "ci_high", "z", "p", "tau2",
@@ -47,16 +47,8 @@ TAU2_CI_KEYS = ("tau2_ci_low", "tau2_ci_high", "tau2_ci_method")
 # public results
 
 
-class StudyWeight(NamedTuple):
-    """One study in a fit: the ``studies: [{yi, vi, weight}]`` entries of the JSON contract."""
-
-    yi: float
-    vi: float
-    weight: float  # percent of the total weight, as metafor's weights()
-
-
 @dataclass(frozen=True, slots=True)
-class PoolResult(Inference):
+class PoolResult(PooledEstimate):
     """A fitted meta-analysis (one intercept-only model), frozen.
 
     Attributes carry the JSON contract's keys (DESIGN.md): ``k, measure, method, estimate, se,
@@ -89,21 +81,11 @@ class PoolResult(Inference):
     pi_high: float
     tau2_ci_low: float
     tau2_ci_high: float
-    yi: np.ndarray
-    vi: np.ndarray
-    weight: np.ndarray
-    labels: tuple[str, ...]
     dropped: tuple[int, ...] = ()
     converged: bool = True
     fallback: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
     tau2_ci_method: str | None = None
-
-    @property
-    def studies(self) -> tuple[StudyWeight, ...]:
-        """Per study ``(yi, vi, weight)``: the contract's ``studies`` key as an attribute."""
-        return tuple(StudyWeight(float(y), float(v), float(w))
-                     for y, v, w in zip(self.yi, self.vi, self.weight))
 
     @property
     def tau(self) -> float:
@@ -393,7 +375,8 @@ def pool(yi, vi=None, method: str = "REML", ci: str = "wald", *, pi: str = "meta
         notes=notes, tau2_ci_method=("Q-profile" if tau2_ci and method != "FE" else None))
 
 
-def _check_finite_fit(r: Mapping[str, Any], k: int, method: str, ci: str, y, v) -> None:
+def _check_finite_fit(r: Mapping[str, float], k: int, method: str, ci: str, y: np.ndarray,
+                      v: np.ndarray) -> None:
     """Raise InputError when a fit is not finite (never a silent "estimate NA", exit 0).
 
     Effect sizes near 1e150 or variances near 1e-150 make the sums of w y² overflow floating

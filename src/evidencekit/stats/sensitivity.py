@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 
 from ..scales import on_log_scale
@@ -229,7 +230,7 @@ def _under(analyses: Sequence[str]) -> str:
 # input checks
 
 
-def _floats(name: str, values: Any) -> np.ndarray:
+def _floats(name: str, values: ArrayLike) -> np.ndarray:
     try:
         out = np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError):
@@ -237,7 +238,7 @@ def _floats(name: str, values: Any) -> np.ndarray:
     return out
 
 
-def _flags(high_risk: Any, k: int) -> np.ndarray | None:
+def _flags(high_risk: Sequence[bool] | None, k: int) -> np.ndarray | None:
     if high_risk is None:
         return None
     flags = list(high_risk)
@@ -251,7 +252,7 @@ def _flags(high_risk: Any, k: int) -> np.ndarray | None:
     return np.asarray(flags, dtype=bool)
 
 
-def _prepost_inputs(prepost: Mapping[str, Any] | None, measure: str, k: int
+def _prepost_inputs(prepost: Mapping[str, ArrayLike] | None, measure: str, k: int
                     ) -> dict[str, np.ndarray] | None:
     if prepost is None:
         return None
@@ -298,7 +299,7 @@ def _model_words(method: str, ci: str) -> str:
 def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
                          labels: Sequence[str] | None = None,
                          high_risk: Sequence[bool] | None = None,
-                         prepost: Mapping[str, Any] | None = None,
+                         prepost: Mapping[str, ArrayLike] | None = None,
                          assumed_ri: Sequence[float] = DEFAULT_ASSUMED_RI,
                          method: str = "REML", ci: str = "wald",
                          level: float = 95.0) -> SensitivityReport:
