@@ -28,7 +28,7 @@ from .escalc_means import correlation, generic, mean_change, two_group
 
 __all__ = [
     "MEASURES", "RATIO_MEASURES", "COLUMNS", "EffectSizes", "RiSweep", "effect_sizes",
-    "effect_sizes_from_frame", "ri_sweep", "TWO_BY_TWO_MEASURES",
+    "effect_sizes_from_frame", "ri_sweep", "TWO_BY_TWO_MEASURES", "csv_line",
 ]
 
 MEASURES = ("MD", "SMD", "SMCR", "SMCC", "RR", "OR", "RD", "ROM", "PR", "PLO", "PFT", "PAS",
@@ -358,7 +358,7 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
             raise InputError(f"column {col} holds a non-number {frame[col].iloc[row]!r}; write "
                              "the number alone (no units, '%' or '<'; a full stop as the decimal "
                              "point), or leave the cell empty if it is not reported",
-                             file=source, line=_csv_line(frame, row), field=col)
+                             file=source, line=csv_line(frame, row), field=col)
         values[col] = series.to_numpy(dtype=float)
     labels = (frame[label_column].astype(str).tolist() if label_column
               and label_column in frame.columns else None)
@@ -370,7 +370,7 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
         raise
 
 
-def _csv_line(frame: pd.DataFrame, row: int) -> int:
+def csv_line(frame: pd.DataFrame, row: int) -> int:
     """The CSV line of a frame's ``row``: the index when the reader kept line numbers there (the
     CLI's reader does, so blank lines do not shift it), else the row + 2 (header is line 1)."""
     if frame.index.name == "line":

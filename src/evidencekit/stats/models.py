@@ -23,6 +23,7 @@ from .distributions import critical_value
 from .engine import MissingDataWarning
 from .inference import Inference
 from .pooling import PoolResult, pool
+from .tau2 import DEFAULT_CONTROL
 
 __all__ = ["REGRESSION_METHODS", "Coefficient", "MetaRegressionResult", "SubgroupResult",
            "meta_regression", "subgroup_analysis"]
@@ -30,10 +31,10 @@ __all__ = ["REGRESSION_METHODS", "Coefficient", "MetaRegressionResult", "Subgrou
 #: tau² estimators for meta-regression (metafor's names); FE fits a fixed-effects meta-regression.
 REGRESSION_METHODS = ("FE", "DL", "HE", "ML", "REML")
 
-# metafor's rma.uni control defaults (as in pooling): the same stopping rules, the same numbers.
-_THRESHOLD = 1e-5
-_MAXITER = 100
-_TOL = float(np.finfo(float).eps) ** 0.25
+# metafor's rma.uni control defaults, as pool() uses them: the same stopping rules, the same numbers.
+_THRESHOLD = DEFAULT_CONTROL["threshold"]
+_MAXITER = DEFAULT_CONTROL["maxiter"]
+_TOL = DEFAULT_CONTROL["tol"]
 
 
 @dataclass(frozen=True, slots=True)
