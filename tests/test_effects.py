@@ -147,6 +147,16 @@ def test_conversions_follow_cochrane_handbook():
         se_from_ci(2.0, 1.0)
 
 
+@pytest.mark.parametrize("level", [80.0, 90.0, 99.0])
+def test_se_from_ci_honours_the_level_of_the_interval(level):
+    """The SE of a 90% CI is not the SE of a 95% CI of the same width (no 3.92 hard-coded)."""
+    z = stats.norm.isf((1 - level / 100) / 2)
+    assert se_from_ci(1.0, 3.0, level=level) == pytest.approx(2.0 / (2 * z), rel=1e-12)
+    assert se_from_ci(1.0, 3.0, level=level) != pytest.approx(se_from_ci(1.0, 3.0), rel=1e-3)
+    t = stats.t.isf((1 - level / 100) / 2, 9)
+    assert se_from_ci(1.0, 3.0, level=level, df=9) == pytest.approx(2.0 / (2 * t), rel=1e-12)
+
+
 @pytest.mark.parametrize("measure, kwargs, match", [
     ("XYZ", {}, "unknown measure"),
     ("MD", dict(m1i=[1], sd1i=[1], n1i=[10], m2i=[1], sd2i=[1]), "n2i"),

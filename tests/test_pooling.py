@@ -398,6 +398,11 @@ def test_engine_distribution_functions_equal_scipy_stats():
              (P.t_isf(q, df), stats.t.isf(q, df))]
     for ours, theirs in pairs:
         np.testing.assert_array_equal(ours, theirs)
+    # the one two-sided quantile of every interval, at any level, z or t
+    for level in (50.0, 90.0, 95.0, 99.9):
+        assert P.critical_value(level) == stats.norm.isf((1 - level / 100) / 2)
+        np.testing.assert_array_equal(P.critical_value(level, df[:50]),
+                                      stats.t.isf((1 - level / 100) / 2, df[:50]))
 
 
 def test_scalar_zeroin_equals_the_vectorised_one_bit_for_bit():

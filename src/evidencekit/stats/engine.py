@@ -1,4 +1,4 @@
-"""The vectorised fit of intercept-only meta-analytic models, one per column, and its input checks.
+"""The vectorised fit of intercept-only meta-analytic models, one per analysis, and its options.
 
 :func:`fit_rows` is the one engine behind :func:`evidencekit.stats.pooling.pool`,
 :func:`evidencekit.stats.batch.pool_many` and leave-one-out: given tau² (from
@@ -31,6 +31,7 @@ def pi_description(pi: str, ci: str) -> str:
     if ci == "hksj":
         return "metafor: t quantile with k-1 df (as HKSJ), sqrt(se² + tau²) (metafor default)"
     return "metafor: normal quantile, sqrt(se² + tau²) (metafor default)"
+
 
 class MissingDataWarning(UserWarning):
     """Studies were left out of a fit because an input was missing (as metafor's na.omit does)."""
@@ -164,6 +165,8 @@ def fit_rows(Y, V, M, method, ci, pi, level, ctl, tau2_ci):
 
 
 def check_options(method, ci, pi, level, control):
+    """The options of a fit checked (InputError naming the option), with metafor's control
+    defaults updated by ``control``; returns (METHOD in upper case, control settings)."""
     if not isinstance(method, str) or method.upper() not in METHODS:
         raise InputError(f"unknown method {method!r}: use one of {', '.join(METHODS)}",
                          field="method")

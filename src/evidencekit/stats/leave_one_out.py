@@ -9,8 +9,8 @@ import pandas as pd
 
 from ..errors import InputError
 from .batch import many_frame, pool_many
-from .distributions import chi2_sf, critical_value, norm_sf, t_sf
 from .arrays import as_float, check_values
+from .distributions import chi2_sf, critical_value, norm_sf, t_sf
 from .engine import MissingDataWarning, check_options
 from .pooling import unpack_effects
 

@@ -21,6 +21,7 @@ from .arrays import frozen
 from .distributions import critical_value
 from .effects import effect_sizes
 from .engine import MissingDataWarning
+from .formatting import number, p_comparison
 from .inference import PooledEstimate
 
 __all__ = ["MH_MEASURES", "TableResult", "mantel_haenszel", "peto"]
@@ -74,27 +75,17 @@ class TableResult(PooledEstimate):
         name = ("Mantel-Haenszel" if self.method == "MH" else "Peto") + f" ({self.measure})"
         ratio = on_log_scale(self.measure)
         lines = [f"{name} common-effect meta-analysis of {self.k} tables",
-                 f"  estimate {_f(self.estimate)}{' (log scale)' if ratio else ''} "
-                 f"(se {_f(self.se)}), {self.level:g}% CI [{_f(self.ci_low)}, {_f(self.ci_high)}], "
-                 f"z = {_f(self.z)}, p {_fp(self.p)}"]
+                 f"  estimate {number(self.estimate)}{' (log scale)' if ratio else ''} "
+                 f"(se {number(self.se)}), {self.level:g}% CI [{number(self.ci_low)}, {number(self.ci_high)}], "
+                 f"z = {number(self.z)}, p {p_comparison(self.p)}"]
         if ratio and math.isfinite(self.estimate):
             natural = [to_natural(self.measure, x) for x in (self.estimate, self.ci_low, self.ci_high)]
-            lines.append(f"  back-transformed ({self.measure}): {_f(natural[0])} "
-                         f"[{_f(natural[1])}, {_f(natural[2])}]")
-        lines.append(f"  heterogeneity: Q = {_f(self.q)} (df = {self.k_yi - 1}), p "
-                     f"{_fp(self.q_p)}, I² = {_f(self.i2, 1)}%, H² = {_f(self.h2)}")
+            lines.append(f"  back-transformed ({self.measure}): {number(natural[0])} "
+                         f"[{number(natural[1])}, {number(natural[2])}]")
+        lines.append(f"  heterogeneity: Q = {number(self.q)} (df = {self.k_yi - 1}), p "
+                     f"{p_comparison(self.q_p)}, I² = {number(self.i2, 1)}%, H² = {number(self.h2)}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
-
-
-def _f(x: float, digits: int = 4) -> str:
-    return f"{x:.{digits}f}" if math.isfinite(x) else "NA"
-
-
-def _fp(p: float) -> str:
-    if not math.isfinite(p):
-        return "= NA"
-    return "< 0.0001" if p < 1e-4 else f"= {p:.4f}"
 
 
 def _tables(ai, bi, ci, di, n1i, n2i, labels):

@@ -21,6 +21,7 @@ from ..errors import InputError
 from .arrays import paired_yi_vi
 from .distributions import critical_value
 from .engine import MissingDataWarning
+from .formatting import number
 from .inference import Inference
 from .pooling import PoolResult, pool
 from .tau2 import DEFAULT_CONTROL
@@ -97,16 +98,12 @@ class MetaRegressionResult:
         qm_txt = (f"F({self.qm_df[0]:g}, {self.qm_df[1]:g}) = {self.qm:.4f}"
                   if self.ci_method == "hksj" else f"QM({self.qm_df[0]:g}) = {self.qm:.4f}")
         lines = [f"Meta-regression of {self.k} studies: {model}; tests: {test}",
-                 f"  moderators: {qm_txt}, p = {_p(self.qm_p)}; R² = {_num(self.r2, 2)}%",
-                 f"  residual heterogeneity: tau² = {_num(self.tau2)}, I² = {_num(self.i2, 1)}%, "
-                 f"QE({self.k - len(self.coefficients)}) = {_num(self.qe)}, p = {_p(self.qe_p)}",
+                 f"  moderators: {qm_txt}, p = {_p(self.qm_p)}; R² = {number(self.r2, 2)}%",
+                 f"  residual heterogeneity: tau² = {number(self.tau2)}, I² = {number(self.i2, 1)}%, "
+                 f"QE({self.k - len(self.coefficients)}) = {number(self.qe)}, p = {_p(self.qe_p)}",
                  self.to_frame().to_string(float_format=lambda x: f"{x:.4f}")]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
-
-
-def _num(x: float, digits: int = 4) -> str:
-    return f"{x:.{digits}f}" if x is not None and math.isfinite(x) else "NA"
 
 
 def _p(p: float) -> str:
@@ -416,7 +413,7 @@ class SubgroupResult:
         lines = [f"Subgroup analysis: {len(self.subgroups)} subgroups, a separate tau² "
                  f"({self.method}) in each"]
         lines.append(self.to_frame().to_string(float_format=lambda x: f"{x:.4f}"))
-        lines.append(f"  test for subgroup differences: Q = {_num(self.q_between)}, df = "
+        lines.append(f"  test for subgroup differences: Q = {number(self.q_between)}, df = "
                      f"{self.q_between_df}, p = {_p(self.q_between_p)}")
         return "\n".join(lines)
 

@@ -25,6 +25,7 @@ from ..scales import on_log_scale, to_natural
 from .arrays import as_float, check_values, frozen
 from .distributions import critical_value
 from .engine import MissingDataWarning, check_options, fit_rows, pi_description
+from .formatting import number, p_comparison
 from .inference import PooledEstimate
 from .tau2 import METHOD_NAMES
 
@@ -152,7 +153,7 @@ class PoolResult(PooledEstimate):
     def summary(self) -> str:
         """A text report that names every default used (estimator, CI, PI, tau² interval)."""
         lv = f"{self.level:g}%"
-        fmt = _fmt
+        fmt = number
         model = ("common-effect model" if self.method == "FE"
                  else f"random-effects model, tau² estimator {self.method} "
                       f"({METHOD_NAMES[self.method]})")
@@ -173,14 +174,14 @@ class PoolResult(PooledEstimate):
             f"(measure {self.measure}): {model}",
             f"  confidence interval: {ci_txt}; prediction interval: {pi_txt}",
             f"  estimate {fmt(self.estimate)} (se {fmt(self.se)}), {lv} CI "
-            f"[{fmt(self.ci_low)}, {fmt(self.ci_high)}], {stat}, p {_fmt_p(self.p)}",
+            f"[{fmt(self.ci_low)}, {fmt(self.ci_high)}], {stat}, p {p_comparison(self.p)}",
         ]
         if on_log_scale(self.measure):
             natural = [to_natural(self.measure, x) for x in (self.estimate, self.ci_low, self.ci_high)]
             lines.append(f"  back-transformed ({self.measure}): {fmt(natural[0])} "
                          f"[{fmt(natural[1])}, {fmt(natural[2])}]")
         lines.append(f"  {lv} prediction interval [{fmt(self.pi_low)}, {fmt(self.pi_high)}]")
-        het = (f"  heterogeneity: Q = {fmt(self.q)} (df = {self.k - 1}), p {_fmt_p(self.q_p)}, "
+        het = (f"  heterogeneity: Q = {fmt(self.q)} (df = {self.k - 1}), p {p_comparison(self.q_p)}, "
                f"I² = {fmt(self.i2, 1)}{'%' if math.isfinite(self.i2) else ''}, "
                f"H² = {fmt(self.h2)}")
         lines.append(het)
@@ -192,18 +193,6 @@ class PoolResult(PooledEstimate):
         return "\n".join(lines)
 
 
-
-
-def _fmt(x: float, digits: int = 4) -> str:
-    if x is None or not math.isfinite(x):
-        return "NA"
-    return f"{x:.{digits}f}"
-
-
-def _fmt_p(p: float) -> str:
-    if not math.isfinite(p):
-        return "= NA"
-    return "< 0.0001" if p < 1e-4 else f"= {p:.4f}"
 
 
 def unpack_effects(yi, vi, measure):
