@@ -16,7 +16,7 @@ import sys
 CHILD = r"""
 import json, resource, sys, time
 import numpy as np
-from evidencekit.stats.pooling import leave_one_out
+from evidencekit.stats.leave_one_out import leave_one_out
 k, method = int(sys.argv[1]), sys.argv[2]
 rng = np.random.default_rng(20240601)
 vi = rng.uniform(0.01, 0.5, k)

@@ -15,8 +15,9 @@ import warnings
 
 import numpy as np
 
-from evidencekit.stats import pooling
-from evidencekit.stats.pooling import pool, pool_many
+from evidencekit.stats import tau2 as tau2_estimators
+from evidencekit.stats.batch import pool_many
+from evidencekit.stats.pooling import pool
 
 N, K = 10_000, 20
 SEED = 20240601
@@ -125,13 +126,13 @@ def main() -> None:
     # Non-convergence: run metafor's Fisher scoring alone (HE start, threshold 1e-5, maxiter 100)
     # and count where it fails; then check every pool_many REML fit solved the REML equation.
     Mf = np.ones_like(yt)
-    ctl = dict(pooling._DEFAULT_CONTROL)
+    ctl = dict(tau2_estimators.DEFAULT_CONTROL)
     ybar = yt.mean(axis=0)
     he = np.maximum(0.0, (((yt - ybar) ** 2).sum(axis=0) - vt.sum(axis=0) * (K - 1) / K) / (K - 1))
-    _, conv, iters, _ = pooling._fisher_scoring("REML", he, yt, vt, Mf, ctl)
+    _, conv, iters, _ = tau2_estimators.fisher_scoring("REML", he, yt, vt, Mf, ctl)
     fails = int((~conv).sum())
     tau2 = pool_many(yi, vi, method="REML")["tau2"].to_numpy()
-    score, info = pooling._scores("REML", tau2, yt, vt, Mf)
+    score, info = tau2_estimators.scores("REML", tau2, yt, vt, Mf)
     step = np.abs(score / info)  # the next Fisher-scoring step from our answer
     interior = tau2 > 1e-4  # below this, metafor's step halving parks tau2 just above 0
     zero = tau2 == 0

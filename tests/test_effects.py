@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from evidencekit.stats.conversions import sd_from_ci, sd_from_se, se_from_ci, se_from_p
 from evidencekit.stats.effects import (COLUMNS, MEASURES, effect_sizes, effect_sizes_from_frame,
-                                 hedges_correction, ri_sweep, sd_from_ci, sd_from_se, se_from_ci,
-                                 se_from_p)
+                                       ri_sweep)
+from evidencekit.stats.escalc_means import hedges_correction
 from evidencekit.errors import InputError
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "metafor-reference.json").read_text())
@@ -108,7 +109,7 @@ def test_missing_ri_needs_explicit_assumption_and_is_named():
 
 
 def test_ri_sweep_feeds_pool_many():
-    from evidencekit.stats.pooling import pool_many
+    from evidencekit.stats.batch import pool_many
     args = metafor_args(CASES["prepost_synthetic_SMCR"])
     args.pop("ri")
     sweep = ri_sweep("SMCR", assumed=(0.2, 0.5, 0.8), **args)
@@ -144,6 +145,16 @@ def test_conversions_follow_cochrane_handbook():
         se_from_p(0.5, 0)
     with pytest.raises(InputError):
         se_from_ci(2.0, 1.0)
+
+
+@pytest.mark.parametrize("level", [80.0, 90.0, 99.0])
+def test_se_from_ci_honours_the_level_of_the_interval(level):
+    """The SE of a 90% CI is not the SE of a 95% CI of the same width (no 3.92 hard-coded)."""
+    z = stats.norm.isf((1 - level / 100) / 2)
+    assert se_from_ci(1.0, 3.0, level=level) == pytest.approx(2.0 / (2 * z), rel=1e-12)
+    assert se_from_ci(1.0, 3.0, level=level) != pytest.approx(se_from_ci(1.0, 3.0), rel=1e-3)
+    t = stats.t.isf((1 - level / 100) / 2, 9)
+    assert se_from_ci(1.0, 3.0, level=level, df=9) == pytest.approx(2.0 / (2 * t), rel=1e-12)
 
 
 @pytest.mark.parametrize("measure, kwargs, match", [

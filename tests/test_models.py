@@ -9,7 +9,7 @@ import pytest
 from _metafor_models import arr, case_effects, close, section
 from evidencekit.errors import InputError
 from evidencekit.stats.models import meta_regression, subgroup_analysis
-from evidencekit.stats.pooling import MissingDataWarning
+from evidencekit.stats.engine import MissingDataWarning
 
 REG = section("metareg")
 SUB = section("subgroups")

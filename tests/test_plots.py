@@ -55,7 +55,7 @@ def test_funnel(tmp_path):
 def test_matplotlib_is_not_imported_by_pooling():
     import subprocess
     import sys
-    code = ("import sys, evidencekit.stats.pooling, evidencekit.stats.effects, evidencekit.stats.bias, "
+    code = ("import sys, evidencekit.stats.pooling, evidencekit.stats.batch, evidencekit.stats.effects, evidencekit.stats.bias, "
             "evidencekit.plots; print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -9,7 +9,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from evidencekit.stats.effects import effect_sizes
-from evidencekit.stats.pooling import METHODS, pool, pool_many
+from evidencekit.stats.batch import pool_many
+from evidencekit.stats.pooling import pool
+from evidencekit.stats.tau2 import METHODS
 
 # The hypothesis profile (deterministic, modest, no example database) is set for the whole suite in
 # tests/conftest.py; `--hypothesis-profile=explore` searches randomly and harder.
@@ -129,7 +131,7 @@ def test_pool_many_equals_pool_row_by_row(rows, method, ci):
 
 @given(studies(min_k=3, max_k=15), st.sampled_from(["FE", "DL", "HS", "HE"]))
 def test_closed_form_leave_one_out_is_the_refit(data, method):
-    from evidencekit.stats.pooling import leave_one_out
+    from evidencekit.stats.leave_one_out import leave_one_out
 
     y, v = data
     fast = leave_one_out(y, v, method=method)

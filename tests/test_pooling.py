@@ -15,8 +15,11 @@ import pandas as pd
 import pytest
 
 from evidencekit.errors import InputError
-from evidencekit.stats.pooling import (EXTRA_KEYS, METHODS, SCALAR_KEYS, TAU2_CI_KEYS,
-                                 MissingDataWarning, leave_one_out, pool, pool_many)
+from evidencekit.stats.batch import pool_many
+from evidencekit.stats.engine import MissingDataWarning
+from evidencekit.stats.leave_one_out import leave_one_out
+from evidencekit.stats.pooling import EXTRA_KEYS, SCALAR_KEYS, TAU2_CI_KEYS, pool
+from evidencekit.stats.tau2 import METHODS
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "metafor-reference.json").read_text())
 CASES = {c["name"]: c for c in REFERENCE["cases"]}
@@ -369,12 +372,12 @@ def test_closed_form_leave_one_out_equals_refits(method, ci):
 
 
 def test_chunked_leave_one_out_equals_one_batch(monkeypatch):
-    import evidencekit.stats.pooling as pooling_module
+    import evidencekit.stats.leave_one_out as loo_module
 
     rng = np.random.default_rng(12)
     y, v = rng.normal(0.3, 0.4, 30), rng.uniform(0.01, 0.3, 30)
     whole = leave_one_out(y, v, method="REML")
-    monkeypatch.setattr(pooling_module, "_LOO_CHUNK_CELLS", 60)  # two rows per chunk
+    monkeypatch.setattr(loo_module, "LOO_CHUNK_CELLS", 60)  # two rows per chunk
     chunked = leave_one_out(y, v, method="REML")
     pd.testing.assert_frame_equal(whole, chunked)
 
@@ -383,22 +386,27 @@ def test_engine_distribution_functions_equal_scipy_stats():
     """The engine calls scipy.special directly (speed); the numbers must be scipy.stats's."""
     from scipy import stats
 
-    import evidencekit.stats.pooling as P
+    import evidencekit.stats.distributions as P
 
     rng = np.random.default_rng(5)
     x = np.concatenate([rng.uniform(-5, 60, 500), [0.0, 1e-300, np.inf, np.nan, -1.0]])
     q = np.concatenate([rng.uniform(0, 1, 500), [0.0, 1.0, 0.025, 0.5, np.nan]])
     df = np.concatenate([rng.uniform(0.5, 50, 500), [1.0, 2.0, 3.0, np.nan, 4.0]])
-    pairs = [(P._norm_isf(q), stats.norm.isf(q)), (P._norm_sf(x), stats.norm.sf(x)),
-             (P._chi2_sf(x, df), stats.chi2.sf(x, df)), (P._chi2_isf(q, df), stats.chi2.isf(q, df)),
-             (P._chi2_ppf(q, df), stats.chi2.ppf(q, df)), (P._t_sf(x, df), stats.t.sf(x, df)),
-             (P._t_isf(q, df), stats.t.isf(q, df))]
+    pairs = [(P.norm_isf(q), stats.norm.isf(q)), (P.norm_sf(x), stats.norm.sf(x)),
+             (P.chi2_sf(x, df), stats.chi2.sf(x, df)), (P.chi2_isf(q, df), stats.chi2.isf(q, df)),
+             (P.chi2_ppf(q, df), stats.chi2.ppf(q, df)), (P.t_sf(x, df), stats.t.sf(x, df)),
+             (P.t_isf(q, df), stats.t.isf(q, df))]
     for ours, theirs in pairs:
         np.testing.assert_array_equal(ours, theirs)
+    # the one two-sided quantile of every interval, at any level, z or t
+    for level in (50.0, 90.0, 95.0, 99.9):
+        assert P.critical_value(level) == stats.norm.isf((1 - level / 100) / 2)
+        np.testing.assert_array_equal(P.critical_value(level, df[:50]),
+                                      stats.t.isf((1 - level / 100) / 2, df[:50]))
 
 
 def test_scalar_zeroin_equals_the_vectorised_one_bit_for_bit():
-    import evidencekit.stats.pooling as P
+    import evidencekit.stats.rootfinding as P
 
     rng = np.random.default_rng(8)
     for _ in range(50):
@@ -417,37 +425,37 @@ def test_scalar_zeroin_equals_the_vectorised_one_bit_for_bit():
             return swyy - swy * swy / sw - (k - 1)
 
         lo, hi = np.zeros(2), np.full(2, 50.0)
-        both, conv2 = P._zeroin(f, lo, hi, f(lo), f(hi), 1e-9, 100)
-        first, conv1 = P._zeroin(f, lo[:1], hi[:1], f(lo)[:1], f(hi)[:1], 1e-9, 100)
+        both, conv2 = P.zeroin(f, lo, hi, f(lo), f(hi), 1e-9, 100)
+        first, conv1 = P.zeroin(f, lo[:1], hi[:1], f(lo)[:1], f(hi)[:1], 1e-9, 100)
         assert first[0] == both[0] and conv1[0] == conv2[0]
 
 
 @pytest.mark.parametrize("method", ["REML", "ML", "EB"])
 def test_single_analysis_fisher_scoring_equals_the_batch_path(method):
     """pool() runs Fisher scoring on Python floats; pool_many on arrays: the same tau²."""
-    import evidencekit.stats.pooling as P
+    import evidencekit.stats.tau2 as P
 
     rng = np.random.default_rng(21)
     Y = rng.normal(0.2, 0.5, (12, 40))
     V = rng.uniform(0.01, 0.4, (12, 40))
     Mf = np.ones_like(Y)
     t0 = np.full(40, 0.05)
-    ctl = dict(P._DEFAULT_CONTROL)
-    batch = P._fisher_scoring(method, t0, Y, V, Mf, ctl)
+    ctl = dict(P.DEFAULT_CONTROL)
+    batch = P.fisher_scoring(method, t0, Y, V, Mf, ctl)
     for j in range(40):
-        one = P._fisher_scoring(method, t0[j:j + 1], np.ascontiguousarray(Y[:, j:j + 1]),
+        one = P.fisher_scoring(method, t0[j:j + 1], np.ascontiguousarray(Y[:, j:j + 1]),
                                 np.ascontiguousarray(V[:, j:j + 1]), Mf[:, j:j + 1], ctl)
         assert one[0][0] == pytest.approx(batch[0][j], rel=1e-12, abs=1e-15)
         assert one[1][0] == batch[1][j] and one[2][0] == batch[2][j]
 
 
 def test_column_median_equals_numpy():
-    import evidencekit.stats.pooling as P
+    import evidencekit.stats.tau2 as P
 
     rng = np.random.default_rng(4)
     for k in (1, 2, 3, 10, 11):
         X = rng.normal(size=(k, 7))
-        np.testing.assert_array_equal(P._median_cols(X), np.median(X, axis=0))
+        np.testing.assert_array_equal(P.median_cols(X), np.median(X, axis=0))
 
 
 def test_exact_solving_figures_in_the_methods_doc_are_the_measured_ones():

@@ -19,7 +19,7 @@ import pytest
 from evidencekit import jsonout
 from evidencekit.stats.effects import effect_sizes
 from evidencekit.errors import InputError
-from evidencekit.stats.pooling import MissingDataWarning
+from evidencekit.stats.engine import MissingDataWarning
 from evidencekit.stats.sensitivity import (DEFAULT_ASSUMED_RI, SensitivityRow, direction_check,
                                      for_claim, for_rating, sensitivity_analyses)
 

@@ -16,7 +16,7 @@ _EXPORTS = {
     "validate_evidence": "validation",
     "effect_sizes": "stats.effects",
     "pool": "stats.pooling",
-    "pool_many": "stats.pooling",
+    "pool_many": "stats.batch",
     "rate_certainty": "grade.certainty",
     "make_claims": "grade.claims",
     "audit_text": "audit",

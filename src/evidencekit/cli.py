@@ -164,7 +164,7 @@ def _check_pool_options(args: argparse.Namespace) -> None:
     """Unknown --measure/--method name the option, before the CSV is read."""
     from .stats.effects import MEASURES
     from .stats.pool_report import TABLE_METHODS
-    from .stats.pooling import METHODS
+    from .stats.tau2 import METHODS
 
     if args.measure.upper() not in MEASURES:
         raise InputError(f"unknown measure {args.measure!r}: use one of {', '.join(MEASURES)} "

@@ -18,8 +18,11 @@ import numpy as np
 import pandas as pd
 
 from .stats.bias import egger_test, trim_and_fill
-from .stats.effects import RATIO_MEASURES, effect_sizes, se_from_ci
-from .stats.pooling import leave_one_out, pool, pool_many
+from .stats.conversions import se_from_ci
+from .stats.effects import RATIO_MEASURES, effect_sizes
+from .stats.batch import pool_many
+from .stats.leave_one_out import leave_one_out
+from .stats.pooling import pool
 
 __all__ = [
     "show",
@@ -176,7 +179,7 @@ def reported_effects(library, contrast: str | None = None) -> pd.DataFrame:
 
     ``contrast`` filters (e.g. ``"review-pooled"`` for the reviews' pooled results, or
     ``"between-groups"`` for a trial's own comparison). ``se`` is as reported, else derived from
-    the 95% CI by :func:`evidencekit.stats.effects.se_from_ci` (Cochrane Handbook 6.3.1; on the log
+    the 95% CI by :func:`evidencekit.stats.conversions.se_from_ci` (Cochrane Handbook 6.3.1; on the log
     scale for ratio measures). ``ci_asymmetry`` is where the estimate sits from the CI's midpoint,
     as a share of its width: above ~5% the printed numbers do not fit together (kept as printed).
     """

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..stats.distributions import critical_value
 from ..vocab import PROPORTION_MEASURES, RATIO_MEASURES
 from ..evidence.records import EffectEstimate, ProportionResult, Question, Result, Study
 
@@ -136,7 +137,7 @@ def _item_from_result(result: Result, study: Study, indirect: str | None,
     if effect is None:
         return EvidenceItem(role="direction", **base)
     m, yi, vi = effect.measure, effect.yi, effect.vi
-    z = 1.959963984540054
+    z = float(critical_value(95.0))
     lo, hi = yi - z * math.sqrt(vi), yi + z * math.sqrt(vi)
     if isinstance(result, EffectEstimate) and result.ci_low is not None:
         est_n, lo_n, hi_n = result.estimate, result.ci_low, result.ci_high

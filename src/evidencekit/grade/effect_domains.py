@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from ..stats.distributions import critical_value
 from ..vocab import CERTAINTY_LEVELS, PROPORTION_MEASURES, RATIO_MEASURES
 from ..evidence.records import Question
 from .body import EvidenceItem
@@ -96,7 +97,7 @@ def rate_inconsistency(body: list[EvidenceItem], main: EffectSummary | None,
                  + f", {below} {'a smaller or no benefit' if t else 'the opposite direction'}")
         pi_both = pi is not None and pi[0] < -t and pi[1] > t
         if i2 >= I2_CONSIDERABLE and both and pi_both and any(
-                (y * sign + 1.959963984540054 * math.sqrt(v)) < 0
+                (y * sign + float(critical_value(95.0)) * math.sqrt(v)) < 0
                 for y, v in zip(main.yi, main.vi)):
             return CertaintyStep("inconsistency", -2, f"I² = {i2:.0f}% (considerable), {tau_text}"
                                  f"; {where}, and some studies exclude no effect in the opposite "

@@ -16,6 +16,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from .arrays import paired_yi_vi
+from .distributions import critical_value
 
 __all__ = ["EggerResult", "TrimFillResult", "egger_test", "trim_and_fill", "funnel_data"]
 
@@ -39,13 +41,8 @@ class EggerResult(NamedTuple):
 
 
 def _clean(yi, vi):
-    try:
-        y = np.asarray(yi, dtype=float).ravel()
-        v = np.asarray(vi, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"yi and vi must be numbers: {exc}") from None
-    if y.shape != v.shape:
-        raise InputError(f"yi and vi must have the same length (got {y.size} and {v.size})")
+    """yi and vi without missing pairs, every value checked."""
+    y, v = paired_yi_vi(yi, vi)
     keep = ~(np.isnan(y) | np.isnan(v))
     y, v = y[keep], v[keep]
     if (~np.isfinite(v) | (v <= 0)).any() or (~np.isfinite(y)).any():
@@ -214,7 +211,8 @@ def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
     if estimator not in ("L0", "R0"):
         raise InputError(f"unknown estimator {estimator!r}: use 'L0' or 'R0'")
     method = str(method).upper()
-    from .pooling import METHODS, pool
+    from .pooling import pool
+    from .tau2 import METHODS
 
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}: use one of {', '.join(METHODS)}",
@@ -271,7 +269,7 @@ def trim_and_fill(yi, vi, *, side: str | None = None, estimator: str = "L0",
         filled_y = np.empty(0)
         filled_v = np.empty(0)
     est, se, tau2 = fit(np.concatenate([y, filled_y]), np.concatenate([v, filled_v]))
-    z = stats.norm.isf((1 - level / 100) / 2)
+    z = critical_value(level)
     return TrimFillResult(k0=k0, side=side, estimator=estimator, estimate=est, se=se,
                           ci_low=est - z * se, ci_high=est + z * se,
                           filled_yi=_readonly(filled_y), filled_vi=_readonly(filled_v),
@@ -319,7 +317,7 @@ def funnel_data(yi, vi, estimate: float | None = None, level: float = 95.0,
     if estimate is None:
         w = 1.0 / v
         estimate = float((w * y).sum() / w.sum())
-    z = stats.norm.isf((1 - level / 100) / 2)
+    z = critical_value(level)
     grid = np.linspace(0.0, float(se.max()) * 1.05, n_points)
     return (pd.DataFrame({"yi": y, "se": se}),
             pd.DataFrame({"se": grid, "low": estimate - z * grid, "high": estimate + z * grid}))

@@ -1,7 +1,7 @@
 """Influence diagnostics and cumulative meta-analysis, as R metafor's ``influence()`` and ``cumul()``.
 
 Both refit the random-effects (or common-effect) model on subsets of the studies: without each
-study in turn (:func:`influence`, through :func:`evidencekit.stats.pooling.leave_one_out`) or on the
+study in turn (:func:`influence`, through :func:`evidencekit.stats.leave_one_out.leave_one_out`) or on the
 first 1, 2, ..., k studies in a given order (:func:`cumulative`).
 """
 from __future__ import annotations
@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .pooling import _LOO_CHUNK_CELLS, leave_one_out, pool, pool_many
+from .batch import pool_many
+from .leave_one_out import LOO_CHUNK_CELLS, leave_one_out
+from .pooling import pool
 
 __all__ = ["InfluenceResult", "influence", "cumulative"]
 
@@ -94,7 +96,7 @@ def influence(yi, vi, *, method: str = "REML", labels: Sequence[str] | None = No
     cook = diff**2 / full.se**2
     cov_r = se_i**2 / full.se**2
     sum_w_del = np.empty(k)
-    rows = max(1, _LOO_CHUNK_CELLS // k)
+    rows = max(1, LOO_CHUNK_CELLS // k)
     for start in range(0, k, rows):
         sl = slice(start, min(k, start + rows))
         sum_w_del[sl] = (1.0 / (v[None, :] + tau2_i[sl, None])).sum(axis=1)
@@ -132,7 +134,7 @@ def cumulative(yi, vi, *, method: str = "REML", ci: str = "wald",
     -------
     pandas.DataFrame
         Row j is the model fitted to the first j studies, indexed by the study added; the
-        :func:`evidencekit.stats.pooling.pool_many` columns.
+        :func:`evidencekit.stats.batch.pool_many` columns.
 
     Notes
     -----

@@ -6,8 +6,10 @@ PFT (Freeman-Tukey double arcsine), PAS (arcsine), correlations COR (raw) and ZC
 incidence rates IR (raw) and IRR (log rate ratio), GEN (an estimate given with its variance, SE,
 95% CI or p-value). Argument names are metafor's (``m1i, sd1i, n1i, m2i, sd2i, n2i``,
 ``ai, bi, ci, di`` or ``ai, n1i, ci, n2i``, ``xi, ni``, ``ri, ni``, ``x1i, t1i, x2i, t2i``,
-``xi, ti``, ``yi, vi, sei``) so an R user's call carries over unchanged. Conversions a reviewer needs (SE from a
-CI or a p-value, SD from an SE or a CI) follow the Cochrane Handbook, chapter 6.
+``xi, ti``, ``yi, vi, sei``) so an R user's call carries over unchanged. The formulas live by
+family in :mod:`~evidencekit.stats.escalc_counts` and :mod:`~evidencekit.stats.escalc_means`;
+the Handbook conversions (SE from a CI or a p-value, SD from an SE or a CI) in
+:mod:`~evidencekit.stats.conversions`.
 """
 from __future__ import annotations
 
@@ -16,16 +18,17 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.special import gammaln
 
-from ..vocab import RATIO_MEASURES
 from ..errors import InputError
+from ..scales import on_log_scale
+from ..vocab import RATIO_MEASURES
+from .arrays import frozen
+from .escalc_counts import proportion, rates, two_by_two
+from .escalc_means import correlation, generic, mean_change, two_group
 
 __all__ = [
     "MEASURES", "RATIO_MEASURES", "COLUMNS", "EffectSizes", "RiSweep", "effect_sizes",
-    "effect_sizes_from_frame", "ri_sweep", "hedges_correction", "se_from_ci", "se_from_p",
-    "sd_from_se", "sd_from_ci",
+    "effect_sizes_from_frame", "ri_sweep", "TWO_BY_TWO_MEASURES", "csv_line",
 ]
 
 MEASURES = ("MD", "SMD", "SMCR", "SMCC", "RR", "OR", "RD", "ROM", "PR", "PLO", "PFT", "PAS",
@@ -103,7 +106,7 @@ class EffectSizes:
 
     def summary(self) -> str:
         """Text table of the effect sizes, naming the measure's conventions and any assumption."""
-        scale = " (log scale)" if self.measure in RATIO_MEASURES else ""
+        scale = " (log scale)" if on_log_scale(self.measure) else ""
         lines = [f"{self.k} effect size(s), measure {self.measure}{scale}: "
                  f"{_DESCRIPTIONS[self.measure]}"]
         for note in self.assumptions:
@@ -132,50 +135,6 @@ _DESCRIPTIONS = {
     "ROM": "log ratio of means",
     "GEN": "generic estimate with its sampling variance",
 }
-
-
-def hedges_correction(m) -> np.ndarray:
-    """Exact small-sample bias correction c(m) = Γ(m/2) / (sqrt(m/2) Γ((m-1)/2)).
-
-    Notes
-    -----
-    Hedges (1981, J Educ Stat 6:107), eq. 6c; metafor's ``.cmicalc``. Computed with log-gamma
-    to avoid overflow. statsmodels' ``effectsize_smd`` uses the approximation 1 - 3/(4m - 1)
-    instead, which differs from this in the 4th-5th decimal for small m.
-    """
-    m = np.asarray(m, dtype=float)
-    with np.errstate(all="ignore"):
-        return np.exp(gammaln(m / 2) - np.log(np.sqrt(m / 2)) - gammaln((m - 1) / 2))
-
-
-def _arr(name: str, value, k: int | None = None) -> np.ndarray:
-    if value is None:
-        raise InputError(f"missing argument {name!r}", field=name)
-    try:
-        a = np.asarray(value, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be numbers: {exc}", field=name) from None
-    if k is not None and a.size == 1 and k > 1:
-        a = np.repeat(a, k)
-    return a
-
-
-def _same_length(named: dict[str, np.ndarray]) -> int:
-    sizes = {n: a.size for n, a in named.items()}
-    if len(set(sizes.values())) > 1:
-        detail = ", ".join(f"{n}={s}" for n, s in sizes.items())
-        raise InputError(f"inputs must have one value per study and the same length ({detail})")
-    return next(iter(sizes.values())) if sizes else 0
-
-
-def _positive(name: str, a: np.ndarray, allow_zero: bool = False) -> None:
-    bad = ~np.isnan(a) & ((a < 0) if allow_zero else (a <= 0))
-    bad |= np.isinf(a)
-    if bad.any():
-        idx = ", ".join(str(i + 1) for i in np.nonzero(bad)[0])
-        req = "non-negative" if allow_zero else "positive"
-        raise InputError(f"{name} must be finite and {req}; check study/studies {idx}", field=name)
-
 
 def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: float | None = None,
                  to: str = "only0", drop00: bool = False, assumed_ri: float | None = None,
@@ -253,7 +212,7 @@ def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: floa
                          field="measure")
     measure = measure.upper()
     known = set(COLUMNS[measure]) | set(_OPTIONAL.get(measure, ()))
-    if measure in _TWO_BY_TWO:
+    if measure in TWO_BY_TWO_MEASURES:
         known |= {"n1i", "n2i"}
     unknown = sorted(set(args) - known)
     if unknown:
@@ -267,269 +226,31 @@ def effect_sizes(measure: str, *, labels: Sequence[str] | None = None, add: floa
     assumptions: list[str] = []
     with np.errstate(all="ignore"):
         if measure in ("MD", "SMD", "ROM"):
-            yi, vi = _two_group(measure, args)
-        elif measure in _TWO_BY_TWO:
-            yi, vi, extra = _two_by_two(measure, args, add, to, drop00)
+            yi, vi = two_group(measure, args, COLUMNS[measure])
+        elif measure in TWO_BY_TWO_MEASURES:
+            yi, vi, extra = two_by_two(measure, args, add, to, drop00)
         elif measure in ("PR", "PLO", "PFT", "PAS"):
-            yi, vi, extra = _proportion(measure, args, add, to)
+            yi, vi, extra = proportion(measure, args, add, to)
         elif measure in ("COR", "ZCOR"):
-            yi, vi = _correlation(measure, args)
+            yi, vi = correlation(measure, args)
         elif measure in ("IRR", "IR"):
-            yi, vi, extra = _rates(measure, args, add, to, drop00)
+            yi, vi, extra = rates(measure, args, COLUMNS[measure], add, to, drop00)
         elif measure in ("SMCR", "SMCC"):
-            yi, vi, extra, assumptions = _mean_change(measure, args, assumed_ri)
+            yi, vi, extra, assumptions = mean_change(measure, args, COLUMNS[measure], assumed_ri)
         else:
-            yi, vi, assumptions = _generic(args, ratio, level)
+            yi, vi, assumptions = generic(args, ratio, level)
     k = yi.size
     if labels is not None:
         labels = tuple(str(s) for s in labels)
         if len(labels) != k:
             raise InputError(f"labels must have one entry per study ({len(labels)} != {k})",
                              field="labels")
-    return EffectSizes(measure=measure, yi=_frozen(yi), vi=_frozen(vi), labels=labels,
+    return EffectSizes(measure=measure, yi=frozen(yi), vi=frozen(vi), labels=labels,
                        assumptions=tuple(assumptions), **extra)
 
 
-_TWO_BY_TWO = ("RR", "OR", "RD")
-
-
-def _corrected_rows(cells: np.ndarray, add: float, to: str) -> tuple[np.ndarray, np.ndarray]:
-    """escalc's continuity correction on a (k, c) array of counts: which rows get ``add``.
-
-    "only0": rows with a zero cell; "all": every row; "if0all": every row if any row has a zero
-    cell; "none": no row. Missing rows (NaN) are never corrected. Returns (corrected cells, mask).
-    """
-    zero = (cells == 0).any(axis=1)
-    if to == "only0":
-        corrected = zero
-    elif to == "all":
-        corrected = np.ones(cells.shape[0], bool)
-    elif to == "if0all":
-        corrected = np.full(cells.shape[0], bool(zero.any()))
-    else:
-        corrected = np.zeros(cells.shape[0], bool)
-    corrected &= ~np.isnan(cells).any(axis=1)
-    if add == 0:
-        corrected = np.zeros(cells.shape[0], bool)  # nothing was added: nothing to name
-    return cells + np.where(corrected, add, 0.0)[:, None], corrected
-
-
-def _not_above(part_name: str, part: np.ndarray, total_name: str, total: np.ndarray) -> None:
-    bad = np.nonzero(part > total)[0]
-    if bad.size:
-        raise InputError(f"{part_name} (events) is larger than {total_name} (group size) in "
-                         f"study/studies {', '.join(str(i + 1) for i in bad)}; check the counts",
-                         field=part_name)
-
-
-def _two_by_two(measure, args, add, to, drop00=False):
-    """RR, OR and RD from a 2x2 table per study (formulas: :func:`effect_sizes`, Notes)."""
-    ai = _arr("ai", args.get("ai"))
-    ci = _arr("ci", args.get("ci"))
-    cells_given = {}
-    for cell, total, events in (("bi", "n1i", ai), ("di", "n2i", ci)):
-        if args.get(cell) is not None:
-            cells_given[cell] = _arr(cell, args[cell])
-        elif args.get(total) is not None:
-            n = _arr(total, args[total])
-            _same_length({"ai" if cell == "bi" else "ci": events, total: n})
-            _positive(total, n, allow_zero=True)
-            _not_above("ai" if cell == "bi" else "ci", events, total, n)
-            cells_given[cell] = n - events
-        else:
-            cells_given[cell] = _arr(cell, None)
-    bi, di = cells_given["bi"], cells_given["di"]
-    _same_length({"ai": ai, "bi": bi, "ci": ci, "di": di})
-    for n, a in (("ai", ai), ("bi", bi), ("ci", ci), ("di", di)):
-        _positive(n, a, allow_zero=True)
-    cells = np.column_stack([ai, bi, ci, di])
-    if drop00:
-        # escalc(drop00=TRUE): no events, or only events, in both groups: no effect size
-        both = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
-        cells[both] = np.nan
-    cells, corrected = _corrected_rows(cells, add, to)
-    a, b, c, d = cells.T
-    n1, n2 = a + b, c + d
-    p1, p2 = a / n1, c / n2
-    if measure == "RR":
-        yi = np.log(p1) - np.log(p2)
-        vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
-    elif measure == "OR":
-        yi = np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2))
-        vi = 1 / a + 1 / b + 1 / c + 1 / d
-    else:
-        yi = p1 - p2
-        vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-    return yi, vi, {"corrected": corrected}
-
-
-def _proportion(measure, args, add, to):
-    """PR, PLO, PFT, PAS from events xi out of ni in one group (formulas: :func:`effect_sizes`)."""
-    xi = _arr("xi", args.get("xi"))
-    ni = _arr("ni", args.get("ni"))
-    _same_length({"xi": xi, "ni": ni})
-    _positive("xi", xi, allow_zero=True)
-    _positive("ni", ni)
-    _not_above("xi", xi, "ni", ni)
-    cells, corrected = _corrected_rows(np.column_stack([xi, ni - xi]), add, to)
-    x, m = cells.T
-    n = x + m
-    p = x / n
-    if measure == "PR":
-        return p, p * (1 - p) / n, {"corrected": corrected}
-    if measure == "PLO":
-        return np.log(p / (1 - p)), 1 / x + 1 / m, {"corrected": corrected}
-    if measure == "PAS":
-        return np.arcsin(np.sqrt(p)), 1 / (4 * n), {"corrected": corrected}
-    yi = 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1))))
-    return yi, 1 / (4 * n + 2), {"corrected": corrected}
-
-
-def _correlation(measure, args):
-    """COR and ZCOR from a correlation ri and sample size ni (formulas: :func:`effect_sizes`)."""
-    ri = _arr("ri", args.get("ri"))
-    ni = _arr("ni", args.get("ni"))
-    _same_length({"ri": ri, "ni": ni})
-    _positive("ni", ni)
-    bad = ~np.isnan(ri) & ((ri < -1) | (ri > 1))
-    if bad.any():
-        raise InputError("ri (correlation) must lie in [-1, 1]; check study/studies "
-                         + ", ".join(str(i + 1) for i in np.nonzero(bad)[0]), field="ri")
-    if measure == "COR":
-        yi, vi = ri.copy(), (1 - ri**2) ** 2 / (ni - 1)
-    else:
-        yi, vi = np.arctanh(ri), 1 / (ni - 3)
-    vi = np.where(ni <= 3, np.nan, vi)  # escalc: no sampling variance from 3 or fewer pairs
-    return yi, vi
-
-
-def _rates(measure, args, add, to, drop00=False):
-    """IRR from events and person-time in two groups, IR in one (formulas: :func:`effect_sizes`)."""
-    names = COLUMNS[measure]
-    a = {n: _arr(n, args.get(n)) for n in names}
-    _same_length(a)
-    for n in names:
-        if n.startswith("x"):
-            _positive(n, a[n], allow_zero=True)
-        else:
-            _positive(n, a[n])
-    if measure == "IR":
-        cells, corrected = _corrected_rows(a["xi"][:, None], add, to)
-        x = cells[:, 0]
-        rate = x / a["ti"]
-        return rate, rate / a["ti"], {"corrected": corrected}
-    counts = np.column_stack([a["x1i"], a["x2i"]])
-    if drop00:
-        counts[(a["x1i"] == 0) & (a["x2i"] == 0)] = np.nan
-    counts, corrected = _corrected_rows(counts, add, to)
-    x1, x2 = counts.T
-    yi = np.log(x1 / a["t1i"]) - np.log(x2 / a["t2i"])
-    return yi, 1 / x1 + 1 / x2, {"corrected": corrected}
-
-
-def _frozen(a) -> np.ndarray:
-    a = np.array(a, dtype=float) if not (isinstance(a, np.ndarray) and a.dtype == bool) \
-        else a.copy()
-    a.flags.writeable = False
-    return a
-
-
-def _two_group(measure, args):
-    """MD, SMD and ROM from group means, SDs and sizes (formulas: :func:`effect_sizes`, Notes)."""
-    a = {n: _arr(n, args.get(n)) for n in COLUMNS[measure]}
-    _same_length(a)
-    for n in ("sd1i", "sd2i"):
-        _positive(n, a[n], allow_zero=True)
-    for n in ("n1i", "n2i"):
-        _positive(n, a[n])
-    m1, sd1, n1, m2, sd2, n2 = (a[n] for n in COLUMNS[measure])
-    if measure == "MD":
-        return m1 - m2, sd1**2 / n1 + sd2**2 / n2
-    if measure == "SMD":
-        mi = n1 + n2 - 2
-        sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / mi)
-        yi = hedges_correction(mi) * (m1 - m2) / sp
-        return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
-    bad = np.nonzero((m1 <= 0) | (m2 <= 0))[0]
-    if bad.size:
-        raise InputError("ROM needs positive means (a ratio of means on the log scale); check "
-                         f"study/studies {', '.join(str(i + 1) for i in bad)}", field="m1i")
-    return np.log(m1 / m2), sd1**2 / (n1 * m1**2) + sd2**2 / (n2 * m2**2)
-
-
-def _mean_change(measure, args, assumed_ri):
-    names = COLUMNS[measure]
-    ri_given = args.get("ri")
-    a = {n: _arr(n, args.get(n)) for n in names if n != "ri"}
-    k = _same_length(a)
-    ri = np.full(k, np.nan) if ri_given is None else _arr("ri", ri_given, k)
-    _same_length({**a, "ri": ri})
-    bad = ~np.isnan(ri) & ((ri < -1) | (ri > 1))
-    if bad.any():
-        raise InputError("ri (pre-post correlation) must lie in [-1, 1]; check study/studies "
-                         + ", ".join(str(i + 1) for i in np.nonzero(bad)[0]), field="ri")
-    missing = np.isnan(ri)
-    assumptions = []
-    if missing.any():
-        if assumed_ri is None:
-            raise InputError(
-                f"{measure} needs the pre-post correlation ri, which is missing for study/studies "
-                + ", ".join(str(i + 1) for i in np.nonzero(missing)[0])
-                + ": give assumed_ri= (and check it with ri_sweep), or report it", field="ri")
-        if not -1 <= float(assumed_ri) <= 1:
-            raise InputError(f"assumed_ri must lie in [-1, 1], not {assumed_ri!r}", field="ri")
-        ri = np.where(missing, float(assumed_ri), ri)
-        assumptions.append(
-            f"pre-post correlation ri = {float(assumed_ri):g} assumed (not reported) for "
-            f"{int(missing.sum())} of {k} stud{'y' if k == 1 else 'ies'} "
-            f"(positions {', '.join(str(i + 1) for i in np.nonzero(missing)[0])})")
-    _positive("ni", a["ni"])
-    _positive("sd1i", a["sd1i"])
-    n = a["ni"]
-    c = hedges_correction(n - 1)
-    if measure == "SMCR":
-        yi = c * (a["m1i"] - a["m2i"]) / a["sd1i"]
-        vi = 2 * (1 - ri) / n + yi**2 / (2 * n)
-    else:
-        _positive("sd2i", a["sd2i"])
-        sd1, sd2 = a["sd1i"], a["sd2i"]
-        sdd = np.sqrt(sd1**2 + sd2**2 - 2 * ri * sd1 * sd2)
-        yi = c * (a["m1i"] - a["m2i"]) / sdd
-        vi = 1 / n + yi**2 / (2 * n)
-    return yi, vi, {"ri": _frozen(ri), "ri_assumed": _frozen(missing)}, assumptions
-
-
-def _generic(args, ratio, level):
-    yi = _arr("yi", args.get("yi"))
-    assumptions = []
-    given = [n for n in ("vi", "sei", "ci_lb", "pval") if args.get(n) is not None]
-    if ratio:
-        if (yi[~np.isnan(yi)] <= 0).any():
-            raise InputError("ratio estimates must be positive (they are logged)", field="yi")
-        yi = np.log(yi)
-    if args.get("vi") is not None:
-        vi = _arr("vi", args["vi"], yi.size)
-    elif args.get("sei") is not None:
-        vi = _arr("sei", args["sei"], yi.size) ** 2
-    elif args.get("ci_lb") is not None or args.get("ci_ub") is not None:
-        se = se_from_ci(_arr("ci_lb", args.get("ci_lb")), _arr("ci_ub", args.get("ci_ub")),
-                        level=level, ratio=ratio)
-        vi = se**2
-        assumptions.append(f"standard errors derived from {level:g}% confidence intervals "
-                           "(normal approximation; Cochrane Handbook 6.3.1)")
-    elif args.get("pval") is not None:
-        se = se_from_p(yi, _arr("pval", args["pval"]))
-        vi = se**2
-        assumptions.append("standard errors derived from two-sided p-values "
-                           "(normal approximation; Cochrane Handbook 6.3.1)")
-    else:
-        raise InputError("GEN needs yi with vi, sei, ci_lb + ci_ub, or pval", field="vi")
-    if len(given) > 1:
-        raise InputError(f"give only one of vi, sei, ci_lb/ci_ub, pval (got {', '.join(given)})")
-    _same_length({"yi": yi, "vi": vi})
-    _positive("vi", vi)
-    return yi, vi, assumptions
-
+#: Measures of a 2x2 table (events and non-events in two groups).
+TWO_BY_TWO_MEASURES = ("RR", "OR", "RD")
 
 # ---------------------------------------------------------------------------------------------
 
@@ -614,7 +335,7 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
     required = list(COLUMNS[measure])
     if measure == "GEN" and "vi" not in frame.columns and "sei" in frame.columns:
         required = ["yi", "sei"]
-    if measure in _TWO_BY_TWO:
+    if measure in TWO_BY_TWO_MEASURES:
         for cell, total in (("bi", "n1i"), ("di", "n2i")):
             if cell not in frame.columns and total in frame.columns:
                 required[required.index(cell)] = total
@@ -637,7 +358,7 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
             raise InputError(f"column {col} holds a non-number {frame[col].iloc[row]!r}; write "
                              "the number alone (no units, '%' or '<'; a full stop as the decimal "
                              "point), or leave the cell empty if it is not reported",
-                             file=source, line=_csv_line(frame, row), field=col)
+                             file=source, line=csv_line(frame, row), field=col)
         values[col] = series.to_numpy(dtype=float)
     labels = (frame[label_column].astype(str).tolist() if label_column
               and label_column in frame.columns else None)
@@ -649,79 +370,9 @@ def effect_sizes_from_frame(frame: pd.DataFrame, measure: str, *, label_column: 
         raise
 
 
-def _csv_line(frame: pd.DataFrame, row: int) -> int:
+def csv_line(frame: pd.DataFrame, row: int) -> int:
     """The CSV line of a frame's ``row``: the index when the reader kept line numbers there (the
     CLI's reader does, so blank lines do not shift it), else the row + 2 (header is line 1)."""
     if frame.index.name == "line":
         return int(frame.index[row])
     return row + 2
-
-
-# ---------------------------------------------------------------------------------------------
-# conversions (Cochrane Handbook for Systematic Reviews of Interventions v6.4, chapter 6)
-
-
-def _crit(level: float, df=None):
-    alpha = 1 - level / 100
-    if df is None:
-        return stats.norm.isf(alpha / 2)
-    return stats.t.isf(alpha / 2, np.asarray(df, float))
-
-
-def se_from_ci(lower, upper, level: float = 95.0, *, ratio: bool = False, df=None):
-    """Standard error from a confidence interval.
-
-    Notes
-    -----
-    SE = (upper - lower) / (2 z_(1-α/2)) — Cochrane Handbook 6.3.1 (absolute measures; 3.92 for a
-    95% CI is 2 × 1.96, here the exact quantile) and 6.3.2 (ratio measures: take logs of the
-    limits first, ``ratio=True``). With ``df`` the t quantile replaces z (Handbook 6.5.2.3, small
-    samples).
-    """
-    lo = np.asarray(lower, float)
-    hi = np.asarray(upper, float)
-    if ratio:
-        if (lo <= 0).any() or (hi <= 0).any():
-            raise InputError("ratio confidence limits must be positive (they are logged)")
-        lo, hi = np.log(lo), np.log(hi)
-    if (hi < lo).any():
-        raise InputError("upper confidence limit below the lower one")
-    return (hi - lo) / (2 * _crit(level, df))
-
-
-def se_from_p(estimate, p, *, df=None):
-    """Standard error from an estimate and its two-sided p-value.
-
-    Notes
-    -----
-    z = Φ⁻¹(1 - p/2), SE = |estimate| / z — Cochrane Handbook 6.3.1 (use the log estimate for
-    ratio measures, 6.3.2). With ``df`` the t quantile is used. p must be in (0, 1); p values
-    given as "< 0.001" cannot be used this way.
-    """
-    p = np.asarray(p, float)
-    if ((p <= 0) | (p >= 1)).any():
-        raise InputError("p-values must lie strictly between 0 and 1")
-    crit = stats.norm.isf(p / 2) if df is None else stats.t.isf(p / 2, np.asarray(df, float))
-    return np.abs(np.asarray(estimate, float)) / crit
-
-
-def sd_from_se(se, n):
-    """SD of a group from the standard error of its mean: SD = SE sqrt(n) (Handbook 6.5.2.2)."""
-    return np.asarray(se, float) * np.sqrt(np.asarray(n, float))
-
-
-def sd_from_ci(lower, upper, n, level: float = 95.0, *, dist: str = "t"):
-    """SD of a group from a confidence interval for its mean.
-
-    Notes
-    -----
-    SD = sqrt(n) (upper - lower) / (2 q) — Cochrane Handbook 6.5.2.2. The Handbook's 3.92
-    (q = 1.96) holds for large samples; for small samples it advises the t quantile with n - 1
-    df, which is the default here (``dist="t"``); ``dist="z"`` uses the normal quantile.
-    """
-    n = np.asarray(n, float)
-    if dist not in ("t", "z"):
-        raise InputError("dist must be 't' or 'z'")
-    se = se_from_ci(lower, upper, level, df=(n - 1) if dist == "t" else None)
-    return se * np.sqrt(n)
-

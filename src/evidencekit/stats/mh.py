@@ -15,9 +15,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .effects import effect_sizes
 from ..errors import InputError
-from .pooling import MissingDataWarning
+from ..scales import on_log_scale, to_natural
+from .arrays import frozen
+from .distributions import critical_value
+from .effects import effect_sizes
+from .engine import MissingDataWarning
+from .formatting import number, p_comparison
+from .inference import PooledEstimate
 
 __all__ = ["MH_MEASURES", "TableResult", "mantel_haenszel", "peto"]
 
@@ -26,7 +31,7 @@ MH_MEASURES = ("OR", "RR", "RD")
 
 
 @dataclass(frozen=True, slots=True)
-class TableResult:
+class TableResult(PooledEstimate):
     """A Mantel-Haenszel or Peto fit, frozen. Attributes carry the ``pool`` JSON keys.
 
     ``estimate`` is on the log scale for OR and RR (metafor's ``b``); ``q``, ``i2``, ``h2`` and
@@ -40,20 +45,10 @@ class TableResult:
     measure: str
     method: str
     level: float
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    z: float
-    p: float
     q: float
     q_p: float
     i2: float
     h2: float
-    yi: np.ndarray
-    vi: np.ndarray
-    weight: np.ndarray
-    labels: tuple[str, ...]
     dropped: tuple[int, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     tau2: float = 0.0
@@ -67,8 +62,7 @@ class TableResult:
                 "h2": self.h2, "q": self.q, "q_p": self.q_p, "pi_low": math.nan,
                 "pi_high": math.nan, "level": self.level, "ci_method": "wald", "k_yi": self.k_yi,
                 "notes": list(self.notes),
-                "studies": [{"yi": float(y), "vi": float(v), "weight": float(w)}
-                            for y, v, w in zip(self.yi, self.vi, self.weight)]}
+                "studies": [study._asdict() for study in self.studies]}
 
     def to_frame(self) -> pd.DataFrame:
         """One row: k, measure, method, estimate, se, ci_low, ci_high, z, p, q, q_p, i2, h2."""
@@ -79,28 +73,19 @@ class TableResult:
     def summary(self) -> str:
         """A text report naming the method, scale and heterogeneity."""
         name = ("Mantel-Haenszel" if self.method == "MH" else "Peto") + f" ({self.measure})"
-        ratio = self.measure in ("OR", "RR")
+        ratio = on_log_scale(self.measure)
         lines = [f"{name} common-effect meta-analysis of {self.k} tables",
-                 f"  estimate {_f(self.estimate)}{' (log scale)' if ratio else ''} "
-                 f"(se {_f(self.se)}), {self.level:g}% CI [{_f(self.ci_low)}, {_f(self.ci_high)}], "
-                 f"z = {_f(self.z)}, p {_fp(self.p)}"]
+                 f"  estimate {number(self.estimate)}{' (log scale)' if ratio else ''} "
+                 f"(se {number(self.se)}), {self.level:g}% CI [{number(self.ci_low)}, {number(self.ci_high)}], "
+                 f"z = {number(self.z)}, p {p_comparison(self.p)}"]
         if ratio and math.isfinite(self.estimate):
-            lines.append(f"  back-transformed ({self.measure}): {_f(math.exp(self.estimate))} "
-                         f"[{_f(math.exp(self.ci_low))}, {_f(math.exp(self.ci_high))}]")
-        lines.append(f"  heterogeneity: Q = {_f(self.q)} (df = {self.k_yi - 1}), p "
-                     f"{_fp(self.q_p)}, I² = {_f(self.i2, 1)}%, H² = {_f(self.h2)}")
+            natural = [to_natural(self.measure, x) for x in (self.estimate, self.ci_low, self.ci_high)]
+            lines.append(f"  back-transformed ({self.measure}): {number(natural[0])} "
+                         f"[{number(natural[1])}, {number(natural[2])}]")
+        lines.append(f"  heterogeneity: Q = {number(self.q)} (df = {self.k_yi - 1}), p "
+                     f"{p_comparison(self.q_p)}, I² = {number(self.i2, 1)}%, H² = {number(self.h2)}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
-
-
-def _f(x: float, digits: int = 4) -> str:
-    return f"{x:.{digits}f}" if math.isfinite(x) else "NA"
-
-
-def _fp(p: float) -> str:
-    if not math.isfinite(p):
-        return "= NA"
-    return "< 0.0001" if p < 1e-4 else f"= {p:.4f}"
 
 
 def _tables(ai, bi, ci, di, n1i, n2i, labels):
@@ -178,7 +163,7 @@ def _i2(q, k_yi):
 
 
 def _wald(beta, se, level):
-    crit = stats.norm.isf((1 - level / 100) / 2)
+    crit = critical_value(level)
     z = beta / se
     return z, float(2 * stats.norm.sf(abs(z))), beta - crit * se, beta + crit * se
 
@@ -265,7 +250,7 @@ def mantel_haenszel(measure: str = "OR", *, ai, ci, bi=None, di=None, n1i=None, 
     return TableResult(k=int(a.size), k_yi=k_yi, measure=measure, method="MH",
                        level=float(level), estimate=float(beta), se=float(se), ci_low=float(lo),
                        ci_high=float(hi), z=float(z), p=p, q=q, q_p=q_p, i2=i2, h2=h2,
-                       yi=_ro(yi), vi=_ro(vi), weight=_ro(weight), labels=tuple(labels),
+                       yi=frozen(yi), vi=frozen(vi), weight=frozen(weight), labels=tuple(labels),
                        dropped=dropped, notes=tuple(notes))
 
 
@@ -317,11 +302,5 @@ def peto(*, ai, ci, bi=None, di=None, n1i=None, n2i=None, labels: Sequence[str] 
     return TableResult(k=int(a.size), k_yi=k_yi, measure="OR", method="PETO",
                        level=float(level), estimate=beta, se=se, ci_low=float(lo),
                        ci_high=float(hi), z=float(z), p=p, q=q, q_p=q_p, i2=i2, h2=h2,
-                       yi=_ro(yi), vi=_ro(vi), weight=_ro(100 * var / total_v),
+                       yi=frozen(yi), vi=frozen(vi), weight=frozen(100 * var / total_v),
                        labels=tuple(labels), dropped=dropped)
-
-
-def _ro(a) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.flags.writeable = False
-    return a

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from .pooling import MissingDataWarning, PoolResult, pool
+from .arrays import paired_yi_vi
+from .distributions import critical_value
+from .engine import MissingDataWarning
+from .formatting import number
+from .inference import Inference
+from .pooling import PoolResult, pool
+from .tau2 import DEFAULT_CONTROL
 
 __all__ = ["REGRESSION_METHODS", "Coefficient", "MetaRegressionResult", "SubgroupResult",
            "meta_regression", "subgroup_analysis"]
@@ -26,23 +32,18 @@ __all__ = ["REGRESSION_METHODS", "Coefficient", "MetaRegressionResult", "Subgrou
 #: tau² estimators for meta-regression (metafor's names); FE fits a fixed-effects meta-regression.
 REGRESSION_METHODS = ("FE", "DL", "HE", "ML", "REML")
 
-# metafor's rma.uni control defaults (as in pooling): the same stopping rules, the same numbers.
-_THRESHOLD = 1e-5
-_MAXITER = 100
-_TOL = float(np.finfo(float).eps) ** 0.25
+# metafor's rma.uni control defaults, as pool() uses them: the same stopping rules, the same numbers.
+_THRESHOLD = DEFAULT_CONTROL["threshold"]
+_MAXITER = DEFAULT_CONTROL["maxiter"]
+_TOL = DEFAULT_CONTROL["tol"]
 
 
-class Coefficient(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Coefficient(Inference):
     """One model coefficient: the ``coefficients: [{name, estimate, se, ci_low, ci_high, p}]``
     entries of the ``pool --moderator`` JSON (``z`` is the z or, under HKSJ, t statistic)."""
 
     name: str
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    z: float
-    p: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ class MetaRegressionResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient: estimate, se, z (or t), p, ci_low, ci_high."""
-        return pd.DataFrame([c._asdict() for c in self.coefficients]).set_index("name")
+        return pd.DataFrame([asdict(c) for c in self.coefficients]).set_index("name")
 
     def to_dict(self) -> dict[str, Any]:
         """The keys ``pool --moderator`` adds: coefficients (intercept first), qm, qm_p, r2, and
@@ -97,16 +98,12 @@ class MetaRegressionResult:
         qm_txt = (f"F({self.qm_df[0]:g}, {self.qm_df[1]:g}) = {self.qm:.4f}"
                   if self.ci_method == "hksj" else f"QM({self.qm_df[0]:g}) = {self.qm:.4f}")
         lines = [f"Meta-regression of {self.k} studies: {model}; tests: {test}",
-                 f"  moderators: {qm_txt}, p = {_p(self.qm_p)}; R² = {_num(self.r2, 2)}%",
-                 f"  residual heterogeneity: tau² = {_num(self.tau2)}, I² = {_num(self.i2, 1)}%, "
-                 f"QE({self.k - len(self.coefficients)}) = {_num(self.qe)}, p = {_p(self.qe_p)}",
+                 f"  moderators: {qm_txt}, p = {_p(self.qm_p)}; R² = {number(self.r2, 2)}%",
+                 f"  residual heterogeneity: tau² = {number(self.tau2)}, I² = {number(self.i2, 1)}%, "
+                 f"QE({self.k - len(self.coefficients)}) = {number(self.qe)}, p = {_p(self.qe_p)}",
                  self.to_frame().to_string(float_format=lambda x: f"{x:.4f}")]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
-
-
-def _num(x: float, digits: int = 4) -> str:
-    return f"{x:.{digits}f}" if x is not None and math.isfinite(x) else "NA"
 
 
 def _p(p: float) -> str:
@@ -223,18 +220,6 @@ def _tau2_regression(method, X, y, v):
     return max(0.0, tau2), note
 
 
-def _as_arrays(yi, vi):
-    """yi and vi as float arrays of one length (missing values stay NaN; the caller drops them)."""
-    try:
-        y = np.asarray(yi, dtype=float).ravel()
-        v = np.asarray(vi, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"yi and vi must be numbers: {exc}") from None
-    if y.shape != v.shape:
-        raise InputError(f"yi and vi must have the same length (got {y.size} and {v.size})")
-    return y, v
-
-
 def meta_regression(yi, vi, mods: Mapping[str, Sequence[float]] | pd.DataFrame, *,
                     method: str = "REML", ci: str = "wald", level: float = 95.0,
                     labels: Sequence[str] | None = None) -> MetaRegressionResult:
@@ -283,7 +268,7 @@ def meta_regression(yi, vi, mods: Mapping[str, Sequence[float]] | pd.DataFrame, 
     method = method.upper()
     if ci not in ("wald", "hksj"):
         raise InputError(f"unknown ci {ci!r}: use 'wald' or 'hksj'", field="ci")
-    y, v = _as_arrays(yi, vi)
+    y, v = paired_yi_vi(yi, vi)
     frame = pd.DataFrame(mods) if not isinstance(mods, pd.DataFrame) else mods
     names = [str(c) for c in frame.columns]
     if not names:
@@ -338,12 +323,12 @@ def meta_regression(yi, vi, mods: Mapping[str, Sequence[float]] | pd.DataFrame, 
             qm_df = (float(m), df)
             qm_p = float(stats.f.sf(qm, m, df))
             pval = 2 * stats.t.sf(np.abs(zval), df)
-            crit = stats.t.isf((1 - level / 100) / 2, df)
+            crit = critical_value(level, df)
         else:
             qm_df = (float(m), math.nan)
             qm_p = float(stats.chi2.sf(qm, m))
             pval = 2 * stats.norm.sf(np.abs(zval))
-            crit = stats.norm.isf((1 - level / 100) / 2)
+            crit = critical_value(level)
         # residual heterogeneity at tau² = 0
         w0 = 1.0 / v
         _, inv0, r0 = _wls(X, y, w0)
@@ -428,12 +413,12 @@ class SubgroupResult:
         lines = [f"Subgroup analysis: {len(self.subgroups)} subgroups, a separate tau² "
                  f"({self.method}) in each"]
         lines.append(self.to_frame().to_string(float_format=lambda x: f"{x:.4f}"))
-        lines.append(f"  test for subgroup differences: Q = {_num(self.q_between)}, df = "
+        lines.append(f"  test for subgroup differences: Q = {number(self.q_between)}, df = "
                      f"{self.q_between_df}, p = {_p(self.q_between_p)}")
         return "\n".join(lines)
 
 
-def subgroup_analysis(yi, vi, groups: Sequence[Any], *, method: str = "REML", ci: str = "wald",
+def subgroup_analysis(yi, vi, groups: Sequence[Hashable], *, method: str = "REML", ci: str = "wald",
                       level: float = 95.0, measure: str | None = None,
                       labels: Sequence[str] | None = None) -> SubgroupResult:
     """Random-effects meta-analysis per subgroup and the test for subgroup differences.
@@ -459,7 +444,7 @@ def subgroup_analysis(yi, vi, groups: Sequence[Any], *, method: str = "REML", ci
     chi² with G - 1 df (Deeks, Altman & Bradburn 2001; metafor: ``rma(estimates, sei = se,
     method = "FE")``'s QE). A subgroup of one study contributes its own estimate and se.
     """
-    y, v = _as_arrays(yi, vi)
+    y, v = paired_yi_vi(yi, vi)
     g = list(groups)
     if len(g) != y.size or v.size != y.size:
         raise InputError(f"yi, vi and the subgroups must have one entry per study ({y.size}, "

@@ -43,7 +43,7 @@ class PoolReport:
 
 def _numbers(frame: pd.DataFrame, column: str, source: str | None) -> np.ndarray:
     """A numeric CSV column (empty cells NaN); a non-number names its line and the fix."""
-    from .effects import _csv_line
+    from .effects import csv_line
 
     raw = frame[column]
     series = pd.to_numeric(raw, errors="coerce")
@@ -52,7 +52,7 @@ def _numbers(frame: pd.DataFrame, column: str, source: str | None) -> np.ndarray
         row = int(np.nonzero(bad.to_numpy())[0][0])
         raise InputError(f"column {column} holds a non-number {raw.iloc[row]!r}; a moderator "
                          "must be a number (code a category as 0/1, or use --subgroup)",
-                         file=source, line=_csv_line(frame, row), field=column)
+                         file=source, line=csv_line(frame, row), field=column)
     return series.to_numpy(dtype=float)
 
 

@@ -14,7 +14,7 @@ Each analysis is one :class:`SensitivityRow` ``{analysis, estimate, ci_low, ci_h
 ``sensitivity`` entries of the claims JSON, DESIGN.md), on the natural scale for ratio measures.
 :meth:`SensitivityReport.direction_check` says whether the direction of the effect flips under any
 of them. No formula lives here: every number is a :func:`evidencekit.stats.pooling.pool` or
-:func:`evidencekit.stats.pooling.leave_one_out` fit on effect sizes from
+:func:`evidencekit.stats.leave_one_out.leave_one_out` fit on effect sizes from
 :func:`evidencekit.stats.effects.effect_sizes`.
 """
 from __future__ import annotations
@@ -25,12 +25,18 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 
-from ..vocab import RATIO_MEASURES, SINGLE_GROUP_MEASURES
-from .effects import effect_sizes, se_from_ci
+from ..scales import on_log_scale
+from ..vocab import SINGLE_GROUP_MEASURES
+from .conversions import se_from_ci
+from .effects import effect_sizes
 from ..errors import InputError
-from .pooling import CI_METHODS, METHODS, MissingDataWarning, leave_one_out, pool
+from .engine import CI_METHODS, MissingDataWarning
+from .leave_one_out import leave_one_out
+from .pooling import pool
+from .tau2 import METHODS
 
 __all__ = [
     "DEFAULT_ASSUMED_RI", "PREPOST_MEASURES", "SensitivityRow", "SensitivityReport",
@@ -224,7 +230,7 @@ def _under(analyses: Sequence[str]) -> str:
 # input checks
 
 
-def _floats(name: str, values: Any) -> np.ndarray:
+def _floats(name: str, values: ArrayLike) -> np.ndarray:
     try:
         out = np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError):
@@ -232,7 +238,7 @@ def _floats(name: str, values: Any) -> np.ndarray:
     return out
 
 
-def _flags(high_risk: Any, k: int) -> np.ndarray | None:
+def _flags(high_risk: Sequence[bool] | None, k: int) -> np.ndarray | None:
     if high_risk is None:
         return None
     flags = list(high_risk)
@@ -246,7 +252,7 @@ def _flags(high_risk: Any, k: int) -> np.ndarray | None:
     return np.asarray(flags, dtype=bool)
 
 
-def _prepost_inputs(prepost: Mapping[str, Any] | None, measure: str, k: int
+def _prepost_inputs(prepost: Mapping[str, ArrayLike] | None, measure: str, k: int
                     ) -> dict[str, np.ndarray] | None:
     if prepost is None:
         return None
@@ -293,7 +299,7 @@ def _model_words(method: str, ci: str) -> str:
 def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
                          labels: Sequence[str] | None = None,
                          high_risk: Sequence[bool] | None = None,
-                         prepost: Mapping[str, Any] | None = None,
+                         prepost: Mapping[str, ArrayLike] | None = None,
                          assumed_ri: Sequence[float] = DEFAULT_ASSUMED_RI,
                          method: str = "REML", ci: str = "wald",
                          level: float = 95.0) -> SensitivityReport:
@@ -346,7 +352,7 @@ def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
     Knapp & Hartung (2003), IntHout et al. (2014). Pre-post correlation: Handbook 6.5.2.8 and
     23.2.7.2 (impute only with a sensitivity analysis over plausible values); studies that report
     their correlation keep it in every row. Studies with a missing yi or vi are left out of every
-    analysis, with one :class:`~evidencekit.stats.pooling.MissingDataWarning`.
+    analysis, with one :class:`~evidencekit.stats.engine.MissingDataWarning`.
     """
     if vi is None and hasattr(yi, "yi") and hasattr(yi, "vi"):
         measure = measure or getattr(yi, "measure", None)
@@ -391,7 +397,7 @@ def sensitivity_analyses(yi, vi=None, *, measure: str | None = None,
     k = y.size
     if k == 0:
         raise InputError("no studies to analyse (k = 0): every study lacks yi or vi")
-    ratio = measure in RATIO_MEASURES
+    ratio = measure is not None and on_log_scale(measure)
 
     primary = _row(_fit(y, v, method, ci, level, measure),
                    f"primary: {_model_words(method, ci)}", "primary", ratio)
@@ -489,7 +495,7 @@ def for_rating(rating, *, method: str | None = None, ci: str | None = None
     Each study enters as the rating pooled it: its effect size and variance on the analysis
     scale (``main.yi`` and ``main.vi`` where the rating keeps them; otherwise its estimate, mapped
     from the benefit scale with the first study's sign as the rating does, with the variance from
-    its 95% CI by :func:`evidencekit.stats.effects.se_from_ci`, Cochrane Handbook 6.3.1). A study whose
+    its 95% CI by :func:`evidencekit.stats.conversions.se_from_ci`, Cochrane Handbook 6.3.1). A study whose
     overall risk of bias is "high" is flagged for the risk-of-bias analysis. Rows are on the
     scale of the claim's ``effect`` (the natural scale for ratio measures).
     """

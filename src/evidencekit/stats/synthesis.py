@@ -10,17 +10,19 @@ Notes
 -----
 Scales: ratio measures (RR, OR, HR, IRR, ROM) are analysed on the log scale and proportions as
 logits (PLO) unless the question asks for raw proportions (PR), as metafor ``escalc`` does. A
-printed CI gives the standard error by Cochrane Handbook 6.3.1-6.3.2 (``effects.se_from_ci``).
+printed CI gives the standard error by Cochrane Handbook 6.3.1-6.3.2 (``conversions.se_from_ci``).
 """
 from __future__ import annotations
 
 import math
 from typing import NamedTuple
 
-from ..vocab import PROPORTION_MEASURES, RATIO_MEASURES
+from ..scales import on_log_scale, to_analysis
+from ..vocab import PROPORTION_MEASURES
 from ..evidence.records import (
     ArmEventsResult, ArmSummaryResult, EffectEstimate, ProportionResult, Study,
 )
+from .distributions import critical_value
 
 __all__ = ["StudyEffect", "study_effect",
            "data_direction", "default_measure"]
@@ -89,7 +91,8 @@ def study_effect(result, study: Study, measure: str | None = None) -> StudyEffec
     Proportions: PLO / PR (metafor escalc). A printed estimate with a CI: SE from the CI on the
     log scale for ratios (Handbook 6.3.2), with SE as given otherwise.
     """
-    from .effects import MEASURES, effect_sizes, se_from_ci
+    from .conversions import se_from_ci
+    from .effects import MEASURES, TWO_BY_TWO_MEASURES, effect_sizes
 
     measure = (measure or default_measure(result) or "").upper()
     if not measure:
@@ -106,7 +109,7 @@ def study_effect(result, study: Study, measure: str | None = None) -> StudyEffec
         return _single(es, measure, a.n + b.n)
     if isinstance(result, ArmEventsResult):
         pair = _arms(result, study)
-        if pair is None or measure not in ("RR", "OR", "RD") or measure not in MEASURES:
+        if pair is None or measure not in TWO_BY_TWO_MEASURES or measure not in MEASURES:
             return None
         a, b = pair
         es = effect_sizes(measure, ai=[a.events], n1i=[a.total], ci=[b.events], n2i=[b.total])
@@ -123,8 +126,10 @@ def study_effect(result, study: Study, measure: str | None = None) -> StudyEffec
         own = _ESTIMATE_MEASURES.get(result.measure)
         if own is None or (own != measure and not (own == "PR" and measure == "PR")):
             return None
-        ratio = own in RATIO_MEASURES
-        yi = math.log(result.estimate) if ratio else result.estimate
+        ratio = on_log_scale(own)
+        yi = to_analysis(own, result.estimate) if ratio else result.estimate
+        if not math.isfinite(yi):  # a ratio of 0 or less has no log: not usable
+            return None
         if result.se is not None and not ratio:
             se = result.se
         elif result.ci_low is not None and result.ci_high is not None:
@@ -154,7 +159,7 @@ def data_direction(yi: float, vi: float, better: str | None) -> str | None:
     """
     if better not in ("lower", "higher"):
         return None
-    half = 1.959963984540054 * math.sqrt(vi)
+    half = float(critical_value(95.0)) * math.sqrt(vi)
     sign = 1 if better == "higher" else -1
     lo, hi = sorted(((yi - half) * sign, (yi + half) * sign))
     if lo > 0:
