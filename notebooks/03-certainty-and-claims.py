@@ -45,7 +45,7 @@ from evidencekit import load_library, make_claims, plots, review
 from evidencekit.grade.certainty import rate_all
 from evidencekit.grade.ladder import WORDING_LADDER
 from evidencekit.grade.decisions import with_decisions
-from evidencekit.render import render_leaflet
+from evidencekit.outputs.build import render_leaflet
 
 library = with_decisions(load_library("../evidence"), DECISIONS)
 ratings = rate_all(library)

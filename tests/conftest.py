@@ -43,7 +43,8 @@ BUNDLED_EVIDENCE = ROOT / "evidence"
 def load_evidence_or_fail(path: Path):
     """Load an evidence folder, or fail the calling test with every validation error."""
     from evidencekit.errors import InputError
-    from evidencekit.validation import load_library, validate_evidence
+    from evidencekit.loading import load_library
+    from evidencekit.validation import validate_evidence
 
     try:
         return load_library(path)

@@ -495,7 +495,7 @@ def test_finding_carries_evidence_and_suggestion(claims):
 
 def test_audit_takes_a_library(tmp_path):
     from evidence_fixture import make_evidence
-    from evidencekit.validation import load_library
+    from evidencekit.loading import load_library
 
     lib = load_library(make_evidence(tmp_path))
     report = audit_text("Dry needling cures neck pain in everyone.", lib)

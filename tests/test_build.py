@@ -18,7 +18,7 @@ import markupsafe
 import pytest
 
 from evidence_fixture import make_evidence
-from evidencekit import render
+from evidencekit.outputs import build as render
 from evidencekit.cli import main
 from evidencekit.errors import InputError
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from evidence_fixture import make_evidence
-from evidencekit import render
+from evidencekit.outputs import build as render
 from evidencekit.cli import main
 from evidencekit.errors import InputError
 
@@ -56,7 +56,7 @@ def old_and_new(tmp_path, monkeypatch):
 
 KILLER = textwrap.dedent("""
     import os, signal, sys
-    from evidencekit import render
+    from evidencekit.outputs import build as render
 
     evidence, out, point, nth = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     chromium = sys.argv[5] if len(sys.argv) > 5 else None

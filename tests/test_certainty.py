@@ -333,7 +333,7 @@ def test_step_needs_a_reason():
 
 @pytest.fixture(scope="module")
 def bundled():
-    from evidencekit.validation import load_library
+    from evidencekit.loading import load_library
 
     try:
         return load_library(EVIDENCE)

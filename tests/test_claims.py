@@ -273,7 +273,7 @@ def test_generated_text_is_plain():
 @pytest.fixture(scope="module")
 def bundled():
     from evidencekit.errors import InputError
-    from evidencekit.validation import load_library
+    from evidencekit.loading import load_library
 
     try:
         lib = load_library(EVIDENCE)
@@ -322,7 +322,7 @@ def test_bundled_claims_carry_every_relevant_study_caveat(bundled):
     """Every caveat of every study a claim names (cited, contrary or considered: the whole
     evidence list) is in the claim, or its kind is one the question (or that evidence entry)
     excludes; then it is listed in ``excluded_caveats`` and printed in the citation summary."""
-    from evidencekit.render import render_citation_summary
+    from evidencekit.outputs.build import render_citation_summary
 
     lib, claims = bundled
     summary = " ".join(render_citation_summary(lib, claims).split())

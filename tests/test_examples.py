@@ -155,12 +155,12 @@ def test_the_five_reviews_of_other_topics_do_not_leak_the_first_topic(tmp_path_f
     Rendered without figures: `build` itself stops on passive-smoking (cohort and case-control
     designs), in the evidence map (plots.evidence_map has no column for those designs).
     """
-    from evidencekit.citations import render_citation_summary
+    from evidencekit.outputs.citations import render_citation_summary
     from evidencekit.grade.claims import make_claims
-    from evidencekit.clinician import render_clinician_summary
-    from evidencekit.leaflet import render_leaflet
-    from evidencekit.validation import load_library
-    from evidencekit.render import claims_json
+    from evidencekit.outputs.clinician import render_clinician_summary
+    from evidencekit.outputs.leaflet import render_leaflet
+    from evidencekit.loading import load_library
+    from evidencekit.outputs.build import claims_json
 
     from test_reviews import DATA, REVIEWS
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidencekit.validation import load_library, validate_evidence
+from evidencekit.loading import load_library
+from evidencekit.validation import validate_evidence
 
 BASE = Path(__file__).parent / "bad_inputs" / "_base"
 STUDY = (BASE / "studies" / "smith2020.yaml").read_bytes()
@@ -66,7 +67,7 @@ def test_validate_never_raises_and_what_it_accepts_loads(tmp_path_factory, edits
         from evidencekit.grade.claims import make_claims
 
         claims = make_claims(library)
-        from evidencekit import render
+        from evidencekit.outputs import build as render
 
         render.render_leaflet(claims, library, "md")
         render.render_figures(library, claims)

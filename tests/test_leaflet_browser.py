@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from evidence_fixture import make_evidence
-from evidencekit import render
+from evidencekit.outputs import build as render
 
 ROOT = Path(__file__).resolve().parents[1]
 PHONE_WIDTH = 375

@@ -21,7 +21,8 @@ from evidencekit.evidence.library import Library, study_to_yaml, write_json_sche
 from evidencekit.evidence.reading import MAX_FILE_BYTES
 from evidencekit.evidence.report import ValidationReport
 from evidencekit.evidence.scan import count_numbers
-from evidencekit.validation import load_library, validate_evidence
+from evidencekit.loading import load_library
+from evidencekit.validation import validate_evidence
 
 HERE = Path(__file__).parent
 BASE = HERE / "bad_inputs" / "_base"

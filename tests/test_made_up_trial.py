@@ -8,7 +8,8 @@ import pytest
 
 from evidencekit.grade.rating import level_index
 from evidencekit.grade.claims import make_claims
-from evidencekit.validation import load_library, validate_evidence
+from evidencekit.loading import load_library
+from evidencekit.validation import validate_evidence
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "evidence"
 

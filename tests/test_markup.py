@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidencekit.markup import MdSafe, html_finalize, md_escape, strip_controls
+from evidencekit.outputs.markup import MdSafe, html_finalize, md_escape, strip_controls
 
 cmarkgfm = pytest.importorskip("cmarkgfm")
 from cmarkgfm.cmark import Options  # noqa: E402

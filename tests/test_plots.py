@@ -10,7 +10,7 @@ import pytest
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
-from evidencekit.plots import forest_plot, funnel_plot  # noqa: E402
+from evidencekit.outputs.figures import forest_plot, funnel_plot  # noqa: E402
 from evidencekit.stats.pooling import pool  # noqa: E402
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "metafor-reference.json").read_text())
@@ -56,7 +56,7 @@ def test_matplotlib_is_not_imported_by_pooling():
     import subprocess
     import sys
     code = ("import sys, evidencekit.stats.pooling, evidencekit.stats.batch, evidencekit.stats.effects, evidencekit.stats.bias, "
-            "evidencekit.plots; print('matplotlib' in sys.modules)")
+            "evidencekit.outputs.figures; print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -67,7 +67,7 @@ def test_k1_forest_draws():
 
 
 def test_reported_effects_plot_panels_by_measure_and_outcome_and_never_pools():
-    from evidencekit.plots import reported_effects_plot
+    from evidencekit.outputs.figures import reported_effects_plot
 
     rows = [
         {"label": "A, 6 weeks", "estimate": -0.3, "ci_low": -5.4, "ci_high": 4.7, "measure": "MD",
@@ -91,7 +91,7 @@ def test_reported_effects_plot_panels_by_measure_and_outcome_and_never_pools():
 
 
 def test_reported_effects_plot_shades_a_shared_important_effect_threshold():
-    from evidencekit.plots import reported_effects_plot
+    from evidencekit.outputs.figures import reported_effects_plot
 
     band = {"value": 5.0, "label": "5 points on the 0-100 NDI (our judgement)"}
     rows = [{"label": f"A, {t}", "estimate": e, "ci_low": e - 5, "ci_high": e + 5, "measure": "MD",
@@ -158,7 +158,7 @@ def _synthetic_studies(k):
 
 @pytest.mark.parametrize("k", [2, 40])
 def test_reported_effects_plot_clips_nothing_and_says_which_side_favours_what(k):
-    from evidencekit.plots import reported_effects_plot
+    from evidencekit.outputs.figures import reported_effects_plot
 
     import warnings
 
@@ -174,7 +174,7 @@ def test_reported_effects_plot_clips_nothing_and_says_which_side_favours_what(k)
 
 @pytest.mark.parametrize("k", [2, 40])
 def test_risk_of_bias_plot_clips_nothing_and_headers_do_not_run_together(k):
-    from evidencekit.plots import risk_of_bias_plot
+    from evidencekit.outputs.figures import risk_of_bias_plot
 
     fig = risk_of_bias_plot(_synthetic_studies(k), labels={"s0": "Smith et al. 2020"})
     assert _texts_outside(fig) == []
@@ -199,7 +199,7 @@ def test_forest_plot_clips_nothing_at_any_size(k):
 
 
 def test_favours_line_follows_the_better_direction():
-    from evidencekit.plots import favours_line
+    from evidencekit.outputs.figures import favours_line
 
     assert favours_line("lower", "cupping").startswith("\u2190 favours cupping")
     assert favours_line("higher", "cupping").endswith("favours cupping \u2192")
@@ -211,7 +211,7 @@ def test_evidence_map_has_a_column_for_every_record_design():
     # a cohort or case-control study (observational reviews) must not crash the build's map
     from typing import get_args
 
-    from evidencekit.plots import EVIDENCE_MAP_DESIGNS
+    from evidencekit.outputs.figures import EVIDENCE_MAP_DESIGNS
     from evidencekit.evidence.records import Design
 
     assert set(EVIDENCE_MAP_DESIGNS) == set(get_args(Design))
@@ -257,7 +257,7 @@ def test_evidence_map_title_and_labels_lie_within_the_figure(designs, n_question
 
     from types import SimpleNamespace
 
-    from evidencekit.plots import EVIDENCE_MAP_DESIGNS, evidence_map
+    from evidencekit.outputs.figures import EVIDENCE_MAP_DESIGNS, evidence_map
 
     kinds = list(EVIDENCE_MAP_DESIGNS)[:designs]
     studies = {f"s{i}": SimpleNamespace(id=f"s{i}", design=kinds[i % designs],

@@ -12,7 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from evidencekit import leaflet, presentation, render
+from evidencekit.outputs import build as render
+from evidencekit.outputs import leaflet, presentation
 from evidencekit.evidence.references import Reference
 from evidencekit.errors import InputError
 
@@ -438,7 +439,7 @@ def test_threshold_band_only_where_the_scale_is_the_thresholds():
     from types import SimpleNamespace
 
     from evidencekit.evidence.records import ImportantEffect
-    from evidencekit.render import _threshold_for
+    from evidencekit.outputs.build import _threshold_for
 
     q = SimpleNamespace(important_effect=ImportantEffect(
         value=5, scale="points on the 0-100 Neck Disability Index", smd=0.5, author_judgement=True))
@@ -457,7 +458,7 @@ def test_threshold_band_only_where_the_scale_is_the_thresholds():
 
 
 def test_links_go_only_to_doi_pubmed_or_the_publisher():
-    from evidencekit.templating import acceptable_link, reference_segments
+    from evidencekit.outputs.templating import acceptable_link, reference_segments
 
     assert acceptable_link("https://www.mdpi.com/2077-0383/9/10/3300")
     for url in ("https://ru.scribd.com/document/1", "https://studylib.net/doc/1",
@@ -474,7 +475,7 @@ def test_links_go_only_to_doi_pubmed_or_the_publisher():
 
 
 def test_the_mean_difference_is_computed_beside_the_printed_numbers():
-    from evidencekit.citations import computed_mean_difference
+    from evidencekit.outputs.citations import computed_mean_difference
 
     study = SimpleNamespace(arms=(SimpleNamespace(id="t", role="intervention"),
                                   SimpleNamespace(id="c", role="comparator")))

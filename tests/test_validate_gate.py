@@ -1,4 +1,4 @@
-"""The one gate (evidencekit.validation) over the evidence layer, and what the evidence layer holds.
+"""The one gate (evidencekit.validation, over evidencekit.loading) and what the evidence layer holds.
 
 The evidence layer reads and checks the records without importing the statistics, the grading or
 the audit; the checks that need them run in :mod:`evidencekit.validation`, and both public entry
@@ -17,7 +17,8 @@ from evidencekit.evidence.comparators import kind_from_text
 from evidencekit.evidence.checks import check_cross_references
 from evidencekit.evidence.report import make_report
 from evidencekit.evidence.scan import scan_folder
-from evidencekit.validation import load_library, validate_evidence
+from evidencekit.loading import load_library
+from evidencekit.validation import validate_evidence
 from test_library import make_evidence
 
 LEE = "studies/lee2021.yaml"
@@ -35,7 +36,7 @@ def test_the_evidence_layer_imports_nothing_above_it():
             "evidencekit.evidence.importer, evidencekit.evidence.bibliography\n"
             "up = sorted(m for m in sys.modules if m.split('.')[:2] in "
             "(['evidencekit', 'stats'], ['evidencekit', 'grade'], ['evidencekit', 'audit'], "
-            "['evidencekit', 'validation']))\n"
+            "['evidencekit', 'validation'], ['evidencekit', 'loading']))\n"
             "print(','.join(up))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""

@@ -12,7 +12,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_library": "validation",
+    "load_library": "loading",
     "validate_evidence": "validation",
     "effect_sizes": "stats.effects",
     "pool": "stats.pooling",

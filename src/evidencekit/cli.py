@@ -81,7 +81,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_studies(args: argparse.Namespace) -> int:
-    from .validation import load_library
+    from .loading import load_library
 
     library = load_library(_evidence_dir(args))
     frame = library.studies_frame()
@@ -197,7 +197,7 @@ def _cmd_pool(args: argparse.Namespace) -> int:
 
 def _cmd_claims(args: argparse.Namespace) -> int:
     from .grade.claims import make_claims
-    from .validation import load_library
+    from .loading import load_library
 
     library = load_library(_evidence_dir(args))
     claims = make_claims(library, by_comparison=True)
@@ -241,7 +241,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .render import build
+    from .outputs.build import build
 
     report = build(_evidence_dir(args), Path(args.out))
     if args.format == "json":
@@ -261,7 +261,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from .audit.batch import audit_pages, collect_pages, write_csv, write_jsonl
     from .grade.claims import make_claims
     from .errors import InputError
-    from .validation import load_library
+    from .loading import load_library
 
     if args.format in ("csv", "jsonl"):
         pages = collect_pages(args.files)

@@ -282,14 +282,14 @@ def study_label(record: str, library=None) -> str:
 
 def plot_question_effects(rating, library=None, intervention: str | None = None):
     """Forest-style plot of a question's reported estimates, not pooled (see
-    :func:`evidencekit.plots.reported_effects_plot`); the estimate the claim rests on is blue.
+    :func:`evidencekit.outputs.figures.reported_effects_plot`); the estimate the claim rests on is blue.
 
     Rows are labelled by author and year (:func:`study_label`); pass the library for the
     names and time points as the references and records give them.
 
     Returns a bare matplotlib Figure (no pyplot state), or None when there is no estimate.
     """
-    from .plots import reported_effects_plot
+    from .outputs.figures import reported_effects_plot
 
     frame = question_effects(rating)
     rows = [{"label": study_label(record, library), "estimate": row.estimate,
@@ -650,7 +650,7 @@ def coverage_study(ks: Sequence[int] = (3, 5, 10), tau2s: Sequence[float] = (0.0
 def plot_coverage(study: pd.DataFrame, level: float = 95.0, ax=None):
     """Coverage against k, one line per interval and tau², with the nominal level marked.
 
-    Returns a bare matplotlib Figure (no pyplot state), as :mod:`evidencekit.plots` does.
+    Returns a bare matplotlib Figure (no pyplot state), as :mod:`evidencekit.outputs.figures` does.
     """
     from matplotlib.figure import Figure
 

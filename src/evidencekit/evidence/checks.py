@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 
-from ..settings import SETTINGS_FILE
+from .settings import SETTINGS_FILE
 from . import records
 from .quotes import unprinted_numbers
 from .reading import posix

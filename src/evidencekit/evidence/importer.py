@@ -19,7 +19,7 @@ import yaml
 from ..errors import InputError
 from .comparators import kind_from_text
 from .records import Better
-from ..settings import SETTINGS_FILE, settings_yaml
+from .settings import SETTINGS_FILE, settings_yaml
 
 __all__ = ["ImportReport", "DATA_COLUMNS", "new_review", "import_rows"]
 

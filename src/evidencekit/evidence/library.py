@@ -3,7 +3,7 @@
 An evidence folder holds::
 
     references.bib        one BibTeX entry per study (key = study id)
-    review.yaml           the review's settings (:mod:`evidencekit.settings`)
+    review.yaml           the review's settings (:mod:`evidencekit.evidence.settings`)
     studies/<id>.yaml     one typed study record per paper (see :mod:`evidencekit.evidence.records`)
     questions.yaml        the review questions: a top-level ``questions:`` list (optional)
 
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import yaml
 
 from ..errors import Message
-from ..settings import ReviewSettings
+from .settings import ReviewSettings
 from . import records
 from .references import Reference
 from .records import ArmSummaryResult, EffectEstimate, Question, Study

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import InputError
-from ..settings import SETTINGS_FILE, ReviewSettings
+from .settings import SETTINGS_FILE, ReviewSettings
 from .bibliography import parse_bibtex
 from .references import Reference
 from .reading import Collector, load_yaml, posix, read_text

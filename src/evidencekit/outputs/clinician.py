@@ -206,7 +206,7 @@ def render_clinician_summary(claims: Any, library: Any, fmt: str = "md", *,
     Parameters
     ----------
     claims, library
-        As for :func:`evidencekit.leaflet.render_leaflet`.
+        As for :func:`evidencekit.outputs.leaflet.render_leaflet`.
     figures
         Names of the figure files written beside it (``figures/forest-<question>.png``); a
         question's forest plot is shown where its file is among them.

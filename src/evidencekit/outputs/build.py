@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import markup
-from .errors import InputError
-from .jsonout import dumps
+from ..errors import InputError
+from ..jsonout import dumps
 from .leaflet import LEAFLET_WORD_LIMIT, render_leaflet
 from .presentation import CERTAINTY_WORDS, review_settings
 from .templating import md_escape, md_link
@@ -243,7 +243,7 @@ def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
     ``forest-<question>.png`` for each question whose evidence includes reported effect estimates
     with confidence intervals; ``evidence-map.png``; ``risk-of-bias.png``.
     """
-    from . import plots
+    from . import figures as plots
 
     out: dict[str, bytes] = {}
     certainty = {c.question: c.certainty for c in _claims_of(claims)} if claims is not None else {}
@@ -267,7 +267,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
 
     See :func:`evidencekit.io.atomic_write_bytes`; outputs are ordinary documents (0644).
     """
-    from .io import atomic_write_bytes
+    from ..io import atomic_write_bytes
 
     path = Path(path)
     if isinstance(data, str):
@@ -758,8 +758,8 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     removed by the next build. Builds into one folder are serialised by an ``fcntl.flock`` on
     ``.<out>.lock`` beside it. ``out`` may hold only files a build writes, and no symlinks.
     """
-    from .grade.claims import make_claims
-    from .validation import load_library
+    from ..grade.claims import make_claims
+    from ..loading import load_library
 
     evidence = Path(evidence_dir)
     out = Path(out_dir)

@@ -18,10 +18,11 @@ from . import markup
 __all__ = ["MdSafe", "md_escape", "md_link", "md_env", "html_env", "Segment", "Reference",
            "reference_list", "reference_segments", "version"]
 
-TEMPLATES = Path(__file__).with_name("templates")
+# The templates are package data at the package root (shared with the audit report).
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-# Markdown escaping (CommonMark and GFM) and control stripping are :mod:`evidencekit.markup`'s.
+# Markdown escaping (CommonMark and GFM) and control stripping are :mod:`evidencekit.outputs.markup`'s.
 MdSafe = markup.MdSafe
 md_escape = markup.md_escape
 SAFE_URL_RE = re.compile(r"^https?://[^\s<>\"'`\\]+$")
@@ -90,7 +91,7 @@ def html_env():
 
 
 def version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 
@@ -181,7 +182,7 @@ def reference_segments(text: str, ref: Any) -> tuple[Segment, ...]:
 def reference_list(numbers: Mapping[str, int], references: Mapping[str, Any],
                    style: str = "vancouver") -> tuple[Reference, ...]:
     """Formatted, linked references in number order (``numbers``: BibTeX key -> number)."""
-    from .evidence.references import format_references
+    from ..evidence.references import format_references
 
     keys = sorted(numbers, key=numbers.__getitem__)
     refs = [references[k] for k in keys]

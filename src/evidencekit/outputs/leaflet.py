@@ -9,9 +9,9 @@ options (the active treatments the studies compared it with); questions to ask; 
 levels; who wrote it, their conflicts and the dates; the references.
 
 Everything topic-specific comes from the evidence folder: the review settings
-(:func:`evidencekit.presentation.review_settings`), the questions and the study records. The
+(:func:`evidencekit.outputs.presentation.review_settings`), the questions and the study records. The
 detail a clinician needs (each study's caveats, effects and domains, forest plots) is in the
-clinician summary (:mod:`evidencekit.clinician`), not here.
+clinician summary (:mod:`evidencekit.outputs.clinician`), not here.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
-from .errors import InputError
+from ..errors import InputError
 from .presentation import (
     CERTAINTY_WORDS, ReviewSettings, certainty_of, claim_comparator, claim_effect,
     comparator_already_named,
@@ -246,7 +246,7 @@ _NOT_AN_OPTION = re.compile(r"\b(sham|placebo|fake|control|comparison group|no t
 
 
 def _frequency_unit(library: Any) -> str:
-    from .grade.wording import Wording
+    from ..grade.wording import Wording
 
     settings = getattr(library, "settings", None)
     overrides = getattr(settings, "wording", None) if settings is not None else None
@@ -351,7 +351,7 @@ class LeafletModel:
     Attributes
     ----------
     settings
-        The review's own words (:class:`~evidencekit.presentation.ReviewSettings`).
+        The review's own words (:class:`~evidencekit.outputs.presentation.ReviewSettings`).
     groups
         Benefits, harms and other questions, each with its findings (``known``) and the
         very-low and no-evidence comparisons (``unknown``).

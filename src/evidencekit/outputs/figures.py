@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .stats.effects import RATIO_MEASURES
-from .stats.pooling import PoolResult
+from ..stats.effects import RATIO_MEASURES
+from ..stats.pooling import PoolResult
 
 __all__ = ["forest_plot", "funnel_plot"]
 
@@ -258,7 +258,7 @@ def _map_designs() -> tuple[str, ...]:
     # holds lacks a column in the evidence map
     from typing import get_args
 
-    from .evidence.records import Design
+    from ..evidence.records import Design
 
     designs = get_args(Design)
     return ("systematic-review",) + tuple(d for d in designs if d != "systematic-review")

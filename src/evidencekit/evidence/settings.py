@@ -19,7 +19,7 @@ import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .evidence.records import DEFAULT_OUTCOME_DOMAINS
+from .records import DEFAULT_OUTCOME_DOMAINS
 
 __all__ = ["ReviewSettings", "SETTINGS_FILE", "DEFAULT_CLINICIAN", "settings_yaml"]
 

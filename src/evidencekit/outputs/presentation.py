@@ -337,7 +337,7 @@ def reference_numbers(claims: Sequence[Any], references: Mapping[str, Any], *,
     Each claim's own citations, then the studies that found no worthwhile benefit, then (with
     ``considered``) those looked at but not counted as support.
     """
-    from .errors import InputError
+    from ..errors import InputError
 
     numbers: dict[str, int] = {}
     for claim in claims:
