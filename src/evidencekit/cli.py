@@ -38,6 +38,14 @@ def print_json(payload: Any) -> None:
     print(dumps(payload))
 
 
+def _print_report(args: argparse.Namespace, report: Any) -> None:
+    """A command's result as ``--format`` asks: its ``to_dict()`` as JSON, else its ``summary()``."""
+    if args.format == "json":
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
+
+
 def _add_format(p: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "json")) -> None:
     extra = "; html: the page with its findings highlighted" if "html" in choices else ""
     p.add_argument("--format", choices=choices, default="text",
@@ -73,10 +81,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                     "numbers_with_provenance": 0, "errors": [exc.as_message().to_dict()],
                     "warnings": []})
         return EXIT_USAGE
-    if args.format == "json":
-        print_json(report.to_dict())
-    else:
-        print(report.summary())
+    _print_report(args, report)
     return EXIT_OK if report.ok else EXIT_FINDINGS
 
 
@@ -102,8 +107,19 @@ def _cmd_studies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_csv(path: Path):
-    """The CLI's CSV as a DataFrame of stripped text cells, indexed by CSV line number.
+def _csv_text(path: Path) -> str:
+    """The CSV's text: a regular file, bounded, whole-content NUL/UTF-8 checks (:mod:`.io`), with
+    CR-only line ends read as lines."""
+    from .io import MAX_CSV_BYTES, read_text
+
+    return read_text(path, limit=MAX_CSV_BYTES, kind="CSV file", prefix="cannot read as CSV: ",
+                     fix="a spreadsheet must be saved as 'CSV UTF-8 (comma delimited)'",
+                     newlines=True)
+
+
+def _read_csv(path: Path, text: str | None = None):
+    """The CLI's CSV (``text``, when already read) as a DataFrame of stripped text cells, indexed by
+    CSV line number.
 
     Read with the standard library's ``csv`` rather than ``pd.read_csv``: pandas quietly turns a
     row with one cell too many into an index and shifts every value one column left (a stray comma
@@ -116,13 +132,9 @@ def _read_csv(path: Path):
 
     import pandas as pd
 
-    from .io import MAX_CSV_BYTES, read_text
-
     where = {"file": str(path)}
-    # Regular files only, bounded, whole-content NUL/UTF-8 checks; CR-only line ends read as lines.
-    text = read_text(path, limit=MAX_CSV_BYTES, kind="CSV file", prefix="cannot read as CSV: ",
-                     fix="a spreadsheet must be saved as 'CSV UTF-8 (comma delimited)'",
-                     newlines=True)
+    if text is None:
+        text = _csv_text(path)
     if not text.strip():
         raise InputError("cannot read as CSV: the file is empty; the first line names the "
                          "columns (metafor's names, e.g. yi,vi; see `evidencekit pool --help`) "
@@ -188,10 +200,7 @@ def _cmd_pool(args: argparse.Namespace) -> int:
                         bias=args.bias, label_column=label, source=str(path))
     for message in report.warnings:  # e.g. rows with missing values left out: say so, on stderr
         print(f"evidencekit: {path}: warning: {message}", file=sys.stderr)
-    if args.format == "json":
-        print_json(report.to_dict())
-    else:
-        print(report.summary())
+    _print_report(args, report)
     return EXIT_OK
 
 
@@ -201,10 +210,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
     library = load_library(_evidence_dir(args))
     claims = make_claims(library, by_comparison=True)
-    if args.format == "json":
-        print_json(claims.to_dict())
-    else:
-        print(claims.summary())
+    _print_report(args, claims)
     return EXIT_OK
 
 
@@ -224,8 +230,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from .evidence.importer import import_rows
 
     path = Path(args.csv)
-    frame = _read_csv(path)
-    raw = dict(enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1))
+    text = _csv_text(path)
+    frame = _read_csv(path, text)
+    # the rows as written, quoted as each imported number's provenance
+    raw = dict(enumerate(text.splitlines(), start=1))
     report = import_rows(frame, str(path), _evidence_dir(args), question=args.question,
                          measure=args.measure, outcome=args.outcome, population=args.population,
                          better="lower" if args.lower_is_better else "higher",
@@ -233,10 +241,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
                          important_effect=args.important_effect, raw_lines=raw)
     for w in report.warnings:
         print(f"evidencekit: warning: {w}", file=sys.stderr)
-    if args.format == "json":
-        print_json(report.to_dict())
-    else:
-        print(report.summary())
+    _print_report(args, report)
     return EXIT_OK
 
 
@@ -244,10 +249,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from .render import build
 
     report = build(_evidence_dir(args), Path(args.out))
-    if args.format == "json":
-        print_json(report.to_dict())
-    else:
-        print(report.summary())
+    _print_report(args, report)
     if not report.ok:
         # Also on stderr, so `make run` shows why it stopped even when stdout goes to a file.
         for problem in report.problems:
