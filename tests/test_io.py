@@ -266,3 +266,16 @@ def test_import_quotes_the_rows_of_a_cr_only_csv(tmp_path):
     assert done.returncode == 0, done.stderr
     study = (root / "studies" / "doe2020.yaml").read_text(encoding="utf-8")
     assert "doe2020,Doe,2020,0.1,0.02" in study and "\r" not in study
+
+
+def test_csv_table_keeps_line_numbers_and_names_a_stray_comma(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_bytes(b"yi, vi\n0.1,0.02\n\n0.3 ,0.04\n")
+    frame = eio.read_csv_table(good)
+    assert list(frame.columns) == ["yi", "vi"] and list(frame.index) == [2, 4]
+    assert frame.loc[4, "yi"] == "0.3"
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"yi,vi\n0.1,0.02\n0,3,0.04\n")
+    with pytest.raises(InputError, match="3 value") as info:
+        eio.read_csv_table(bad)
+    assert info.value.line == 3 and info.value.file == str(bad)

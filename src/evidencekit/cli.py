@@ -107,71 +107,6 @@ def _cmd_studies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _csv_text(path: Path) -> str:
-    """The CSV's text: a regular file, bounded, whole-content NUL/UTF-8 checks (:mod:`.io`), with
-    CR-only line ends read as lines."""
-    from .io import MAX_CSV_BYTES, read_text
-
-    return read_text(path, limit=MAX_CSV_BYTES, kind="CSV file", prefix="cannot read as CSV: ",
-                     fix="a spreadsheet must be saved as 'CSV UTF-8 (comma delimited)'",
-                     newlines=True)
-
-
-def _read_csv(path: Path, text: str | None = None):
-    """The CLI's CSV (``text``, when already read) as a DataFrame of stripped text cells, indexed by
-    CSV line number.
-
-    Read with the standard library's ``csv`` rather than ``pd.read_csv``: pandas quietly turns a
-    row with one cell too many into an index and shifts every value one column left (a stray comma
-    would pool the wrong numbers), and renames a repeated column to ``yi.1``. Here both are errors
-    that name the line. Keeping the line numbers as the index lets later errors name the right
-    line even after a blank line.
-    """
-    import csv
-    import io
-
-    import pandas as pd
-
-    where = {"file": str(path)}
-    if text is None:
-        text = _csv_text(path)
-    if not text.strip():
-        raise InputError("cannot read as CSV: the file is empty; the first line names the "
-                         "columns (metafor's names, e.g. yi,vi; see `evidencekit pool --help`) "
-                         "and each further line is one study", **where)
-    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
-    try:
-        rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader if row]
-    except csv.Error as exc:
-        raise InputError(f"cannot read as CSV: {exc}", line=reader.line_num, **where) from None
-    _, header = rows[0]
-    while header and not header[-1]:  # a trailing comma on the header line
-        header = header[:-1]
-    if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
-        sep = "semicolons" if ";" in header[0] else "tabs"
-        raise InputError(f"cannot read as CSV: the columns are separated by {sep}; save the "
-                         "file with commas between values (and full stops as decimal points)",
-                         line=1, **where)
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise InputError(f"column {name!r} appears twice in the header; keep one",
-                             line=1, field=name, **where)
-        seen.add(name)
-    for line, row in rows[1:]:
-        extra = row[len(header):]
-        if len(row) < len(header) or any(extra):
-            raise InputError(
-                f"line has {len(row)} value(s) but the header names {len(header)} column(s); "
-                "check for a missing or extra comma (a decimal comma? write 1.5, not 1,5)",
-                line=line, **where)
-    if len(rows) == 1:
-        raise InputError("the file has a header but no rows of data; add one line per study",
-                         **where)
-    return pd.DataFrame([row[:len(header)] for _, row in rows[1:]], columns=header,
-                        index=pd.Index([line for line, _ in rows[1:]], name="line"), dtype=object)
-
-
 def _check_pool_options(args: argparse.Namespace) -> None:
     """Unknown --measure/--method name the option, before the CSV is read."""
     from .stats.effects import MEASURES
@@ -191,9 +126,11 @@ def _check_pool_options(args: argparse.Namespace) -> None:
 def _cmd_pool(args: argparse.Namespace) -> int:
     from .stats.pool_report import pool_table
 
+    from .io import read_csv_table
+
     _check_pool_options(args)
     path = Path(args.csv)
-    frame = _read_csv(path)
+    frame = read_csv_table(path)
     label = next((c for c in ("study", "label", "slab", "author") if c in frame.columns), None)
     report = pool_table(frame, args.measure, method=args.method, ci=args.ci,
                         subgroup=args.subgroup, moderators=args.moderator or (),
@@ -228,10 +165,11 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from .evidence.importer import import_rows
+    from .io import read_csv_table, read_csv_text
 
     path = Path(args.csv)
-    text = _csv_text(path)
-    frame = _read_csv(path, text)
+    text = read_csv_text(path)
+    frame = read_csv_table(path, text)
     # the rows as written, quoted as each imported number's provenance
     raw = dict(enumerate(text.splitlines(), start=1))
     report = import_rows(frame, str(path), _evidence_dir(args), question=args.question,
