@@ -74,7 +74,7 @@ def real_claims():
     """Claims made from the repository's evidence/ folder. The bundled evidence must load: a
     folder that does not is a failure of every test that uses it, never a skip."""
     from evidencekit.grade.claims import make_claims
-    from evidencekit.evidence.library import load_library
+    from evidencekit.validation import load_library
 
     return make_claims(load_library(EVIDENCE))
 

@@ -43,7 +43,7 @@ BUNDLED_EVIDENCE = ROOT / "evidence"
 def load_evidence_or_fail(path: Path):
     """Load an evidence folder, or fail the calling test with every validation error."""
     from evidencekit.errors import InputError
-    from evidencekit.evidence.library import load_library, validate_evidence
+    from evidencekit.validation import load_library, validate_evidence
 
     try:
         return load_library(path)

@@ -144,7 +144,8 @@ def test_bad_input_raises_input_error_which_is_a_value_error():
 
 
 def test_sensitivity_and_decisions_results_follow_the_conventions():
-    from evidencekit.grade.decisions import apply_exclusions, apply_overrides, parse_decisions
+    from evidencekit.grade.decisions import parse_decisions
+    from evidencekit.grade.disclosure import apply_exclusions, apply_overrides
     from evidencekit.stats.sensitivity import sensitivity_analyses
 
     assert_frozen_with_summary_and_frame(sensitivity_analyses(YI, VI, measure="MD"))

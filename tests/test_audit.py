@@ -495,7 +495,7 @@ def test_finding_carries_evidence_and_suggestion(claims):
 
 def test_audit_takes_a_library(tmp_path):
     from evidence_fixture import make_evidence
-    from evidencekit.evidence.library import load_library
+    from evidencekit.validation import load_library
 
     lib = load_library(make_evidence(tmp_path))
     report = audit_text("Dry needling cures neck pain in everyone.", lib)
@@ -641,7 +641,7 @@ def test_default_lexicon_loads_and_sections_are_data():
     assert "pain-short-term" in topics.questions
     assert topics.role("generic") == "pain-short-term"
     # the ladder's markers from claims.py are part of the hedges
-    from evidencekit.grade.claims import WORDING_LADDER
+    from evidencekit.grade.ladder import WORDING_LADDER
 
     hedge_phrases = {p for _, g in lex.hedges for p in g.phrases}
     for rung in WORDING_LADDER:

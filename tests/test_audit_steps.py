@@ -336,7 +336,7 @@ def test_bundled_leaflet_is_never_flagged(fmt, source_format):
     its headings, caveats and study notes are never read as overclaims."""
     from _audit_support import real_claims
 
-    from evidencekit.evidence.library import load_library
+    from evidencekit.validation import load_library
     from evidencekit.render import render_leaflet
 
     claims = real_claims()
@@ -359,7 +359,7 @@ def test_review_settings_name_the_treatment(tmp_path):
     topics = load_topics(ev)
     assert "Ice baths" in topics.names.phrases
     from evidencekit.grade.claims import make_claims
-    from evidencekit.evidence.library import load_library
+    from evidencekit.validation import load_library
 
     claims = make_claims(load_library(ev))
     got = audit_text("Ice baths relieve muscle soreness for good. Athletes need effective recovery "

@@ -24,7 +24,7 @@ import yaml
 
 from evidencekit import io as evidencekit_io
 from evidencekit.cli import main
-from evidencekit.evidence.library import MAX_FILE_BYTES
+from evidencekit.evidence.reading import MAX_FILE_BYTES
 
 BAD = Path(__file__).parent / "bad_inputs"
 BASE = BAD / "_base"

@@ -1,12 +1,13 @@
-"""BibTeX in (bibtexparser 2) and formatted references out (citeproc-py) — evidencekit.evidence.bibliography."""
+"""BibTeX in (bibtexparser 2) and formatted references out (citeproc-py) — evidencekit.evidence.bibliography, .latex, .references."""
 from __future__ import annotations
 
 import logging
 
 import pytest
 
-from evidencekit.evidence.bibliography import (
-    Reference, format_references, latex_to_text, load_bibtex, parse_bibtex)
+from evidencekit.evidence.bibliography import load_bibtex, parse_bibtex
+from evidencekit.evidence.latex import latex_to_text
+from evidencekit.evidence.references import Reference, format_references
 from evidencekit.errors import InputError
 
 BIB = r"""% a comment line: not a problem
@@ -234,3 +235,29 @@ def test_to_csl_and_to_dict():
     assert csl["DOI"] == "10.1155/2021/8836427"
     d = ref.to_dict()
     assert d["authors"] == list(ref.authors) and d["key"] == ref.key
+
+
+@pytest.mark.parametrize("latex,text", [
+    ("Coetzee & Smith", "Coetzee & Smith"),  # a bare '&' is text in BibTeX, not a LaTeX column
+    (r"\mbox{A} \textsc{b}", "A b"), (r"\url{https://x.org/a_b}", "https://x.org/a_b"),
+    (r"see \cite{x}", "see x"), (r"{MRI} of the {Knee}", "MRI of the Knee"),
+    ("two\n  lines", "two lines"),
+])
+def test_latex_as_bibtex_values_mean_it(latex, text):
+    assert latex_to_text(latex) == text
+
+
+@pytest.mark.parametrize("hostile", [
+    "{" * 5000 + "x", "}" * 100, "\\", r"\href{a}", r"\mbox", r"\url", r"\'" * 3000, "$" * 11,
+    r"\begin{itemize}", "\\" * 7 + "{",
+])
+def test_malformed_latex_gives_text_not_an_exception(hostile):
+    assert isinstance(latex_to_text(hostile), str)
+
+
+def test_values_longer_than_the_latex_limit_only_lose_their_braces():
+    from evidencekit.evidence.latex import MAX_LATEX_CHARS
+
+    value = r"{\'e}" * (MAX_LATEX_CHARS // 5 + 1)
+    assert latex_to_text(value) == r"\'e" * (MAX_LATEX_CHARS // 5 + 1)
+    assert latex_to_text(value[:MAX_LATEX_CHARS]) == "é" * (MAX_LATEX_CHARS // 5)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.evidence.library import load_library
+from evidencekit.validation import load_library
 from evidencekit.evidence.records import EffectEstimate, NarrativeResult
 
 ROOT = Path(__file__).resolve().parent.parent

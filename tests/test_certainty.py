@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.grade.certainty import (
-    CERTAINTY_LEVELS, OPTIMAL_INFORMATION_SIZE, CertaintyRating, CertaintyStep, rate_certainty,
-)
+from evidencekit.grade.certainty import rate_certainty
+from evidencekit.grade.effect_domains import OPTIMAL_INFORMATION_SIZE
+from evidencekit.grade.rating import CertaintyRating, CertaintyStep
+from evidencekit.vocab import CERTAINTY_LEVELS
 from evidencekit.errors import InputError
 from evidencekit.evidence.records import (
     Arm, ArmSummary, ArmSummaryResult, EffectEstimate, ImportantEffect, Link,
@@ -332,7 +333,7 @@ def test_step_needs_a_reason():
 
 @pytest.fixture(scope="module")
 def bundled():
-    from evidencekit.evidence.library import load_library
+    from evidencekit.validation import load_library
 
     try:
         return load_library(EVIDENCE)

@@ -7,12 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidencekit.grade.certainty import (
-    CERTAINTY_LEVELS, CertaintyRating, CertaintyStep, EffectSummary, EvidenceItem, rate_certainty,
-)
-from evidencekit.grade.claims import (
-    WORDING_LADDER, ClaimSet, make_claims, max_strength, strength_of,
-)
+from evidencekit.grade.body import EvidenceItem
+from evidencekit.grade.certainty import rate_certainty
+from evidencekit.grade.estimate import EffectSummary
+from evidencekit.grade.rating import CertaintyRating, CertaintyStep
+from evidencekit.vocab import CERTAINTY_LEVELS
+from evidencekit.grade.claims import ClaimSet, make_claims
+from evidencekit.grade.ladder import WORDING_LADDER, max_strength, strength_of
 from evidencekit.evidence.records import Arm, Caveat, EffectEstimate
 
 from test_certainty import (  # noqa: E402  (shared builders; tests/ is on sys.path)
@@ -272,7 +273,7 @@ def test_generated_text_is_plain():
 @pytest.fixture(scope="module")
 def bundled():
     from evidencekit.errors import InputError
-    from evidencekit.evidence.library import load_library
+    from evidencekit.validation import load_library
 
     try:
         lib = load_library(EVIDENCE)
@@ -416,12 +417,13 @@ def test_counts_agree_with_their_nouns():
     assert "about 1 point on a 0-10 scale" in c.claim and "1 points" not in c.claim
     c = _one(est=-1.5, lo=-1.9, hi=-1.1, threshold=0.5)
     assert "about 1.5 points" in c.claim
-    from evidencekit.grade.claims import _count
-    assert _count(1, "study", "studies") == "1 study" and _count(3, "study", "studies") == "3 studies"
+    from evidencekit.grade.effect_words import number_and_noun
+    assert (number_and_noun(1, "study", "studies") == "1 study"
+            and number_and_noun(3, "study", "studies") == "3 studies")
 
 
 def test_very_small_is_a_named_threshold():
-    from evidencekit.grade.claims import SMALL_STUDY_PER_GROUP
+    from evidencekit.grade.caveats import SMALL_STUDY_PER_GROUP
 
     def claim_for(n_per_group):
         arms = [Arm(id="dn", label="DN", role="intervention", intervention="dry needling",
@@ -550,3 +552,62 @@ def test_bundled_single_group_reports_support_nothing(bundled):
             if rid:
                 assert lib.study(sid).result(rid).contrast != "within-group", rec
         assert "osborne2010" not in c.citations, c.question
+
+
+def test_study_name_prefers_the_records_citation_then_the_bibtex_entry():
+    from types import SimpleNamespace
+
+    from evidencekit.grade.study_names import study_name
+
+    class Ref:
+        def __init__(self, text):
+            self.text = text
+
+        def short_citation(self):
+            return self.text
+
+    studies = {
+        "lew2021": SimpleNamespace(short_title="Six-trial meta-analysis (Lew 2021)"),
+        "hart1977": SimpleNamespace(short_title="Hart & Sutherland 1977"),
+        "whiplash": SimpleNamespace(short_title="Whiplash trial"),
+        "untitled": SimpleNamespace(short_title=""),
+    }
+    refs = {k: Ref(f"Ref {k}") for k in ("lew2021", "hart1977", "whiplash")}
+    lib = SimpleNamespace(studies=studies, references=refs)
+    assert study_name(lib, "lew2021") == "Lew 2021"
+    assert study_name(lib, "hart1977") == "Hart & Sutherland 1977"
+    assert study_name(lib, "whiplash") == "Ref whiplash"
+    assert study_name(SimpleNamespace(studies=studies, references=None), "whiplash") == \
+        "Whiplash trial"
+    assert study_name(lib, "untitled") == "untitled"
+    assert study_name(lib, "missing") == "missing"
+
+
+def test_estimate_text_prints_the_interval_only_when_there_is_one():
+    from evidencekit.grade.estimate import estimate_text
+
+    assert (estimate_text(0.4912, 0.3391, 0.7027, measure="RR")
+            == "RR 0.4912 (95% CI 0.3391 to 0.7027)")
+    assert (estimate_text(0.4912, 0.3391, 0.7027, digits=".2f", ci_label="")
+            == "0.49 (0.34 to 0.70)")
+    assert estimate_text(-2.5, measure="MD", digits="g") == "MD -2.5"
+    assert estimate_text(1.2, float("nan"), None) == "1.2 (95% CI NA to NA)"
+
+
+def test_rewording_advice_follows_the_ladder_hedges():
+    from evidencekit.grade.ladder import rewording_advice
+
+    advice = [rewording_advice(s) for s in range(len(WORDING_LADDER))]
+    assert advice == ["say that the evidence is very uncertain", 'use "may"', 'use "probably"',
+                      "state it plainly"]
+    for rung, text in zip(WORDING_LADDER, advice):
+        assert rung.hedge in text
+
+
+def test_caveat_order_names_every_caveat_kind_once():
+    from typing import get_args
+
+    from evidencekit.evidence.records import CaveatKind
+    from evidencekit.grade.caveats import CAVEAT_KIND_ORDER
+
+    assert sorted(CAVEAT_KIND_ORDER) == sorted(set(get_args(CaveatKind)))

@@ -79,7 +79,7 @@ def test_missing_folder_is_usage_error_without_traceback(capsys, tmp_path):
 
 def test_bundled_json_contract(capsys):
     from evidencekit.errors import InputError
-    from evidencekit.evidence.library import load_library
+    from evidencekit.validation import load_library
 
     try:
         lib = load_library(EVIDENCE)

@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from evidencekit.grade.certainty import (
-    FEW_STUDIES_FOR_POOLED_FREQUENCY, frequency_band, rate_certainty,
-)
-from evidencekit.grade.claims import ACTIVE_COMPARATOR_KINDS, is_mechanism, make_claims, strength_of
-from evidencekit.grade.claims import max_strength
+from evidencekit.grade.certainty import rate_certainty
+from evidencekit.grade.frequencies import FEW_STUDIES_FOR_POOLED_FREQUENCY, frequency_band
+from evidencekit.grade.claims import make_claims
+from evidencekit.grade.ladder import max_strength, strength_of
+from evidencekit.grade.statements import ACTIVE_COMPARATOR_KINDS, is_mechanism
 from evidencekit.evidence.records import ProportionResult
 
 from test_certainty import PROV, estimate, library, outcome, question, study  # noqa: E402

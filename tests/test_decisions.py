@@ -6,10 +6,11 @@ import dataclasses
 import pytest
 import yaml
 
-from evidencekit.grade import certainty
-from evidencekit.grade.decisions import (CAVEAT_DOMAINS, DOMAINS, Decisions, DecisionsError, Exclusion,
-                                   Override, apply_exclusions, apply_overrides, compare_ratings,
-                                   pair_caveats, parse_decisions, validate_decisions)
+from evidencekit.grade import rating
+from evidencekit.grade.decisions import (DOMAINS, Decisions, DecisionsError, Exclusion, Override,
+                                         parse_decisions, validate_decisions)
+from evidencekit.grade.disclosure import (CAVEAT_DOMAINS, apply_exclusions, apply_overrides,
+                                          compare_ratings, pair_caveats)
 from evidencekit.errors import InputError
 from evidencekit.evidence.records import CaveatKind
 
@@ -80,7 +81,7 @@ def test_domain_spellings_are_one_domain():
 
 
 def test_the_domains_are_those_the_rating_engine_can_override():
-    assert set(DOMAINS) == set(certainty.OVERRIDABLE)
+    assert set(DOMAINS) == set(rating.OVERRIDABLE)
 
 
 def test_every_caveat_kind_maps_to_a_known_domain_or_none():
@@ -225,8 +226,8 @@ def test_levels_stay_on_the_ladder_and_under_a_cap():
 
 
 def test_rating_steps_are_accepted_as_they_come_from_the_rating_engine():
-    steps = (certainty.CertaintyStep("risk-of-bias", -1, "unblinded"),
-             certainty.CertaintyStep("imprecision", -1, "wide CI"))
+    steps = (rating.CertaintyStep("risk-of-bias", -1, "unblinded"),
+             rating.CertaintyStep("imprecision", -1, "wide CI"))
     outcome = apply_overrides("high", steps, _decisions())
     assert (outcome.level_before, outcome.level_after) == ("low", "moderate")
     assert "wide CI" in outcome.disclosures[1]
@@ -236,8 +237,8 @@ def test_two_ratings_from_the_engine_are_compared_with_its_own_levels():
     from types import SimpleNamespace
 
     before = SimpleNamespace(level="low", steps=(
-        certainty.CertaintyStep("risk-of-bias", -1, "unblinded"),
-        certainty.CertaintyStep("imprecision", -1, "only 80 people")))
+        rating.CertaintyStep("risk-of-bias", -1, "unblinded"),
+        rating.CertaintyStep("imprecision", -1, "only 80 people")))
     after = SimpleNamespace(level="moderate", steps=())
     outcome = compare_ratings(before, after, _decisions())
     assert (outcome.level_before, outcome.level_after) == ("low", "moderate")

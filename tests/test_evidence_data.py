@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.evidence.library import load_library
+from evidencekit.validation import load_library
 from evidencekit.evidence.quotes import normalise as _normalise, numbers_in, printed, unprinted_numbers
 from evidencekit.evidence.records import Study
 

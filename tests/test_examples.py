@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.grade.claims import max_strength, strength_of
+from evidencekit.grade.ladder import max_strength, strength_of
 from evidencekit.cli import EXIT_OK, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +159,7 @@ def test_the_five_reviews_of_other_topics_do_not_leak_the_first_topic(tmp_path_f
     from evidencekit.grade.claims import make_claims
     from evidencekit.clinician import render_clinician_summary
     from evidencekit.leaflet import render_leaflet
-    from evidencekit.evidence.library import load_library
+    from evidencekit.validation import load_library
     from evidencekit.render import claims_json
 
     from test_reviews import DATA, REVIEWS

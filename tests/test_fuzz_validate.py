@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidencekit.evidence.library import load_library, validate_evidence
+from evidencekit.validation import load_library, validate_evidence
 
 BASE = Path(__file__).parent / "bad_inputs" / "_base"
 STUDY = (BASE / "studies" / "smith2020.yaml").read_bytes()

@@ -212,7 +212,7 @@ def test_audit_with_a_named_pipe_ends(tmp_path):
 
 
 def test_symlinked_evidence_file_is_read_and_reported_as_a_warning(tmp_path):
-    from evidencekit.evidence.library import validate_evidence
+    from evidencekit.validation import validate_evidence
 
     root = _evidence(tmp_path)
     elsewhere = tmp_path / "lee2021.yaml"

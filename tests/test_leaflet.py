@@ -41,9 +41,6 @@ def _body(md: str) -> str:
     return md.split("\n## References", 1)[0]
 
 
-# Known failure, kept visible (strict: it fails the suite the day it passes, so the mark must go):
-# one line per comparison for the bundled review's 22 comparisons comes to about 1,950 words.
-@pytest.mark.xfail(strict=True, reason="bundled leaflet is ~1,950 words for 22 comparisons (issue 13)")
 def test_leaflet_body_is_short_enough(built):
     body = _body((built / "leaflet.md").read_text(encoding="utf-8"))
     assert word_count(body) <= LEAFLET_WORD_LIMIT
@@ -61,7 +58,7 @@ def _user_jargon(claims) -> list[str]:
     from evidencekit.leaflet import leaflet_model
 
     model = leaflet_model(claims, load_library(ROOT / "evidence"))
-    return sorted(w for warning in model["jargon_warnings"] for w in warning.words)
+    return sorted(w for warning in model.jargon_warnings for w in warning.words)
 
 
 def test_patient_text_uses_none_of_the_banned_words(built, claims):
@@ -81,7 +78,7 @@ def test_jargon_in_the_evidence_folders_text_is_warned_about_with_file_and_field
     from evidencekit.leaflet import leaflet_model
 
     model = leaflet_model(claims, load_library(ROOT / "evidence"))
-    for warning in model["jargon_warnings"]:
+    for warning in model.jargon_warnings:
         assert warning.file in ("questions.yaml", "review.yaml") or \
             warning.file.startswith("studies/")
         assert warning.field
@@ -91,7 +88,7 @@ def test_jargon_in_the_evidence_folders_text_is_warned_about_with_file_and_field
     # the build reports the same warnings
     report = render.build(ROOT / "evidence", built.parent / "again", pdf=False)
     warned = [n for n in report.notes if n.startswith("warning: ")]
-    assert len(warned) == len(model["jargon_warnings"])
+    assert len(warned) == len(model.jargon_warnings)
 
 
 def test_no_sentence_the_code_writes_uses_a_banned_word():
@@ -103,17 +100,27 @@ def test_no_sentence_the_code_writes_uses_a_banned_word():
 
 def test_every_caveat_of_every_claim_is_in_the_leaflet_or_its_studys_entry(built, claims):
     # Each claim-level caveat (about the evidence as a whole) is in the leaflet, once; a caveat
-    # of one study is in the clinician summary beside that study. None is left out.
+    # of one study is in the clinician summary beside that study. None is left out. When the
+    # leaflet leaves the comparisons we know nothing about to the clinician summary (to fit the
+    # word limit), a caveat that bears only on those is there, under each of them.
     from evidencekit import load_library
-    from evidencekit.presentation import group_caveats
+    from evidencekit.leaflet import fitted_leaflet_model
+    from evidencekit.presentation import certainty_of, group_caveats
 
     library = load_library(ROOT / "evidence")
+    model = fitted_leaflet_model(claims, library)
     body = _body((built / "leaflet.md").read_text(encoding="utf-8"))
     summary = (built / "clinician-summary.md").read_text(encoding="utf-8")
+    referred = set(model.referred_caveats)
     for c in claims:
         general, by_study = group_caveats(c, library)
         for caveat in general:
-            assert body.count(render.md_escape(caveat)) == 1, caveat
+            if caveat in referred:
+                assert certainty_of(c) in ("very low", "no evidence"), caveat
+                assert body.count(render.md_escape(caveat)) == 0, caveat
+                assert render.md_escape(caveat) in summary, caveat
+            else:
+                assert body.count(render.md_escape(caveat)) == 1, caveat
         for _, texts in by_study:
             for caveat in texts:
                 assert render.md_escape(caveat) in summary, caveat
@@ -157,30 +164,47 @@ def test_a_patient_finds_every_section_the_issue_asks_for(built):
                     "## Questions to ask ", "## How sure are we?", "## About this leaflet",
                     "## References"):
         assert heading in md, heading
-    for line in ("Written by:", "Conflicts of interest:", "Evidence searched up to:",
-                 "Review date:"):
+    for line in ("Written by: evidencekit maintainers.", "Conflicts of interest: None declared.",
+                 "Review date: 2026-12-01."):
         assert line in md
+    # there was no dated search: the leaflet says how the studies were found instead
+    assert "How the studies were found: not by a systematic search" in md
+    assert "searched up to" not in md
     for level in ("**High**", "**Moderate**", "**Low**", "**Very low**", "**No evidence**"):
         assert level in md
     # the most certain finding leads the key messages
     messages = md.split("## Key messages", 1)[1].split("## How often", 1)[0]
-    first = re.search(r"^1\. .*?\((high|moderate|low|very low|no evidence)\)", messages,
+    first = re.search(r"^1\. .*?\((high|moderate|low|very low) certainty\)", messages,
                       flags=re.M).group(1)
     assert first == "moderate"
+    # the certainty is said in words, never as a bare bracket beside the reference numbers
+    assert not re.search(r"\((?:high|moderate|low|very low)\)", messages)
 
 
 def test_every_key_message_names_its_comparator(built, claims):
     from evidencekit import load_library
     from evidencekit.presentation import claim_comparator
 
+    from evidencekit.leaflet import fitted_leaflet_model
+    from evidencekit.presentation import certainty_of
+
     library = load_library(ROOT / "evidence")
+    model = fitted_leaflet_model(claims, library)
     md = (built / "leaflet.md").read_text(encoding="utf-8")
-    lines = [line for line in _body(md).splitlines() if re.match(r"\d+\. \*\*Compared with ", line)]
+    lines = [line for line in _body(md).splitlines() if re.match(r"\d+\. ", line)]
     # one line per comparison, or fewer where comparisons read the same; never more
     assert 0 < len(lines) <= len(claims)
     for c in claims:
-        comparator = render.md_escape(claim_comparator(c, library))
-        assert any(comparator in line for line in lines), comparator
+        comparator = claim_comparator(c, library)
+        if model.unknowns == "referred" and certainty_of(c) in ("very low", "no evidence"):
+            continue  # in the clinician summary, which names every comparison
+        if comparator.endswith("(no comparison group)"):
+            named = "**No comparison group**"  # a survey of treated people compares nothing
+        else:
+            named = render.md_escape(comparator)
+        assert any(named in line for line in lines), comparator
+    if model.unknowns == "referred":
+        assert "The clinician summary lists them with what to keep in mind." in md
     # the line names the comparator: the claim does not say it again
     assert "The studies compared it with" not in _body(md)
     # the certainty levels are explained once, not in every line
@@ -359,26 +383,51 @@ def test_what_is_it_takes_its_paragraph_from_the_review_settings(tmp_path):
     evidence = tmp_path / "evidence"
     shutil.copytree(ROOT / "evidence", evidence)
     settings = evidence / "review.yaml"
-    text = settings.read_text(encoding="utf-8")
-    paragraph = "A thin needle is put into a tight, tender spot in a muscle."
-    settings.write_text(text + f"\ndescription: {paragraph}\nask_first:\n  - you take blood "
-                        "thinners\n", encoding="utf-8")
+    import yaml
+
+    values = yaml.safe_load(settings.read_text(encoding="utf-8"))
+    paragraph = "A thin needle is put into a tender spot in a muscle."
+    values.update(description=paragraph, description_source="A made-up guide 2020",
+                  ask_first=["you take blood thinners"])
+    settings.write_text(yaml.safe_dump(values), encoding="utf-8")
     report = render.build(evidence, tmp_path / "out", pdf=False)
     assert report.ok, report.summary()
     md = (tmp_path / "out" / "leaflet.md").read_text(encoding="utf-8")
     section = md.split("## What is ", 1)[1].split("\n## ", 1)[0]
     assert paragraph in section and "Ask your" not in section
+    assert "(Source: A made-up guide 2020.)" in section
     assert "you take blood thinners" in md
     # without a description the reader is sent to the clinician named in the settings
-    md = _build_default(tmp_path).read_text(encoding="utf-8")
+    del values["description"], values["description_source"]
+    settings.write_text(yaml.safe_dump(values), encoding="utf-8")
+    report = render.build(evidence, tmp_path / "default", pdf=False)
+    assert report.ok, report.summary()
+    md = (tmp_path / "default" / "leaflet.md").read_text(encoding="utf-8")
     section = md.split("## What is ", 1)[1].split("\n## ", 1)[0]
     assert "Ask your doctor or therapist what dry needling involves" in section
 
 
-def _build_default(tmp_path):
-    report = render.build(ROOT / "evidence", tmp_path / "default", pdf=False)
-    assert report.ok, report.summary()
-    return tmp_path / "default" / "leaflet.md"
+def test_the_bundled_review_says_what_the_treatment_is_and_where_that_comes_from(built):
+    md = (built / "leaflet.md").read_text(encoding="utf-8")
+    section = md.split("## What is ", 1)[1].split("\n## ", 1)[0]
+    assert "Ask your" not in section and "(Source: Gattie et al. 2017.)" in section
+
+
+def test_a_description_without_its_source_is_refused(tmp_path):
+    import shutil
+
+    from evidencekit.settings import ReviewSettings
+
+    with pytest.raises(ValueError, match="description_source"):
+        ReviewSettings(intervention="yoga", description="Stretching poses.")
+    evidence = tmp_path / "evidence"
+    shutil.copytree(ROOT / "evidence", evidence)
+    text = (evidence / "review.yaml").read_text(encoding="utf-8")
+    (evidence / "review.yaml").write_text(
+        re.sub(r"^description_source:.*$", "", text, flags=re.M), encoding="utf-8")
+    from evidencekit.cli import main
+
+    assert main(["validate", str(evidence)]) in (1, 2)
 
 
 def test_a_comparison_group_is_not_offered_as_another_option(built):
@@ -386,3 +435,95 @@ def test_a_comparison_group_is_not_offered_as_another_option(built):
     md = (built / "leaflet.md").read_text(encoding="utf-8")
     options = md.split("## Other options", 1)[1].split("\n## ", 1)[0]
     assert "comparison group" not in options.lower()
+
+
+def test_the_very_low_proportion_sentence_agrees_with_a_plural_outcome():
+    from evidencekit.grade.wording import Wording
+
+    sentence = Wording(None)("proportion_very_low", intervention="yoga",
+                             outcome="mild side effects")
+    assert "side effects happens" not in sentence
+    assert sentence == ("The evidence is very uncertain about how often yoga is followed by mild "
+                        "side effects.")
+
+
+def test_the_leaflet_model_is_a_frozen_typed_value(claims):
+    import dataclasses
+
+    from evidencekit import load_library
+    from evidencekit.leaflet import LeafletModel, leaflet_model
+
+    model = leaflet_model(claims, load_library(ROOT / "evidence"))
+    assert isinstance(model, LeafletModel)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.title = "changed"
+    assert "key messages" in model.summary()
+    frame = model.to_frame()
+    assert len(frame) == len(model.messages) and "certainty" in frame.columns
+
+
+def test_a_leaflet_that_does_not_fit_leaves_only_what_we_do_not_know_to_the_summary(claims):
+    # The fullest form that fits is used; a caveat that bears on a finding stays in every form.
+    from evidencekit import load_library
+    from evidencekit.leaflet import fitted_leaflet_model, leaflet_model
+
+    library = load_library(ROOT / "evidence")
+    full = leaflet_model(claims, library, unknowns="full")
+    referred = leaflet_model(claims, library, unknowns="referred")
+    said = {c.text for b in referred.blocks for c in b.caveats}
+    for block in full.blocks:
+        for caveat in block.caveats:
+            bears_on_a_finding = any(m.number in caveat.applies_to and m.known
+                                     for m in full.messages)
+            if bears_on_a_finding:
+                assert caveat.text in said, caveat.text
+            else:
+                assert caveat.text in said or caveat.text in referred.referred_caveats
+    # every printed message is a finding; every number a caveat names is printed
+    printed = {m.number for m in referred.messages if m.number}
+    assert all(m.known for m in referred.messages if m.number)
+    for block in referred.blocks:
+        for caveat in block.caveats:
+            assert set(caveat.applies_to) <= printed
+    assert fitted_leaflet_model(claims, library).unknowns in ("full", "brief", "referred")
+    with pytest.raises(ValueError, match="unknowns"):
+        leaflet_model(claims, library, unknowns="some")
+
+
+def test_a_review_with_forty_comparisons_still_fits_and_says_where_the_rest_are():
+    # 40 comparisons we know little about, each with its own caveat: the leaflet keeps its word
+    # limit by leaving them to the clinician summary, says how many there are, and keeps the
+    # findings (with every caveat that bears on them) in full.
+    from types import SimpleNamespace
+
+    from evidencekit.leaflet import fitted_leaflet_model, render_leaflet
+    from evidencekit.presentation import word_count
+    from evidencekit.evidence.bibliography import Reference
+
+    refs = {f"s{i}": Reference(key=f"s{i}", entry_type="article", title=f"Trial {i}",
+                               authors=("Smith AB",), author_parts=(("Smith", "Anna B"),),
+                               journal="Pain J", year=2000 + i % 20, volume="1", pages="1-9")
+            for i in range(41)}
+    library = SimpleNamespace(references=refs, studies={}, questions={})
+
+    def claim(i, certainty, text, caveats):
+        c = SimpleNamespace(question=f"q{i}", title=f"Outcome number {i}", kind="benefit",
+                            claim=text, certainty=certainty, direction="benefit" if
+                            certainty == "moderate" else "unclear", caveats=caveats,
+                            citations=(f"s{i}",), records=(), contrary_citations=())
+        c.comparison = f"comparator number {i}"
+        return c
+
+    shared = "Most of the studies were small."
+    claims = [claim(40, "moderate", "Yoga probably reduces pain a little.", (shared,))]
+    claims += [claim(i, "very low", "We do not know if it helps.",
+                     (shared, f"Only a few people took part in study {i}, so it may not apply."))
+               for i in range(40)]
+    model = fitted_leaflet_model(claims, library)
+    assert model.unknowns == "referred"
+    md = render_leaflet(claims, library, "md")
+    body = md.split("\n## References", 1)[0]
+    assert word_count(body) <= LEAFLET_WORD_LIMIT
+    assert "For 40 more comparisons (40 on benefits)" in body
+    assert "Yoga probably reduces pain a little." in body and body.count(shared) == 1
+    assert len(model.referred_caveats) == 40

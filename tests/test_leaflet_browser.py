@@ -227,9 +227,6 @@ def test_screenshots_at_phone_width(browser, built, tmp_path):
         assert (tmp_path / f"{name}.375.png").stat().st_size > 10_000
 
 
-# Known failure, kept visible (strict: it fails the suite the day it passes, so the mark must go):
-# the bundled review answers 22 comparisons and its leaflet needs 5 pages (issue 13 is open).
-@pytest.mark.xfail(strict=True, reason="bundled leaflet is 5 PDF pages for 22 comparisons (issue 13)")
 def test_pdf_has_at_most_four_pages(built):
     import pypdfium2 as pdfium
 

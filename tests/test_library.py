@@ -17,9 +17,11 @@ import yaml
 
 from evidencekit.evidence import records
 from evidencekit.errors import InputError, Message
-from evidencekit.evidence.library import (
-    MAX_FILE_BYTES, Library, ValidationReport, _count_numbers, load_library, study_to_yaml,
-    validate_evidence, write_json_schema)
+from evidencekit.evidence.library import Library, study_to_yaml, write_json_schema
+from evidencekit.evidence.reading import MAX_FILE_BYTES
+from evidencekit.evidence.report import ValidationReport
+from evidencekit.evidence.scan import count_numbers
+from evidencekit.validation import load_library, validate_evidence
 
 HERE = Path(__file__).parent
 BASE = HERE / "bad_inputs" / "_base"
@@ -102,10 +104,10 @@ def test_number_count_sees_values_without_provenance():
     question = records.Question(
         id="q", title="t", population="p", intervention="i", comparator="c", outcome="o",
         time_window="w", important_effect={"value": 1.5, "scale": "points", "source": "x"})
-    assert _count_numbers(question) == (1, 0)
+    assert count_numbers(question) == (1, 0)
     sourced = records.Population(description="d", n=12,
                                  provenance={"source": "abc", "quote": "twelve"})
-    assert _count_numbers(sourced) == (1, 1)
+    assert count_numbers(sourced) == (1, 1)
 
 
 def test_numbers_left_at_defaults_are_not_counted(tmp_path):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.grade.certainty import level_index
+from evidencekit.grade.rating import level_index
 from evidencekit.grade.claims import make_claims
-from evidencekit.evidence.library import load_library, validate_evidence
+from evidencekit.validation import load_library, validate_evidence
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "evidence"
 

@@ -215,3 +215,60 @@ def test_evidence_map_has_a_column_for_every_record_design():
     from evidencekit.evidence.records import Design
 
     assert set(EVIDENCE_MAP_DESIGNS) == set(get_args(Design))
+
+
+def _tick_boxes_apart(fig, ax):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                    if t.get_text() and t.get_visible()
+                    and ax.bbox.x0 - 1 <= t.get_window_extent(renderer).x0 <= ax.bbox.x1 + 1),
+                   key=lambda b: b.x0)
+    return all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))
+
+
+@pytest.mark.parametrize("k", [1, 2, 13, 50])
+def test_forest_plot_with_long_study_labels_clips_nothing(k):
+    # The study labels set the margin: a long "author year (place)" label is never cut off, and
+    # the x tick labels never run into each other, from 1 study to 50.
+    rng = np.random.default_rng(k)
+    res = pool(rng.normal(-0.5, 0.6, k), rng.uniform(0.01, 0.6, k), measure="RR")
+    labels = [f"Frimodt-Moller, Thomas and Parthasarathy {1950 + i} (Madanapalle, South India)"
+              if i % 3 == 0 else f"Author{i} {2000 + i % 25}" for i in range(k)]
+    fig = forest_plot(res, labels=labels, title="A long title of a forest plot " * 3,
+                      favours=("favours the treatment", "favours the comparator"))
+    assert _texts_outside(fig) == []
+    assert _tick_boxes_apart(fig, fig.axes[0])
+
+
+def test_a_two_study_forest_plot_keeps_its_tick_labels_apart():
+    res = pool([0.1, 2.4], [0.02, 0.05], measure="SMD")
+    fig = forest_plot(res, labels=["Smith 2020", "Jones 2021"])
+    assert _texts_outside(fig) == []
+    assert _tick_boxes_apart(fig, fig.axes[0])
+
+
+@pytest.mark.parametrize("designs, n_questions", [(1, 3), (2, 1), (4, 3)])
+def test_evidence_map_title_and_labels_lie_within_the_figure(designs, n_questions):
+    import warnings
+
+    from types import SimpleNamespace
+
+    from evidencekit.plots import EVIDENCE_MAP_DESIGNS, evidence_map
+
+    kinds = list(EVIDENCE_MAP_DESIGNS)[:designs]
+    studies = {f"s{i}": SimpleNamespace(id=f"s{i}", design=kinds[i % designs],
+                                        population=SimpleNamespace(n=10 * (i + 1)))
+               for i in range(6)}
+    questions = {f"q{j}": SimpleNamespace(
+        id=f"q{j}", title=f"Question {j} with a fairly long title about an outcome",
+        evidence=[SimpleNamespace(study=f"s{i}") for i in range(6) if (i + j) % 2 == 0])
+        for j in range(n_questions)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied": the layout collapsed
+        fig = evidence_map(SimpleNamespace(questions=questions, studies=studies),
+                           certainty={"q0": "low", "q1": "very low"})
+        assert _texts_outside(fig) == []

@@ -141,7 +141,7 @@ def test_certainty_and_domains_are_defensible(name, built):
 
 @pytest.mark.parametrize("name", sorted(REVIEWS))
 def test_wording_matches_the_certainty(name, built):
-    from evidencekit.grade.claims import max_strength, strength_of
+    from evidencekit.grade.ladder import max_strength, strength_of
 
     _, (claim,) = built[name]
     for phrase in REVIEWS[name][4]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evidencekit.evidence.library import load_library
+from evidencekit.validation import load_library
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PAGE = ROOT / "tests" / "data" / "samples" / "patient-page-dry-needling.txt"

@@ -12,8 +12,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_library": "evidence.library",
-    "validate_evidence": "evidence.library",
+    "load_library": "validation",
+    "validate_evidence": "validation",
     "effect_sizes": "stats.effects",
     "pool": "stats.pooling",
     "pool_many": "stats.pooling",
@@ -23,7 +23,7 @@ _EXPORTS = {
     # What the notebooks use beyond the pipeline, so that they import only from evidencekit and
     # keep working when a module moves (only this mapping changes).
     "rate_all": "grade.certainty",
-    "WORDING_LADDER": "grade.claims",
+    "WORDING_LADDER": "grade.ladder",
     "with_decisions": "grade.decisions",
     "read_page": "audit",
     "render_leaflet": "leaflet",

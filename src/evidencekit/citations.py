@@ -160,7 +160,7 @@ def render_citation_summary(library: Any, claims: Any = None, *, style: str = "v
         Markdown meant to be pasted into a review; every value is Markdown-escaped, every address
         is a link.
     """
-    from .evidence.bibliography import format_references
+    from .evidence.references import format_references
 
     numbers: dict[str, int] = {}
     items = tuple(getattr(claims, "claims", claims)) if claims is not None else ()

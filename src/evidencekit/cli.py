@@ -68,7 +68,7 @@ def _evidence_dir(args: argparse.Namespace, positional: str | None = None) -> Pa
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .evidence.library import validate_evidence
+    from .validation import validate_evidence
 
     try:
         report = validate_evidence(_evidence_dir(args, args.evidence_dir))
@@ -86,7 +86,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_studies(args: argparse.Namespace) -> int:
-    from .evidence.library import load_library
+    from .validation import load_library
 
     library = load_library(_evidence_dir(args))
     frame = library.studies_frame()
@@ -143,7 +143,7 @@ def _cmd_pool(args: argparse.Namespace) -> int:
 
 def _cmd_claims(args: argparse.Namespace) -> int:
     from .grade.claims import make_claims
-    from .evidence.library import load_library
+    from .validation import load_library
 
     library = load_library(_evidence_dir(args))
     claims = make_claims(library, by_comparison=True)
@@ -201,7 +201,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from .audit.batch import audit_pages, collect_pages, write_csv, write_jsonl
     from .grade.claims import make_claims
     from .errors import InputError
-    from .evidence.library import load_library
+    from .validation import load_library
 
     if args.format in ("csv", "jsonl"):
         pages = collect_pages(args.files)

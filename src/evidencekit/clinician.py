@@ -136,8 +136,8 @@ def _label(library: Any, study_id: str) -> str:
     return getattr(getattr(library, "studies", {}).get(study_id), "short_title", study_id)
 
 
-def clinician_model(claims: Any, library: Any, *, figures: frozenset[str] = frozenset(),
-                    held_back: tuple = ()) -> dict[str, Any]:
+def clinician_model(claims: Any, library: Any, *,
+                    figures: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Everything the clinician-summary templates show (see the module docstring)."""
     from .citations import DESIGN_WORDS
     from .leaflet import leaflet_reference_numbers
@@ -150,11 +150,6 @@ def clinician_model(claims: Any, library: Any, *, figures: frozenset[str] = froz
         for key in getattr(claim, "considered_citations", ()):
             if key in library.references:
                 numbers.setdefault(key, len(numbers) + 1)
-    held_by_question: dict[str, list[str]] = {}
-    for h in held_back:
-        held_by_question.setdefault(h.question, []).append(
-            f"Not printed in the leaflet because it uses {', '.join(repr(w) for w in h.words)} "
-            f"(reword it in the evidence folder): {h.text}")
     findings = []
     for claim in claims_by_importance(items):
         general, by_study = group_caveats(claim, library)
@@ -187,7 +182,6 @@ def clinician_model(claims: Any, library: Any, *, figures: frozenset[str] = froz
         left_out += [f"{_label(library, s)}: caveat of kind '{k}' left out of this claim (the "
                      f"question does not use that kind): {t}"
                      for s, k, t in getattr(claim, "excluded_caveats", ())]
-        left_out += held_by_question.get(claim.question, [])
         level = certainty_of(claim)
         figure = f"figures/forest-{claim.question}.png"
         findings.append(Finding(
@@ -206,8 +200,7 @@ def clinician_model(claims: Any, library: Any, *, figures: frozenset[str] = froz
 
 
 def render_clinician_summary(claims: Any, library: Any, fmt: str = "md", *,
-                             figures: frozenset[str] | set[str] = frozenset(),
-                             held_back: tuple = ()) -> str:
+                             figures: frozenset[str] | set[str] = frozenset()) -> str:
     """Render the clinician summary as ``"md"`` or ``"html"``.
 
     Parameters
@@ -217,13 +210,10 @@ def render_clinician_summary(claims: Any, library: Any, fmt: str = "md", *,
     figures
         Names of the figure files written beside it (``figures/forest-<question>.png``); a
         question's forest plot is shown where its file is among them.
-    held_back
-        The leaflet's held-back caveats (:class:`evidencekit.leaflet.HeldBack`), listed under
-        "left out" of their question.
     """
     if fmt not in ("html", "md"):
         raise ValueError(f"fmt must be 'html' or 'md', got {fmt!r}")
-    model = clinician_model(claims, library, figures=frozenset(figures), held_back=held_back)
+    model = clinician_model(claims, library, figures=frozenset(figures))
     if fmt == "md":
         return md_env().get_template("clinician-summary.md.j2").render(**model)
     return html_env().get_template("clinician-summary.html.j2").render(**model)

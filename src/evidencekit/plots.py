@@ -131,7 +131,75 @@ def forest_plot(result: PoolResult, *, ax: Any = None, title: str | None = None,
     ax.tick_params(axis="y", length=0)
     if len(fig.axes) == 1:
         fig.subplots_adjust(left=0.32, right=0.72, bottom=0.12 + 0.9 / (k + 6))
+        _fit_forest(fig, ax, ratio)
     return fig
+
+
+def _renderer(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _wrap_to_width(text_artist, width_px: float, renderer) -> None:
+    """Re-wrap a text artist's words until its box is no wider than ``width_px``."""
+    import textwrap
+
+    words = " ".join(text_artist.get_text().split())
+    chars = len(words)
+    while chars > 10 and text_artist.get_window_extent(renderer).width > width_px:
+        chars = int(chars * 0.85)
+        text_artist.set_text("\n".join(textwrap.wrap(words, chars)))
+
+
+def _thin_x_ticks(fig, ax, ratio: bool) -> None:
+    """Fewer x ticks until neighbouring tick labels keep a gap (measured after drawing)."""
+    from matplotlib.ticker import LogLocator, MaxNLocator
+
+    for nbins in (None, 6, 5, 4, 3, 2):
+        if nbins is not None:
+            if ratio:
+                ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0,) if nbins <= 4
+                                                      else (1.0, 3.0)))
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(nbins=nbins))
+        renderer = _renderer(fig)
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                 if t.get_text() and t.get_visible()]
+        lo, hi = ax.bbox.x0 - 1, ax.bbox.x1 + 1
+        boxes = sorted((b for b in boxes if lo <= (b.x0 + b.x1) / 2 <= hi), key=lambda b: b.x0)
+        if all(a.x1 + 4 <= b.x0 for a, b in zip(boxes, boxes[1:])):
+            return
+
+
+def _fit_forest(fig, ax, ratio: bool) -> None:
+    """Margins from the drawn text, so no label is clipped whatever its length or the number of rows.
+
+    The study labels set the left margin and the estimate column the right one (measured after
+    drawing, in pixels); the figure widens when both leave the plot too little room. The x tick
+    labels are thinned until they do not touch, and the caption and title wrap to the width.
+    """
+    pad = 8.0  # pixels between a label and the figure's edge
+    for _ in range(3):
+        renderer = _renderer(fig)
+        fig_w = fig.bbox.width
+        left_px = max((t.get_window_extent(renderer).width for t in ax.get_yticklabels()
+                       if t.get_text()), default=0.0) + pad + 6
+        right_px = max((t.get_window_extent(renderer).width for t in ax.texts),
+                       default=0.0) + pad + 0.02 * ax.bbox.width + 4
+        plot_px = max(fig_w - left_px - right_px, 0.0)
+        if plot_px < 0.35 * fig_w:  # widen: the plot keeps at least 35% of the figure
+            need = (left_px + right_px) / 0.6
+            fig.set_size_inches(need / fig.dpi, fig.get_size_inches()[1])
+            fig_w = fig.bbox.width
+        fig.subplots_adjust(left=left_px / fig_w, right=1 - right_px / fig_w)
+    _thin_x_ticks(fig, ax, ratio)
+    renderer = _renderer(fig)
+    for text in [*fig.texts, ax.title]:
+        if text.get_text():
+            _wrap_to_width(text, fig.bbox.width - 2 * pad, renderer)
 
 
 def _null_formatter():
@@ -327,6 +395,8 @@ def reported_effects_plot(rows, *, title: str,
     fig.suptitle(heading, fontsize=10)
     # The value column right of each panel is outside the axes: leave room for it.
     fig.get_layout_engine().set(rect=(0, 0, 0.84, 1))
+    for ax, (measure, _) in zip(axes, groups):
+        _thin_x_ticks(fig, ax, measure in LOG_SCALE_MEASURES)
     return fig
 
 
@@ -372,6 +442,7 @@ def evidence_map(library, certainty=None, ax=None):
     Miake-Lye et al., Syst Rev 2016;5:28.
     """
     import math
+    import textwrap
 
     certainty = dict(certainty or {})
     questions = list(library.questions.values())
@@ -431,8 +502,20 @@ def evidence_map(library, certainty=None, ax=None):
                           label=lv) for lv in ("high", "moderate", "low", "very low")]
         ax.legend(handles=handles, title="Certainty", loc="upper left",
                   bbox_to_anchor=(1.01, 1.0), fontsize=8, title_fontsize=8, frameon=False)
-    ax.set_title("Evidence map: number of studies by question and design; n = participants "
-                 "(animals for animal studies); hollow = n not reported", fontsize=9, pad=28)
+    heading = ("Evidence map: number of studies by question and design; n = participants "
+               "(animals for animal studies); hollow = n not reported")
+    # a long title on a narrow map (one or two designs) wraps instead of running off the figure:
+    # first by an estimate (about 0.6 em per character), so the layout never collapses, then to
+    # the measured width
+    per_line = max(20, int(fig.get_figwidth() * 72 / (9 * 0.6)))
+    wrapped = textwrap.wrap(heading, per_line)
+    if ax.get_subplotspec() is not None and len(fig.axes) == 1:
+        # each extra title line gets its own height, so a one-question map keeps its axes
+        fig.set_figheight(fig.get_figheight() + 0.4 * (len(wrapped) - 1))
+        if certainty:  # the certainty key (a title and four rows) fits beside few questions
+            fig.set_figheight(max(fig.get_figheight(), 2.2 + 0.4 * len(wrapped)))
+    title = ax.set_title("\n".join(wrapped), fontsize=9, pad=28)
+    _wrap_to_width(title, 0.95 * fig.bbox.width - 12, _renderer(fig))
     return fig
 
 

@@ -155,6 +155,11 @@ class ReviewSettings:
         Who the leaflet is for, as a phrase ("people with knee pain"); None if not given.
     description
         One paragraph saying what the treatment is; None if not given.
+    description_source
+        Where that paragraph comes from (a reference or document), printed after it.
+    evidence_scope
+        How the studies were found, when that was not a dated search ("the studies cited by
+        two clinic pages, and later reviews"); printed instead of a search date.
     authors, conflicts, search_date, review_date, contact
         Who wrote the review, their conflicts of interest, when the evidence was searched and
         when the review was done; None (or empty) where the settings do not say.
@@ -172,9 +177,11 @@ class ReviewSettings:
     title: str
     audience: str | None = None
     description: str | None = None
+    description_source: str | None = None
     authors: tuple[str, ...] = ()
     conflicts: str | None = None
     search_date: str | None = None
+    evidence_scope: str | None = None
     review_date: str | None = None
     contact: str | None = None
     clinician: str = "your doctor or therapist"
@@ -262,6 +269,8 @@ def review_settings(library: Any, *, title: str | None = None) -> ReviewSettings
         intervention=intervention, intervention_subject=subject, title=heading,
         audience=_text(_get(settings, "audience")),
         description=_text(_get(settings, "description")),
+        description_source=_text(_get(settings, "description_source")),
+        evidence_scope=_text(_get(settings, "evidence_scope")),
         authors=_texts(_get(settings, "authors")),
         conflicts=_text(_get(settings, "conflicts")),
         search_date=_text(_get(settings, "search_date")),

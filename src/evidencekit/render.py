@@ -746,7 +746,7 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     Raises
     ------
     InputError
-        Unreadable or invalid evidence (see :func:`evidencekit.evidence.library.load_library`), a citation
+        Unreadable or invalid evidence (see :func:`evidencekit.load_library`), a citation
         that does not resolve, or an output folder that cannot be used.
 
     Notes
@@ -759,7 +759,7 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     ``.<out>.lock`` beside it. ``out`` may hold only files a build writes, and no symlinks.
     """
     from .grade.claims import make_claims
-    from .evidence.library import load_library
+    from .validation import load_library
 
     evidence = Path(evidence_dir)
     out = Path(out_dir)
@@ -785,7 +785,7 @@ def build(evidence_dir: str | Path = "evidence", out_dir: str | Path = "build", 
     figures = render_figures(library, claims)
     # Every caveat stays in the leaflet; text from the evidence folder that uses patient-banned
     # words is kept as written and reported here, so its author can reword it at its source.
-    jargon = leaflet_model(claims, library, title=title)["jargon_warnings"]
+    jargon = leaflet_model(claims, library, title=title).jargon_warnings
     notes.extend(f"warning: {w.file}, {w.field} (question '{w.question}'): uses "
                  f"{', '.join(repr(x) for x in w.words)}, words patients should not meet; the "
                  f"caveat is in the leaflet as written; reword it there: {w.text}" for w in jargon)

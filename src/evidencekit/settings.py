@@ -2,9 +2,11 @@
 
 The topic of a review lives in its evidence folder, never in the code: the intervention's name
 (as a noun phrase and as the subject of a sentence), the title, the audience, the authors and their
-conflicts, the dates of the search and of the review, a contact, the word for the clinician, the
+conflicts, the dates of the search and of the review (or, when the studies were not found by a
+dated search, ``evidence_scope``: how they were found), a plain description of the treatment with
+its source, a contact, the word for the clinician, the
 outcome domains the review uses and the population characteristics its records may carry.
-``evidencekit new`` writes the file; :func:`evidencekit.evidence.library.load_library` reads it into
+``evidencekit new`` writes the file; :func:`evidencekit.load_library` reads it into
 ``Library.settings``; ``evidencekit validate`` checks it.
 
 Wording sentences (claims and caveats) may be overridden per review under ``wording:`` (a mapping
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .evidence.records import DEFAULT_OUTCOME_DOMAINS
 
@@ -41,6 +43,9 @@ class ReviewSettings(BaseModel):
     description: str | None = Field(
         None, description="one plain paragraph: what the treatment is and how it is done "
                           "(the leaflet's 'What is ...?'; absent: 'Ask your <clinician>')")
+    description_source: str | None = Field(
+        None, description="where the description comes from (a paper, a guideline), printed "
+                          "after it; required with a description")
     who_should_not: tuple[str, ...] = Field(
         (), description="who should not have the treatment, as plain phrases")
     ask_first: tuple[str, ...] = Field(
@@ -48,6 +53,10 @@ class ReviewSettings(BaseModel):
     authors: tuple[str, ...] = ()
     conflicts: str | None = Field(None, description="the authors' conflicts of interest")
     search_date: datetime.date | None = Field(None, description="date of the evidence search")
+    evidence_scope: str | None = Field(
+        None, description="how the studies were found when that was not a dated search, in "
+                          "plain words (e.g. 'the studies two clinic pages cite, and later "
+                          "reviews'); the leaflet prints it instead of 'searched up to'")
     review_date: datetime.date | None = None
     contact: str | None = None
     clinician: str = DEFAULT_CLINICIAN
@@ -57,6 +66,13 @@ class ReviewSettings(BaseModel):
                                           "name -> what it means")
     wording: dict[str, str] = Field(
         default_factory=dict, description="overrides of the built-in wording templates")
+
+    @model_validator(mode="after")
+    def _description_names_its_source(self) -> "ReviewSettings":
+        if self.description and not self.description_source:
+            raise ValueError("description needs a description_source: name where the paragraph "
+                             "comes from (e.g. a paper's definition), so a reader can check it")
+        return self
 
     @field_validator("outcome_domains")
     @classmethod
@@ -106,6 +122,9 @@ def settings_yaml(intervention: str, title: str | None = None) -> str:
         "authors: []             # names, as they should be printed",
         "conflicts: null         # the authors' conflicts of interest, or 'none declared'",
         "search_date: null       # ISO date of the evidence search, e.g. 2026-11-30",
+        "# evidence_scope: how the studies were found, when it was not a dated search",
+        "# description: one plain paragraph saying what the treatment is",
+        "# description_source: where that paragraph comes from",
         "review_date: null       # ISO date of this review",
         "contact: null",
         f"clinician: {q(DEFAULT_CLINICIAN)}",

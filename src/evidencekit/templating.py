@@ -181,7 +181,7 @@ def reference_segments(text: str, ref: Any) -> tuple[Segment, ...]:
 def reference_list(numbers: Mapping[str, int], references: Mapping[str, Any],
                    style: str = "vancouver") -> tuple[Reference, ...]:
     """Formatted, linked references in number order (``numbers``: BibTeX key -> number)."""
-    from .evidence.bibliography import format_references
+    from .evidence.references import format_references
 
     keys = sorted(numbers, key=numbers.__getitem__)
     refs = [references[k] for k in keys]

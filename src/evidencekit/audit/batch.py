@@ -70,7 +70,7 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(evidence: str) -> None:
     from ..grade.claims import make_claims
-    from ..evidence.library import load_library
+    from ..validation import load_library
     from .topics import load_topics
 
     _WORKER["claims"] = make_claims(load_library(evidence))

@@ -479,7 +479,7 @@ def _compile_lexicon(text: str, source: str) -> Lexicon:
                          field="verdict_order")
     # The ladder's own markers join the hedges: one scale for generated claims and audited pages.
     hedges = r.levelled("hedges", range(0, 3))
-    from ..grade.claims import WORDING_LADDER
+    from ..grade.ladder import WORDING_LADDER
 
     hedges += [(rung.strength, list(rung.markers)) for rung in WORDING_LADDER
                if rung.markers and rung.strength < 3]

@@ -51,9 +51,10 @@ def _quoted(words: list[str]) -> str:
 
 def _rewrite_advice(c: Cues, strength: Strength, allowed: int) -> str:
     """Advice in the page's own words: which words to drop or soften."""
+    from ..grade.ladder import rewording_advice
+
     strong = _quoted([m.group(0) for m in counted_absolutes(c)] + [m.group(0) for m in c.intensifiers])
-    target = {0: "say that the evidence is very uncertain", 1: 'use "may"',
-              2: 'use "probably"', 3: "state it plainly"}[allowed]
+    target = rewording_advice(allowed)
     if strong:
         return f"Remove {strong} and {target}."
     verbs = _quoted([m.group(0) for m in c.benefit[:2]])
@@ -72,7 +73,7 @@ def verdict_for(r: Route, strength: Strength, c: Cues, claims: Any, topics: Topi
     of harm. Above ``max_strength(certainty)`` -> overstated (a direction of ``unclear`` allows only
     rung 0); else supported.
     """
-    from ..grade.claims import max_strength
+    from ..grade.ladder import max_strength
 
     qid, mode, rung = r.question, r.mode, strength.rung
     claim = _get_claim(claims, qid)

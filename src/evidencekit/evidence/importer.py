@@ -12,13 +12,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
-from ..grade.comparisons import kind_from_text
 from ..errors import InputError
 from ..io import read_text
+from .comparators import kind_from_text
+from .records import Better
 from ..settings import SETTINGS_FILE, settings_yaml
 
 __all__ = ["ImportReport", "DATA_COLUMNS", "new_review", "import_rows"]
@@ -182,8 +183,6 @@ def import_rows(frame, source: str, evidence: str | Path, *, question: str, meas
     raw_lines
         CSV line number -> the line's text, used as each record's verbatim quote.
     """
-    from .library import load_library  # noqa: F401  (import cost only when used)
-
     root = Path(evidence)
     shown = Path(source).name
     if not (root / SETTINGS_FILE).is_file():
@@ -192,7 +191,7 @@ def import_rows(frame, source: str, evidence: str | Path, *, question: str, meas
     if not _KEY.match(question):
         raise InputError(f"question id {question!r} must be lowercase letters, digits and "
                          "hyphens, starting with a letter", field="--question")
-    if better not in ("lower", "higher"):
+    if better not in get_args(Better):
         raise InputError("say which way the outcome is better: --lower-is-better or "
                          "--higher-is-better", field="--lower-is-better")
     measure = measure.upper()

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
-    "Arm", "ArmEvents", "ArmEventsResult", "ArmSummary", "ArmSummaryResult", "Caveat",
+    "Arm", "ArmEvents", "Better", "ArmEventsResult", "ArmSummary", "ArmSummaryResult", "Caveat",
     "COMPARATOR_KINDS", "ComparatorKind", "Design", "Domain", "EffectEstimate", "ProportionResult",
     "ReviewSettings",
     "ImportantEffect", "Link", "NarrativeResult", "NotReported", "Outcome", "PValueResult",
@@ -129,14 +129,25 @@ class Population(_Record):
         return self
 
 
+#: Which direction of an outcome is better for patients.
+Better = Literal["lower", "higher"]
+
+
+def _comparator_kind(description: str) -> Any:
+    """The optional ``comparator_kind`` of one level of the records. A result's kind is read, first
+    found wins, from the result, the question entry, the comparator arm and the question
+    (:mod:`evidencekit.grade.comparisons`); null at every level leaves it unspecified."""
+    return Field(None, description=description)
+
+
 class Arm(_Record):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     label: str
     role: Literal["intervention", "comparator", "control-side", "single-group"]
     intervention: str
     sham: bool = Field(False, description="true when the comparator is a sham or placebo")
-    comparator_kind: ComparatorKind | None = Field(
-        None, description="for a comparator arm: what kind of comparison it makes")
+    comparator_kind: ComparatorKind | None = _comparator_kind(
+        "for a comparator arm: what kind of comparison it makes")
     n_randomised: int | None = Field(None, gt=0)
     n_analysed: int | None = Field(None, gt=0)
     provenance: Provenance | None = None
@@ -157,7 +168,7 @@ class Outcome(_Record):
     domain: OutcomeDomain
     instrument: str | None = Field(None, description="e.g. 'Neck Disability Index'")
     scale: str | None = Field(None, description="e.g. '0-100', 'kPa', 'degrees'")
-    better: Literal["lower", "higher"] | None = Field(
+    better: Better | None = Field(
         None, description="which direction is better for the patient")
     time_points: tuple[str, ...] = ()
 
@@ -168,9 +179,9 @@ class _ResultBase(_Record):
     time_point: str = Field(description="e.g. 'immediately after one session', '6 months'")
     contrast: Contrast
     comparison: str | None = Field(None, description="what was compared, in words")
-    comparator_kind: ComparatorKind | None = Field(
-        None, description="kind of comparison this result makes; null: from the comparator arm, "
-                          "the question entry or the question")
+    comparator_kind: ComparatorKind | None = _comparator_kind(
+        "kind of comparison this result makes; null: from the comparator arm, the question entry "
+        "or the question")
     direction: Direction | None = Field(
         None, description="only for p-value and narrative results; for data it is derived, and a "
                           "typed direction that contradicts the data is an error")
@@ -475,8 +486,8 @@ class QuestionEvidence(_Record):
     study: str
     results: tuple[str, ...] = Field((), description="result ids; empty means the study as a whole")
     indirect: str | None = Field(None, description="why this evidence is indirect, if it is")
-    comparator_kind: ComparatorKind | None = Field(
-        None, description="kind of comparison this study's results make for the question")
+    comparator_kind: ComparatorKind | None = _comparator_kind(
+        "kind of comparison this study's results make for the question")
     note: str | None = None
     caveat_kinds: tuple[CaveatKind, ...] | None = Field(
         None, description="kinds of this study's caveats that bear on the question; null: the "
@@ -493,12 +504,12 @@ class Question(_Record):
     comparator: str
     outcome: str
     outcome_domains: tuple[OutcomeDomain, ...] = ()
-    better: Literal["lower", "higher"] | None = Field(
+    better: Better | None = Field(
         None, description="which direction of the outcome is better for patients; sets the "
                           "claim's verb (reduce / improve) and the sign of every effect")
-    comparator_kind: ComparatorKind | None = Field(
-        None, description="the kind of comparison evidence makes unless its result, comparator "
-                          "arm or entry says otherwise")
+    comparator_kind: ComparatorKind | None = _comparator_kind(
+        "the kind of comparison evidence makes unless its result, comparator arm or entry says "
+        "otherwise")
     measure: str | None = Field(
         None, description="effect measure to compute from arm data (MD, SMD, RR, OR, RD, PLO, "
                           "PR, ...); null: MD for means, RR for events, PLO for proportions")

@@ -13,7 +13,7 @@ written            YAML 1.1 (PyYAML)           here
 ``0b101``          5                           error: write the decimal number
 ``1e5``            the text "1e5"              100000.0 (a YAML 1.2 float)
 ``0o17``           the text "0o17"             15 (a YAML 1.2 octal)
-``<<: *base``      merge the mapping           error (see :mod:`evidencekit.evidence.library`): write the keys out
+``<<: *base``      merge the mapping           error (see :mod:`evidencekit.evidence.reading`): write the keys out
 =================  ==========================  ================================================
 
 An ambiguous value is an error rather than either reading, because whichever reading were chosen, a
@@ -100,7 +100,7 @@ _add(_INT, _INT_RE, "-+0123456789")
 _add(_FLOAT, _FLOAT_RE, "-+0123456789.")
 _add("tag:yaml.org,2002:null", _NULL_RE, "~nN")
 Loader.add_implicit_resolver("tag:yaml.org,2002:null", _NULL_RE, [""])
-# `<<` still resolves to the merge tag so that it can be refused by name (library._check_nodes).
+# `<<` still resolves to the merge tag so that it can be refused by name (reading._check_nodes).
 _add("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), "<")
 # Dates stay dates (YAML 1.1's timestamp): the schema reads them, and a text field given a date is
 # reported by validation.

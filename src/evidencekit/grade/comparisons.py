@@ -13,12 +13,15 @@ series) ``none``. Otherwise it is ``unspecified``, a comparison of its own that 
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from ..evidence.records import COMPARATOR_KINDS, ProportionResult, Question, QuestionEvidence
+from ..vocab import COMPARATOR_KINDS
+from ..evidence.records import ProportionResult, Question, QuestionEvidence, Result, Study
 
-__all__ = ["KIND_WORDS", "Comparison", "comparator_kind_of", "kind_from_text",
-           "split_by_comparison"]
+if TYPE_CHECKING:
+    from ..evidence.library import Library
+
+__all__ = ["KIND_WORDS", "Comparison", "comparator_kind_of", "split_by_comparison"]
 
 #: How each kind reads after "compared with" when the question gives no comparator text for it.
 KIND_WORDS = {
@@ -36,32 +39,6 @@ KIND_WORDS = {
 _ORDER = ("sham-or-placebo", "no-treatment-or-waiting-list", "usual-care", "add-on", "active",
           "none", "unspecified")
 
-_TEXT_RULES = (  # (words, kind) for text written by a reviewer (import --comparator)
-    (("sham", "placebo", "dummy", "fake"), "sham-or-placebo"),
-    (("waiting list", "wait list", "waitlist", "no treatment", "no intervention", "untreated",
-      "no vaccine", "no vaccination", "nothing", "no therapy", "no exposure", "unexposed",
-      "not exposed"), "no-treatment-or-waiting-list"),
-    (("usual care", "standard care", "routine care", "usual treatment", "standard treatment",
-      "conventional care", "general ward", "general medical ward", "routine"), "usual-care"),
-    ((" plus ", " added to ", "add-on", " + ", " alone"), "add-on"),
-)
-
-
-def kind_from_text(text: str | None) -> str | None:
-    """The comparator kind a reviewer's comparator text names, or None when it names none.
-
-    Plain word rules (``sham`` -> sham-or-placebo, ``waiting list`` -> no treatment, ...); any
-    other named comparator is an active treatment. Used where only text is given (``import
-    --comparator``); the kind is written into questions.yaml, where a reviewer can correct it.
-    """
-    if not text or not text.strip():
-        return None
-    padded = f" {' '.join(text.lower().split())} "
-    for words, kind in _TEXT_RULES:
-        if any(w in padded for w in words):
-            return kind
-    return "active"
-
 
 class Comparison(NamedTuple):
     """One comparison of a question: its kind, the words for it, and its sub-question."""
@@ -74,7 +51,8 @@ class Comparison(NamedTuple):
         return f"{intervention} vs {self.text}"
 
 
-def comparator_kind_of(result, entry: QuestionEvidence, study, question: Question) -> str:
+def comparator_kind_of(result: Result, entry: QuestionEvidence, study: Study, question: Question
+                      ) -> str:
     """The comparator kind of one result in one question (see the module doc for the order)."""
     if getattr(result, "comparator_kind", None):
         return result.comparator_kind
@@ -97,7 +75,7 @@ def comparator_kind_of(result, entry: QuestionEvidence, study, question: Questio
     return "unspecified"
 
 
-def _results_of(entry: QuestionEvidence, study, question: Question):
+def _results_of(entry: QuestionEvidence, study: Study, question: Question):
     if entry.results:
         return [study.result(r) for r in entry.results]
     if question.outcome_domains:
@@ -106,7 +84,7 @@ def _results_of(entry: QuestionEvidence, study, question: Question):
     return list(study.results)
 
 
-def split_by_comparison(question: Question, library) -> list[Comparison]:
+def split_by_comparison(question: Question, library: Library) -> list[Comparison]:
     """One :class:`Comparison` per comparator kind the question's evidence makes.
 
     Each comparison's ``question`` is the question with its evidence cut to the results of that

@@ -20,60 +20,42 @@ judgements"). Here a decision is data, written where the evidence is (under a qu
         reason: Outcome switched after registration
         decided_by: A. Clinician
 
-:func:`parse_decisions` validates such a mapping (every message names the file, field and fix);
-:func:`apply_overrides` and :func:`apply_exclusions` say what the decisions change and give the
-sentence that discloses each one ("certainty raised from moderate to high by the review team:
-..."); :func:`pair_caveats` keeps every caveat and puts beside it the override it contradicts, so a
-leaflet never reads "high certainty" above "too few people to be sure" without saying why.
+:func:`parse_decisions` validates such a mapping (every message names the file, field and fix)
+and :func:`question_decisions` reads the one under a question. What the decisions change, and the
+sentence that discloses each one, is :mod:`.disclosure` (``apply_overrides``,
+``apply_exclusions``, ``pair_caveats``).
 """
 from __future__ import annotations
 
 import difflib
-import numbers
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ..vocab import CERTAINTY_LEVELS, DOWN_DOMAINS, UP_DOMAINS
+from ..vocab import DOWN_DOMAINS, UP_DOMAINS
 from ..errors import InputError, Message
 
+if TYPE_CHECKING:
+    from ..evidence.library import Library
+    from ..evidence.records import Question
+
 __all__ = [
-    "CERTAINTY_LEVELS", "DOWN_DOMAINS", "UP_DOMAINS", "DOMAINS", "DECISION_KEYS",
-    "CAVEAT_DOMAINS", "Override", "Exclusion", "Decisions", "DecisionsError", "DomainChange",
-    "OverrideOutcome", "ExclusionOutcome", "PairedCaveat", "parse_decisions",
-    "validate_decisions", "apply_overrides", "disclose_overrides", "compare_ratings",
-    "apply_exclusions",
-    "pair_caveats", "question_decisions", "without_excluded", "excluded_records",
-    "with_decisions",
+    "DOMAINS", "DECISION_KEYS", "Override", "Exclusion", "Decisions", "DecisionsError",
+    "parse_decisions", "validate_decisions", "question_decisions", "with_decisions",
 ]
 
-#: Every domain a decision may override; the same names as ``certainty.OVERRIDABLE`` (a test
+#: Every domain a decision may override; the same names as ``rating.OVERRIDABLE`` (a test
 #: holds them equal). Kept here so that decisions, read with the evidence, do not depend on the
 #: rating engine that applies them.
 DOMAINS = DOWN_DOMAINS + UP_DOMAINS
+#: The ids decisions are checked against: study -> its result ids, or study ids only (None:
+#: unchecked).
+KnownStudies = Mapping[str, Iterable[str]] | Iterable[str] | None
 #: The keys of a decisions mapping.
 DECISION_KEYS = ("overrides", "exclude")
 _OVERRIDE_KEYS = ("change", "reason", "decided_by")
 _EXCLUDE_KEYS = ("study", "result", "reason", "decided_by")
-
-#: The GRADE domain a study caveat bears on (caveat kinds as in ``records.CaveatKind``); a caveat
-#: of a kind not listed bears on no domain and is never paired (it is still kept).
-CAVEAT_DOMAINS: Mapping[str, str] = {
-    "small-sample": "imprecision",
-    "imprecision": "imprecision",
-    "only-p-values": "imprecision",
-    "risk-of-bias": "risk-of-bias",
-    "no-sham": "risk-of-bias",
-    "no-control": "risk-of-bias",
-    "protocol-change": "risk-of-bias",
-    "misreported": "risk-of-bias",
-    "conflict-of-interest": "risk-of-bias",
-    "population": "indirectness",
-    "short-follow-up": "indirectness",
-    "mechanism-hypothesis": "indirectness",
-    "negative-trial": "inconsistency",
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,7 +116,7 @@ class Decisions:
 
     def override(self, domain: str) -> Override | None:
         """The override of ``domain`` (any spelling: ``risk_of_bias``, ``risk of bias``)."""
-        wanted = _domain_key(domain)
+        wanted = domain_key(domain)
         return next((o for o in self.overrides if o.domain == wanted), None)
 
     def certainty_overrides(self) -> dict[str, tuple[int, str]]:
@@ -165,7 +147,7 @@ class Decisions:
         if not self:
             return "No decisions: every domain and every study as the rules give them."
         lines = [f"{len(self.overrides)} override(s), {len(self.exclusions)} exclusion(s)"]
-        lines += [f"  {_domain_words(o.domain)}: {_step_words(o.domain, o.change)}, by "
+        lines += [f"  {domain_words(o.domain)}: {step_words(o.domain, o.change)}, by "
                   f"{o.decided_by}: {o.reason}" for o in self.overrides]
         lines += [f"  exclude {e.record}, by {e.decided_by}: {e.reason}" for e in self.exclusions]
         return "\n".join(lines)
@@ -187,12 +169,21 @@ class DecisionsError(InputError):
 # reading and validating
 
 
-def _domain_key(name: Any) -> str:
+def domain_key(name: Any) -> str:
     return str(name).strip().lower().replace("_", "-").replace(" ", "-")
 
 
-def _domain_words(domain: str) -> str:
+def domain_words(domain: str) -> str:
     return domain.replace("-", " ")
+
+
+def step_words(domain: str, change: int) -> str:
+    """How a step reads: "not rated down", "rated up one level", "rated down two levels"."""
+    if change == 0:
+        return "not rated up" if domain in UP_DOMAINS else "not rated down"
+    levels = "one level" if abs(change) == 1 else f"{abs(change)} levels" if abs(change) > 2 \
+        else "two levels"
+    return f"rated {'up' if change > 0 else 'down'} {levels}"
 
 
 def _closest(name: str, valid: Iterable[str]) -> str:
@@ -255,8 +246,8 @@ _WHY = {
 }
 
 
-def _known(known_studies: Mapping[str, Iterable[str]] | Iterable[str] | None
-           ) -> tuple[set[str] | None, dict[str, set[str]] | None]:
+def _known(known_studies: KnownStudies
+          ) -> tuple[set[str] | None, dict[str, set[str]] | None]:
     if known_studies is None:
         return None, None
     if isinstance(known_studies, Mapping):
@@ -274,7 +265,7 @@ def _read_overrides(data: Any, r: _Reader) -> list[Override]:
         return out
     seen: dict[str, str] = {}
     for key, entry in data.items():
-        domain = _domain_key(key)
+        domain = domain_key(key)
         field = r.path("overrides", str(key))
         if domain not in DOMAINS:
             r.error(field, f"unknown domain {key!r}{_closest(domain, DOMAINS)}; choose one of "
@@ -354,7 +345,8 @@ def _read_exclusions(data: Any, r: _Reader, studies: set[str] | None,
 
 
 def _read(data: Mapping[str, Any] | None, file: str | None, field: str,
-          known_studies, lines, only_decision_keys: bool) -> tuple[Decisions, list[Message]]:
+          known_studies: KnownStudies, lines: Mapping[str, int] | None,
+          only_decision_keys: bool) -> tuple[Decisions, list[Message]]:
     r = _Reader(file, field, lines)
     if data is None:
         return Decisions(), []
@@ -372,7 +364,7 @@ def _read(data: Mapping[str, Any] | None, file: str | None, field: str,
 
 
 def validate_decisions(data: Mapping[str, Any] | None, *, file: str | None = None,
-                       field: str = "", known_studies=None,
+                       field: str = "", known_studies: KnownStudies = None,
                        lines: Mapping[str, int] | None = None,
                        only_decision_keys: bool = False) -> tuple[Message, ...]:
     """Every problem in a decisions mapping, as validation messages (empty: all is well).
@@ -383,7 +375,7 @@ def validate_decisions(data: Mapping[str, Any] | None, *, file: str | None = Non
 
 
 def parse_decisions(data: Mapping[str, Any] | None, *, file: str | None = None,
-                    field: str = "", known_studies=None,
+                    field: str = "", known_studies: KnownStudies = None,
                     lines: Mapping[str, int] | None = None,
                     only_decision_keys: bool = False) -> Decisions:
     """Read and validate decisions from a plain mapping (as loaded from YAML).
@@ -431,339 +423,10 @@ def parse_decisions(data: Mapping[str, Any] | None, *, file: str | None = None,
 
 
 # ---------------------------------------------------------------------------------------------
-# applying overrides
-
-
-def _step_words(domain: str, change: int) -> str:
-    if change == 0:
-        return "not rated up" if domain in UP_DOMAINS else "not rated down"
-    levels = "one level" if abs(change) == 1 else f"{abs(change)} levels" if abs(change) > 2 \
-        else "two levels"
-    return f"rated {'up' if change > 0 else 'down'} {levels}"
-
-
-class DomainChange(NamedTuple):
-    """One overridden domain: the rules' step and the decided one."""
-
-    domain: str
-    computed: int
-    computed_reason: str
-    decided: int
-    reason: str
-    decided_by: str
-
-    @property
-    def changed(self) -> bool:
-        return self.decided != self.computed
-
-    def sentence(self) -> str:
-        """E.g. "Imprecision not rated down by the review team (the rules: rated down one
-        level, CI includes no effect): <reason>."."""
-        rule = _step_words(self.domain, self.computed)
-        if self.computed_reason:
-            rule = f"{rule}, {self.computed_reason}"
-        if not self.changed:
-            return (f"{_domain_words(self.domain).capitalize()}: the rules' judgement "
-                    f"({rule}) confirmed by {self.decided_by}: {self.reason}")
-        return (f"{_domain_words(self.domain).capitalize()} "
-                f"{_step_words(self.domain, self.decided)} by {self.decided_by} "
-                f"(the rules: {rule}): {self.reason}")
-
-
-@dataclass(frozen=True, slots=True)
-class OverrideOutcome:
-    """What a set of overrides does to one rating."""
-
-    level_before: str
-    level_after: str
-    changes: tuple[DomainChange, ...]
-    disclosures: tuple[str, ...]
-
-    @property
-    def level_changed(self) -> bool:
-        return self.level_before != self.level_after
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"level_before": self.level_before, "level_after": self.level_after,
-                "changes": [c._asdict() for c in self.changes],
-                "disclosures": list(self.disclosures)}
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per overridden domain."""
-        return pd.DataFrame([c._asdict() for c in self.changes],
-                            columns=list(DomainChange._fields))
-
-    def summary(self) -> str:
-        head = (f"certainty {self.level_before} -> {self.level_after}" if self.level_changed
-                else f"certainty stays {self.level_after}")
-        return "\n".join([head] + [f"  {d}" for d in self.disclosures])
-
-
-def _level_index(level: str, what: str) -> int:
-    if level not in CERTAINTY_LEVELS:
-        raise InputError(f"{what} {level!r} is not a certainty level: use one of "
-                         f"{', '.join(CERTAINTY_LEVELS)}", field=what)
-    return CERTAINTY_LEVELS.index(level)
-
-
-def _steps(steps: Mapping[str, Any] | Iterable[Any]) -> dict[str, tuple[int, str]]:
-    """Accept {domain: change}, {domain: (change, reason)} or step objects (domain, change,
-    reason attributes, as ``certainty.CertaintyStep``)."""
-    out: dict[str, tuple[int, str]] = {}
-    items = steps.items() if isinstance(steps, Mapping) else (
-        (getattr(s, "domain"), (getattr(s, "change"), getattr(s, "reason", ""))) for s in steps)
-    for domain, value in items:
-        change, reason = ((value, "") if isinstance(value, numbers.Integral)
-                          else (value[0], value[1] or ""))
-        out[_domain_key(domain)] = (int(change), str(reason))
-    return out
-
-
-def _who(changes: Sequence[DomainChange]) -> str:
-    names = list(dict.fromkeys(c.decided_by for c in changes))
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def disclose_overrides(level_before: str, level_after: str, changes: Sequence[DomainChange]
-                       ) -> tuple[str, ...]:
-    """The sentences that disclose overrides: the level's move first, then each domain.
-
-    E.g. "Certainty raised from moderate to high by the review team: <reason>." followed by
-    "Imprecision not rated down by the review team (the rules: rated down one level): <reason>."
-    Nothing is disclosed when there are no changes.
-    """
-    if not changes:
-        return ()
-    before = _level_index(level_before, "level_before")
-    after = _level_index(level_after, "level_after")
-    reasons = "; ".join(c.reason if len(changes) == 1
-                        else f"{_domain_words(c.domain)}: {c.reason}" for c in changes)
-    who = _who(changes)
-    if after != before:
-        moved = "raised" if after > before else "lowered"
-        head = f"Certainty {moved} from {level_before} to {level_after} by {who}: {reasons}"
-    else:
-        head = f"Certainty stays {level_after} after the judgement of {who}: {reasons}"
-    return tuple(_sentence(s) for s in [head] + [c.sentence() for c in changes])
-
-
-def _sentence(text: str) -> str:
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def apply_overrides(start: str, steps, decisions: Decisions | Sequence[Override], *,
-                    cap: str | None = None) -> OverrideOutcome:
-    """Apply overrides to a rating's steps and say what changed.
-
-    Parameters
-    ----------
-    start
-        The starting level (from the study designs), one of :data:`CERTAINTY_LEVELS`.
-    steps
-        The computed steps: ``{domain: change}``, ``{domain: (change, reason)}`` or step objects
-        with ``domain``, ``change`` and ``reason`` (``CertaintyRating.steps``). A domain not
-        given counts as 0. Steps of other names (a synthesis rule) are kept as they are and
-        cannot be overridden.
-    decisions
-        The overrides (a :class:`Decisions` or a sequence of :class:`Override`).
-    cap
-        A level the result may not exceed whatever the overrides say (a rule such as "vote
-        counting cannot support more than low"); None for no cap.
-
-    Returns
-    -------
-    OverrideOutcome
-        Levels before and after, one :class:`DomainChange` per override, and the disclosure
-        sentences (:func:`disclose_overrides`).
-
-    Notes
-    -----
-    GRADE's arithmetic (GRADE Handbook 5.2): the level is the start plus every domain's step,
-    kept within very low .. high, then at most ``cap``. Both levels are computed the same way,
-    so the difference is the overrides' alone.
-    """
-    start_index = _level_index(start, "start")
-    cap_index = 3 if cap is None else _level_index(cap, "cap")
-    computed = _steps(steps)
-    overrides = decisions.overrides if isinstance(decisions, Decisions) else tuple(decisions)
-
-    def level(changes: Mapping[str, tuple[int, str]]) -> str:
-        index = start_index + sum(change for change, _ in changes.values())
-        return CERTAINTY_LEVELS[min(cap_index, max(0, min(3, index)))]
-
-    decided = dict(computed)
-    changes = []
-    for o in overrides:
-        rule, rule_reason = computed.get(o.domain, (0, ""))
-        decided[o.domain] = (o.change, o.reason)
-        changes.append(DomainChange(o.domain, rule, rule_reason, o.change, o.reason,
-                                    o.decided_by))
-    before, after = level(computed), level(decided)
-    return OverrideOutcome(level_before=before, level_after=after, changes=tuple(changes),
-                           disclosures=disclose_overrides(before, after, changes))
-
-
-def compare_ratings(before, after, decisions: Decisions | Sequence[Override]) -> OverrideOutcome:
-    """What the overrides changed, read from two ratings of one question.
-
-    For a rating engine that applies the overrides itself (``rate_certainty(question, library,
-    overrides=decisions.certainty_overrides())``): ``before`` is its rating without them,
-    ``after`` with them. The levels are the engine's own (its caps and rules included), the
-    rules' steps come from ``before.steps``; each needs ``level`` and ``steps`` (objects with
-    ``domain``, ``change``, ``reason``).
-    """
-    overrides = decisions.overrides if isinstance(decisions, Decisions) else tuple(decisions)
-    computed = _steps(before.steps)
-    changes = tuple(DomainChange(o.domain, *computed.get(o.domain, (0, "")), o.change, o.reason,
-                                 o.decided_by) for o in overrides)
-    return OverrideOutcome(level_before=before.level, level_after=after.level, changes=changes,
-                           disclosures=disclose_overrides(before.level, after.level, changes))
-
-
-# ---------------------------------------------------------------------------------------------
-# applying exclusions
-
-
-@dataclass(frozen=True, slots=True)
-class ExclusionOutcome:
-    """Which records the exclusions leave out, and the sentences that say so."""
-
-    kept: tuple[str, ...]
-    excluded: tuple[tuple[str, Exclusion], ...]
-    unused: tuple[Exclusion, ...]
-    disclosures: tuple[str, ...]
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"record": rec, "excluded_by": e.record, "reason": e.reason,
-                              "decided_by": e.decided_by} for rec, e in self.excluded],
-                            columns=["record", "excluded_by", "reason", "decided_by"])
-
-    def summary(self) -> str:
-        lines = [f"{len(self.kept)} record(s) kept, {len(self.excluded)} excluded"]
-        lines += [f"  {d}" for d in self.disclosures]
-        lines += [f"  exclusion of {e.record} matches no record here" for e in self.unused]
-        return "\n".join(lines)
-
-
-def apply_exclusions(records: Iterable[str], decisions: Decisions | Sequence[Exclusion]
-                     ) -> ExclusionOutcome:
-    """Split a question's records (``study`` or ``study#result``) into kept and excluded.
-
-    An exclusion without ``result`` covers the study and every result of it. ``unused`` lists
-    exclusions that match none of ``records`` (a decision about another question, or a typo the
-    validator could not catch without the known ids). Each exclusion used is disclosed once:
-    "lee2021 excluded by the review team: <reason>." or, for one result, "Result pain-12w of
-    lee2021 excluded by ...".
-    """
-    exclusions = decisions.exclusions if isinstance(decisions, Decisions) else tuple(decisions)
-    kept, excluded, used = [], [], []
-    for record in records:
-        match = next((e for e in exclusions if e.covers(record)), None)
-        if match is None:
-            kept.append(record)
-        else:
-            excluded.append((record, match))
-            if match not in used:
-                used.append(match)
-    disclosures = tuple(
-        _sentence(f"{e.study} excluded by {e.decided_by}: {e.reason}" if e.result is None
-                  else f"Result {e.result} of {e.study} excluded by {e.decided_by}: {e.reason}")
-        for e in used)
-    return ExclusionOutcome(kept=tuple(kept), excluded=tuple(excluded),
-                            unused=tuple(e for e in exclusions if e not in used),
-                            disclosures=disclosures)
-
-
-# ---------------------------------------------------------------------------------------------
-# caveats beside overrides
-
-
-class PairedCaveat(NamedTuple):
-    """A caveat, kept as written, with the override of its domain beside it (if any).
-
-    ``contradicts`` is True when the override judges the caveat's domain less serious than the
-    rules did (or, without the rules' step, not serious at all): the reader then sees both.
-    """
-
-    text: str
-    kind: str | None
-    domain: str | None
-    override: Override | None
-    contradicts: bool
-
-    def shown(self) -> str:
-        """The caveat, and after it the override it contradicts, in one paragraph."""
-        if self.override is None or not self.contradicts:
-            return self.text
-        return (f"{self.text} ({_domain_words(self.override.domain).capitalize()} "
-                f"{_step_words(self.override.domain, self.override.change)} by "
-                f"{self.override.decided_by}: {_sentence(self.override.reason)})")
-
-
-def _caveat_parts(caveat: Any) -> tuple[str, str | None]:
-    if isinstance(caveat, str):
-        return caveat, None
-    if isinstance(caveat, Mapping):
-        return str(caveat.get("text", "")), caveat.get("kind")
-    if isinstance(caveat, tuple) and len(caveat) == 2:
-        kind, text = caveat
-        return str(text), kind
-    return str(getattr(caveat, "text")), getattr(caveat, "kind", None)
-
-
-def pair_caveats(caveats: Iterable[Any], decisions: Decisions | Sequence[Override],
-                 computed: Mapping[str, Any] | Iterable[Any] | None = None
-                 ) -> tuple[PairedCaveat, ...]:
-    """Every caveat, in order, each with the override of the domain it bears on.
-
-    Parameters
-    ----------
-    caveats
-        Caveats as objects with ``kind`` and ``text`` (``records.Caveat``), mappings with those
-        keys, ``(kind, text)`` pairs, or plain strings (kind unknown: kept, never paired).
-    decisions
-        The overrides.
-    computed
-        The rules' steps (as :func:`apply_overrides` takes them), to tell an override that
-        relaxes a domain from one that confirms or tightens it.
-
-    Returns
-    -------
-    tuple of PairedCaveat
-        As many as ``caveats``, in their order: nothing is dropped.
-
-    Notes
-    -----
-    The kind -> domain map is :data:`CAVEAT_DOMAINS` (e.g. "small-sample" bears on imprecision,
-    GRADE 6; "no-sham" on risk of bias, GRADE 4). A caveat contradicts an override when the
-    override's step is above the rules' step for that domain (rated down less, or up more); a
-    reader must see the caveat and the reason it was set aside together (GRADE 1: judgements
-    transparent).
-    """
-    overrides = decisions.overrides if isinstance(decisions, Decisions) else tuple(decisions)
-    by_domain = {o.domain: o for o in overrides}
-    rules = _steps(computed) if computed is not None else None
-    out = []
-    for caveat in caveats:
-        text, kind = _caveat_parts(caveat)
-        domain = CAVEAT_DOMAINS.get(kind) if kind else None
-        override = by_domain.get(domain) if domain else None
-        if override is None:
-            contradicts = False
-        elif rules is not None:
-            contradicts = override.change > rules.get(domain, (0, ""))[0]
-        else:
-            contradicts = override.change >= 0 and domain in DOWN_DOMAINS
-        out.append(PairedCaveat(text=text, kind=kind, domain=domain, override=override,
-                                contradicts=contradicts))
-    return tuple(out)
-
-
-# ---------------------------------------------------------------------------------------------
 # decisions held by a question (questions.yaml) and by a library
 
 
-def question_decisions(question: Any) -> Decisions:
+def question_decisions(question: Question) -> Decisions:
     """The decisions written under a question (``decisions:`` in questions.yaml), parsed.
 
     A question without them gives empty :class:`Decisions`. The ids were checked against the
@@ -772,43 +435,7 @@ def question_decisions(question: Any) -> Decisions:
     return parse_decisions(getattr(question, "decisions", None), field="decisions")
 
 
-def without_excluded(question: Any, library: Any, decisions: Decisions | None = None) -> Any:
-    """The question with the excluded studies and results left out of its ``evidence``.
-
-    An entry naming a whole study is expanded to the study's result ids when only some of its
-    results are excluded, so the other results stay in; an entry with nothing left is dropped.
-    The question's ``decisions`` are kept, so the exclusions can still be disclosed.
-    """
-    decisions = question_decisions(question) if decisions is None else decisions
-    if not decisions.exclusions:
-        return question
-    entries = []
-    for entry in question.evidence:
-        if any(e.result is None and e.study == entry.study for e in decisions.exclusions):
-            continue
-        results = tuple(entry.results)
-        if not results and any(e.study == entry.study for e in decisions.exclusions):
-            results = tuple(r.id for r in library.study(entry.study).results)
-        kept = apply_exclusions([f"{entry.study}#{r}" for r in results], decisions).kept
-        if results and not kept:
-            continue
-        entries.append(entry if len(kept) == len(results)
-                       else entry.model_copy(update={"results": tuple(
-                           k.partition("#")[2] for k in kept)}))
-    return question.model_copy(update={"evidence": tuple(entries)})
-
-
-def excluded_records(question: Any, library: Any) -> ExclusionOutcome:
-    """Which of the question's records its decisions exclude, with the disclosing sentences."""
-    decisions = question_decisions(question)
-    records = []
-    for entry in question.evidence:
-        ids = tuple(entry.results) or tuple(r.id for r in library.study(entry.study).results)
-        records += [f"{entry.study}#{r}" for r in ids] or [entry.study]
-    return apply_exclusions(records, decisions)
-
-
-def with_decisions(library: Any, decisions: Mapping[str, Mapping[str, Any]]) -> Any:
+def with_decisions(library: Library, decisions: Mapping[str, Mapping[str, Any]]) -> Library:
     """A copy of ``library`` whose questions carry ``decisions`` (question id -> mapping).
 
     The mapping per question is the ``decisions:`` block of questions.yaml (``overrides``,
