@@ -27,7 +27,8 @@
 # %%
 import pandas as pd
 
-from evidencekit import load_library, plots, review, validate_evidence
+from evidencekit import (load_library, missing_table, reporting_table, risk_of_bias_domains,
+                         risk_of_bias_plot, show, study_table, validate_evidence)
 
 pd.set_option("display.max_colwidth", 90)
 pd.set_option("display.max_rows", 250)
@@ -43,7 +44,7 @@ print(f"{len(library.studies)} studies, {len(library.questions)} questions, "
 # reviews inform only the question of how dry needling might work.
 
 # %%
-studies = review.study_table(library)
+studies = study_table(library)
 studies
 
 # %%
@@ -57,10 +58,10 @@ pd.crosstab(studies["design"], studies["risk_of_bias"], margins=True, margins_na
 # domain where the sources allow it, and overall.
 
 # %%
-review.show(plots.risk_of_bias_plot(library))
+show(risk_of_bias_plot(library))
 
 # %%
-review.risk_of_bias_domains(library)
+risk_of_bias_domains(library)
 
 # %% [markdown]
 # ## 3. What was measured
@@ -79,7 +80,7 @@ library.outcomes_frame()
 # result is used).
 
 # %%
-review.reporting_table(library)
+reporting_table(library)
 
 # %%
 report = validate_evidence("../evidence")
@@ -94,7 +95,7 @@ print(f"validation: {len(report.errors)} errors, {len(report.warnings)} warnings
 # several questions can only be answered with low or very low certainty (notebook 03).
 
 # %%
-review.missing_table(library)
+missing_table(library)
 
 # %% [markdown]
 # ## 6. The review questions

@@ -31,8 +31,9 @@
 # %%
 import pandas as pd
 
-from evidencekit import load_library, review
-from evidencekit.grade.certainty import rate_all
+from evidencekit import (arm_summary_effects, direction_summary, load_library,
+                         plot_question_effects, question_effects, rate_all, reported_effects,
+                         show)
 
 pd.set_option("display.max_colwidth", 60)
 pd.set_option("display.max_rows", 250)
@@ -43,7 +44,7 @@ ratings = rate_all(library)
 # ## 1. Per-study effect sizes: the trials' own comparisons
 
 # %%
-review.reported_effects(library, contrast="between-groups").round(3)
+reported_effects(library, contrast="between-groups").round(3)
 
 # %% [markdown]
 # Group means and SDs (here from the whiplash trial, as a later review tabulated them). The number
@@ -51,7 +52,7 @@ review.reported_effects(library, contrast="between-groups").round(3)
 # mean differences above are used instead.
 
 # %%
-review.arm_summary_effects(library).round(2)
+arm_summary_effects(library).round(2)
 
 # %% [markdown]
 # ## 2. The systematic reviews' pooled results
@@ -61,7 +62,7 @@ review.arm_summary_effects(library).round(2)
 # twice). `ci_asymmetry` flags printed intervals that do not fit their estimate.
 
 # %%
-review.reported_effects(library, contrast="review-pooled").round(3)
+reported_effects(library, contrast="review-pooled").round(3)
 
 # %% [markdown]
 # ## 3. The estimates behind each question
@@ -70,7 +71,7 @@ review.reported_effects(library, contrast="review-pooled").round(3)
 # rests on (notebook 03); the others were checked for consistency with it.
 
 # %%
-effects = {qid: review.question_effects(rating) for qid, rating in ratings.items()}
+effects = {qid: question_effects(rating) for qid, rating in ratings.items()}
 pd.concat(effects, names=["question"]).round(3)
 
 # %% [markdown]
@@ -79,13 +80,13 @@ pd.concat(effects, names=["question"]).round(3)
 # times.
 
 # %%
-review.show(review.plot_question_effects(ratings["pain-short-term"], library))
+show(plot_question_effects(ratings["pain-short-term"], library))
 
 # %%
-review.show(review.plot_question_effects(ratings["pain-immediate"], library))
+show(plot_question_effects(ratings["pain-immediate"], library))
 
 # %%
-review.show(review.plot_question_effects(ratings["whiplash-recovery"], library))
+show(plot_question_effects(ratings["whiplash-recovery"], library))
 
 # %% [markdown]
 # ## 4. Direction of effect where only p-values or words exist
@@ -96,7 +97,7 @@ review.show(review.plot_question_effects(ratings["whiplash-recovery"], library))
 # regression to the mean and placebo effects.
 
 # %%
-review.direction_summary(ratings).round(4)
+direction_summary(ratings).round(4)
 
 # %%
 results = library.results_frame()

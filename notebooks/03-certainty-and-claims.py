@@ -41,11 +41,9 @@ DECISIONS = {
 import pandas as pd
 from IPython.display import Markdown
 
-from evidencekit import load_library, make_claims, plots, review
-from evidencekit.grade.certainty import rate_all
-from evidencekit.grade.ladder import WORDING_LADDER
-from evidencekit.grade.decisions import with_decisions
-from evidencekit.outputs.build import render_leaflet
+from evidencekit import (WORDING_LADDER, certainty_reasons, evidence_map, load_library,
+                         make_claims, rate_all, render_leaflet, show, summary_of_findings,
+                         with_decisions)
 
 library = with_decisions(load_library("../evidence"), DECISIONS)
 ratings = rate_all(library)
@@ -60,7 +58,7 @@ claims = make_claims(library, ratings)
 # −2 very serious.
 
 # %%
-sof = review.summary_of_findings(ratings)
+sof = summary_of_findings(ratings)
 first = ["certainty", "title", "effect", "studies", "participants"]
 sof = sof[first + [c for c in sof.columns if c not in first]]
 sof.rename(columns=lambda c: c.replace("_", " ").capitalize())
@@ -69,7 +67,7 @@ sof.rename(columns=lambda c: c.replace("_", " ").capitalize())
 # Which kinds of study answer which question, and how many people took part:
 
 # %%
-review.show(plots.evidence_map(library, certainty={qid: r.level for qid, r in ratings.items()}))
+show(evidence_map(library, certainty={qid: r.level for qid, r in ratings.items()}))
 
 # %% [markdown]
 # ## 2. Every step, with its reason
@@ -77,7 +75,7 @@ review.show(plots.evidence_map(library, certainty={qid: r.level for qid, r in ra
 # %%
 pd.set_option("display.max_colwidth", None)
 pd.set_option("display.max_rows", 250)
-review.certainty_reasons(ratings)
+certainty_reasons(ratings)
 
 # %% [markdown]
 # One rating in full, with the notes on how the body of evidence was assembled (which results

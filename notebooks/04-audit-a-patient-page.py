@@ -33,8 +33,7 @@
 # %%
 import pandas as pd
 
-from evidencekit import audit_text, load_library, make_claims
-from evidencekit.audit import read_page
+from evidencekit import audit_text, load_library, make_claims, read_page
 
 library = load_library("../evidence")
 claims = make_claims(library)

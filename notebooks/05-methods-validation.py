@@ -27,9 +27,10 @@
 #    a few studies, which is the situation of every question in this review.
 
 # %%
-from evidencekit import plots, pool, review
+from evidencekit import (agreement_table, coverage_study, forest_plot, load_metafor_reference,
+                         metafor_agreement, plot_coverage, pool, show)
 
-reference = review.load_metafor_reference("../tests/data/metafor-reference.json")
+reference = load_metafor_reference("../tests/data/metafor-reference.json")
 print("reference computed with", reference["source"])
 for case in reference["cases"]:
     print(f"  {case['name']:<24} measure {case['measure']:<5} k = {len(case['yi'])}")
@@ -47,10 +48,10 @@ print(pool(bcg["yi"], bcg["vi"], method="REML", measure=bcg["measure"]).summary(
 # %%
 bcg_fit = pool(bcg["yi"], bcg["vi"], method="REML", measure=bcg["measure"],
                labels=reference["cases"][0]["inputs"]["author"])
-review.show(plots.forest_plot(bcg_fit, title="BCG vaccine trials: risk of tuberculosis"))
+show(forest_plot(bcg_fit, title="BCG vaccine trials: risk of tuberculosis"))
 
 # %%
-agreement = review.metafor_agreement(reference)
+agreement = metafor_agreement(reference)
 same_fit = agreement.query("case == 'bcg_RR' and analysis == 'REML'")
 same_fit.set_index("quantity")[["ours", "metafor"]].map("{:.6g}".format)
 
@@ -72,7 +73,7 @@ same_fit.set_index("quantity")[["ours", "metafor"]].map("{:.6g}".format)
 # %%
 print(f"{len(agreement)} numbers compared across {agreement['case'].nunique()} data sets "
       f"and {agreement['analysis'].nunique()} analyses")
-table = review.agreement_table(agreement)
+table = agreement_table(agreement)
 table
 
 # %%
@@ -90,14 +91,14 @@ print("every number within its tolerance:", bool(table["within"].all()))
 # `mc_se` is the Monte Carlo standard error of the coverage.
 
 # %%
-coverage = review.coverage_study(ks=(3, 5, 10), tau2s=(0.05, 0.2), reps=10_000, seed=2025)
+coverage = coverage_study(ks=(3, 5, 10), tau2s=(0.05, 0.2), reps=10_000, seed=2025)
 coverage.round({"coverage": 2, "mc_se": 2, "mean_width": 3, "median_tau2": 3})
 
 # %%
 coverage.pivot_table(index=["tau2", "k"], columns="ci", values="coverage", sort=False).round(1)
 
 # %%
-review.show(review.plot_coverage(coverage))
+show(plot_coverage(coverage))
 
 # %% [markdown]
 # **Reading the simulation.** With three to five studies the Wald interval misses the true effect

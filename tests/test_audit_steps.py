@@ -15,9 +15,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _audit_support import EVIDENCE, bundled_topics, stand_in_claims  # noqa: E402
 
 from evidencekit.audit import audit_text, load_lexicon, load_topics, validate_topics  # noqa: E402
-from evidencekit.audit.judge import (  # noqa: E402
-    Cues, check_claim, judge, read_cues, route, verdict_for, wording_strength,
-)
+from evidencekit.audit.cues import Cues, read_cues  # noqa: E402
+from evidencekit.audit.judge import judge  # noqa: E402
+from evidencekit.audit.routing import check_claim, route  # noqa: E402
+from evidencekit.audit.strength import wording_strength  # noqa: E402
+from evidencekit.audit.verdicts import verdict_for  # noqa: E402
 from evidencekit.audit.lexicon import PhraseIndex, check_pattern  # noqa: E402
 from evidencekit.audit.pages import html_to_text, markdown_scan  # noqa: E402
 from evidencekit.errors import InputError  # noqa: E402

@@ -223,3 +223,59 @@ def test_symlinked_evidence_file_is_read_and_reported_as_a_warning(tmp_path):
     (w,) = [m for m in report.warnings if "symlink" in m.message]
     assert w.file == (root / "studies" / "lee2021.yaml").as_posix()
     assert os.path.realpath(elsewhere) in w.message
+
+
+@needs_fifo
+def test_audit_topic_file_that_is_a_named_pipe_is_an_error_not_ignored(tmp_path):
+    root = _evidence(tmp_path)
+    page = tmp_path / "page.txt"
+    page.write_text("It relieves pain.\n", encoding="utf-8")
+    os.mkfifo(root / "audit-topics.yaml")
+    done = cli("audit", str(page), "--evidence", str(root))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "audit-topics.yaml" in done.stderr and "named pipe" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@needs_fifo
+def test_lexicon_and_metafor_reference_are_read_as_inputs(tmp_path):
+    from evidencekit import load_metafor_reference
+    from evidencekit.audit import load_lexicon
+
+    fifo = tmp_path / "lexicon.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="lexicon is a named pipe"):
+        load_lexicon(fifo)
+    with pytest.raises(InputError, match="named pipe"):
+        load_metafor_reference(fifo)
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(b"verdict_order:\n  - caf\xe9\n")
+    with pytest.raises(InputError) as info:
+        load_lexicon(latin1)
+    assert info.value.line == 2 and "not UTF-8" in info.value.message
+
+
+def test_import_quotes_the_rows_of_a_cr_only_csv(tmp_path):
+    root = tmp_path / "review"
+    assert cli("new", str(root), "--intervention", "a test drug").returncode == 0
+    csv = tmp_path / "mac.csv"
+    csv.write_bytes(b"study,author,year,yi,vi\rdoe2020,Doe,2020,0.1,0.02\r")
+    done = cli("import", str(csv), "--evidence", str(root), "--question", "q",
+               "--measure", "GEN", "--outcome", "pain", "--population", "adults",
+               "--lower-is-better")
+    assert done.returncode == 0, done.stderr
+    study = (root / "studies" / "doe2020.yaml").read_text(encoding="utf-8")
+    assert "doe2020,Doe,2020,0.1,0.02" in study and "\r" not in study
+
+
+def test_csv_table_keeps_line_numbers_and_names_a_stray_comma(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_bytes(b"yi, vi\n0.1,0.02\n\n0.3 ,0.04\n")
+    frame = eio.read_csv_table(good)
+    assert list(frame.columns) == ["yi", "vi"] and list(frame.index) == [2, 4]
+    assert frame.loc[4, "yi"] == "0.3"
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"yi,vi\n0.1,0.02\n0,3,0.04\n")
+    with pytest.raises(InputError, match="3 value") as info:
+        eio.read_csv_table(bad)
+    assert info.value.line == 3 and info.value.file == str(bad)

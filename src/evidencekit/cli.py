@@ -38,6 +38,14 @@ def print_json(payload: Any) -> None:
     print(dumps(payload))
 
 
+def _print_report(args: argparse.Namespace, report: Any) -> None:
+    """A command's result as ``--format`` asks: its ``to_dict()`` as JSON, else its ``summary()``."""
+    if args.format == "json":
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
+
+
 def _add_format(p: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "json")) -> None:
     extra = "; html: the page with its findings highlighted" if "html" in choices else ""
     p.add_argument("--format", choices=choices, default="text",
@@ -73,10 +81,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                     "numbers_with_provenance": 0, "errors": [exc.as_message().to_dict()],
                     "warnings": []})
         return EXIT_USAGE
-    if args.format == "json":
-        print_json(report.to_dict())
-    else:
-        print(report.summary())
+    _print_report(args, report)
     return EXIT_OK if report.ok else EXIT_FINDINGS
 
 
@@ -102,64 +107,6 @@ def _cmd_studies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_csv(path: Path):
-    """The CLI's CSV as a DataFrame of stripped text cells, indexed by CSV line number.
-
-    Read with the standard library's ``csv`` rather than ``pd.read_csv``: pandas quietly turns a
-    row with one cell too many into an index and shifts every value one column left (a stray comma
-    would pool the wrong numbers), and renames a repeated column to ``yi.1``. Here both are errors
-    that name the line. Keeping the line numbers as the index lets later errors name the right
-    line even after a blank line.
-    """
-    import csv
-    import io
-
-    import pandas as pd
-
-    from .io import MAX_CSV_BYTES, read_text
-
-    where = {"file": str(path)}
-    # Regular files only, bounded, whole-content NUL/UTF-8 checks; CR-only line ends read as lines.
-    text = read_text(path, limit=MAX_CSV_BYTES, kind="CSV file", prefix="cannot read as CSV: ",
-                     fix="a spreadsheet must be saved as 'CSV UTF-8 (comma delimited)'",
-                     newlines=True)
-    if not text.strip():
-        raise InputError("cannot read as CSV: the file is empty; the first line names the "
-                         "columns (metafor's names, e.g. yi,vi; see `evidencekit pool --help`) "
-                         "and each further line is one study", **where)
-    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
-    try:
-        rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader if row]
-    except csv.Error as exc:
-        raise InputError(f"cannot read as CSV: {exc}", line=reader.line_num, **where) from None
-    _, header = rows[0]
-    while header and not header[-1]:  # a trailing comma on the header line
-        header = header[:-1]
-    if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
-        sep = "semicolons" if ";" in header[0] else "tabs"
-        raise InputError(f"cannot read as CSV: the columns are separated by {sep}; save the "
-                         "file with commas between values (and full stops as decimal points)",
-                         line=1, **where)
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise InputError(f"column {name!r} appears twice in the header; keep one",
-                             line=1, field=name, **where)
-        seen.add(name)
-    for line, row in rows[1:]:
-        extra = row[len(header):]
-        if len(row) < len(header) or any(extra):
-            raise InputError(
-                f"line has {len(row)} value(s) but the header names {len(header)} column(s); "
-                "check for a missing or extra comma (a decimal comma? write 1.5, not 1,5)",
-                line=line, **where)
-    if len(rows) == 1:
-        raise InputError("the file has a header but no rows of data; add one line per study",
-                         **where)
-    return pd.DataFrame([row[:len(header)] for _, row in rows[1:]], columns=header,
-                        index=pd.Index([line for line, _ in rows[1:]], name="line"), dtype=object)
-
-
 def _check_pool_options(args: argparse.Namespace) -> None:
     """Unknown --measure/--method name the option, before the CSV is read."""
     from .stats.effects import MEASURES
@@ -179,19 +126,18 @@ def _check_pool_options(args: argparse.Namespace) -> None:
 def _cmd_pool(args: argparse.Namespace) -> int:
     from .stats.pool_report import pool_table
 
+    from .io import read_csv_table
+
     _check_pool_options(args)
     path = Path(args.csv)
-    frame = _read_csv(path)
+    frame = read_csv_table(path)
     label = next((c for c in ("study", "label", "slab", "author") if c in frame.columns), None)
     report = pool_table(frame, args.measure, method=args.method, ci=args.ci,
                         subgroup=args.subgroup, moderators=args.moderator or (),
                         bias=args.bias, label_column=label, source=str(path))
     for message in report.warnings:  # e.g. rows with missing values left out: say so, on stderr
         print(f"evidencekit: {path}: warning: {message}", file=sys.stderr)
-    if args.format == "json":
-        print_json(report.to_dict())
-    else:
-        print(report.summary())
+    _print_report(args, report)
     return EXIT_OK
 
 
@@ -201,10 +147,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
     library = load_library(_evidence_dir(args))
     claims = make_claims(library, by_comparison=True)
-    if args.format == "json":
-        print_json(claims.to_dict())
-    else:
-        print(claims.summary())
+    _print_report(args, claims)
     return EXIT_OK
 
 
@@ -222,10 +165,13 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from .evidence.importer import import_rows
+    from .io import read_csv_table, read_csv_text
 
     path = Path(args.csv)
-    frame = _read_csv(path)
-    raw = dict(enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1))
+    text = read_csv_text(path)
+    frame = read_csv_table(path, text)
+    # the rows as written, quoted as each imported number's provenance
+    raw = dict(enumerate(text.splitlines(), start=1))
     report = import_rows(frame, str(path), _evidence_dir(args), question=args.question,
                          measure=args.measure, outcome=args.outcome, population=args.population,
                          better="lower" if args.lower_is_better else "higher",
@@ -233,10 +179,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
                          important_effect=args.important_effect, raw_lines=raw)
     for w in report.warnings:
         print(f"evidencekit: warning: {w}", file=sys.stderr)
-    if args.format == "json":
-        print_json(report.to_dict())
-    else:
-        print(report.summary())
+    _print_report(args, report)
     return EXIT_OK
 
 
@@ -244,10 +187,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from .outputs.build import build
 
     report = build(_evidence_dir(args), Path(args.out))
-    if args.format == "json":
-        print_json(report.to_dict())
-    else:
-        print(report.summary())
+    _print_report(args, report)
     if not report.ok:
         # Also on stderr, so `make run` shows why it stopped even when stdout goes to a file.
         for problem in report.problems:

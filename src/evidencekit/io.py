@@ -14,6 +14,9 @@ UTF-8 text), so the same rules hold everywhere:
   cannot block either;
 - NUL bytes and the encoding are checked over the whole content, not a prefix.
 
+A CSV table (:func:`read_csv_table`) is parsed with the standard library's ``csv`` and checked
+row by row, so a stray comma or a repeated column is an error naming its line.
+
 Writing: :func:`atomic_write_bytes` writes to a temporary file in the target's folder, flushes it to
 disk and renames it over the target, so a reader (or a crash) sees the old file or the new one.
 
@@ -32,7 +35,8 @@ from .errors import InputError
 
 __all__ = [
     "MAX_EVIDENCE_BYTES", "MAX_CSV_BYTES", "MAX_PAGE_BYTES", "InputBytes", "read_bytes",
-    "decode_text", "read_text", "normalise_newlines", "atomic_write_bytes", "line_of_offset",
+    "decode_text", "read_text", "normalise_newlines", "read_csv_text", "read_csv_table",
+    "atomic_write_bytes", "line_of_offset",
 ]
 
 #: Largest evidence file (study YAML, questions.yaml, references.bib). A study file is a few
@@ -237,6 +241,69 @@ def read_text(path: str | os.PathLike, *, limit: int = MAX_EVIDENCE_BYTES,
     got = read_bytes(path, limit=limit, kind=kind, prefix=prefix)
     text = decode_text(got.data, got.shown, kind=kind, prefix=prefix, fix=fix)
     return normalise_newlines(text) if newlines else text
+
+
+def read_csv_text(path: str | os.PathLike) -> str:
+    """A CSV table's text (``evidencekit pool``, ``evidencekit import``): :func:`read_text` with the
+    CSV limit, and CR-only line ends read as lines."""
+    return read_text(path, limit=MAX_CSV_BYTES, kind="CSV file", prefix="cannot read as CSV: ",
+                     fix="a spreadsheet must be saved as 'CSV UTF-8 (comma delimited)'",
+                     newlines=True)
+
+
+def read_csv_table(path: str | os.PathLike, text: str | None = None):
+    """A CSV table (``text``, when already read) as a DataFrame of stripped text cells, indexed by
+    CSV line number.
+
+    Read with the standard library's ``csv`` rather than ``pd.read_csv``: pandas quietly turns a
+    row with one cell too many into an index and shifts every value one column left (a stray comma
+    would pool the wrong numbers), and renames a repeated column to ``yi.1``. Here both are errors
+    that name the line. Keeping the line numbers as the index lets later errors name the right
+    line even after a blank line.
+    """
+    import csv
+    from io import StringIO
+
+    import pandas as pd
+
+    where = {"file": str(path)}
+    if text is None:
+        text = read_csv_text(path)
+    if not text.strip():
+        raise InputError("cannot read as CSV: the file is empty; the first line names the "
+                         "columns (metafor's names, e.g. yi,vi; see `evidencekit pool --help`) "
+                         "and each further line is one study", **where)
+    reader = csv.reader(StringIO(text), skipinitialspace=True)
+    try:
+        rows = [(reader.line_num, [cell.strip() for cell in row]) for row in reader if row]
+    except csv.Error as exc:
+        raise InputError(f"cannot read as CSV: {exc}", line=reader.line_num, **where) from None
+    _, header = rows[0]
+    while header and not header[-1]:  # a trailing comma on the header line
+        header = header[:-1]
+    if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
+        sep = "semicolons" if ";" in header[0] else "tabs"
+        raise InputError(f"cannot read as CSV: the columns are separated by {sep}; save the "
+                         "file with commas between values (and full stops as decimal points)",
+                         line=1, **where)
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise InputError(f"column {name!r} appears twice in the header; keep one",
+                             line=1, field=name, **where)
+        seen.add(name)
+    for line, row in rows[1:]:
+        extra = row[len(header):]
+        if len(row) < len(header) or any(extra):
+            raise InputError(
+                f"line has {len(row)} value(s) but the header names {len(header)} column(s); "
+                "check for a missing or extra comma (a decimal comma? write 1.5, not 1,5)",
+                line=line, **where)
+    if len(rows) == 1:
+        raise InputError("the file has a header but no rows of data; add one line per study",
+                         **where)
+    return pd.DataFrame([row[:len(header)] for _, row in rows[1:]], columns=header,
+                        index=pd.Index([line for line, _ in rows[1:]], name="line"), dtype=object)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, mode: int | None = None) -> Path:

@@ -20,7 +20,9 @@ the claim the evidence allows for the question. It gives one of five verdicts:
 Modules, in the order a page goes through them: :mod:`.pages` (reading, exact offsets),
 :mod:`.sentences`, :mod:`.lexicon` (language rules, topic-free, ``data/audit_lexicon.yaml``),
 :mod:`.topics` (the review's topic knowledge, ``audit-topics.yaml`` in the evidence folder),
-:mod:`.judge` (typed steps), :mod:`.report` (outputs) and :mod:`.batch` (many pages).
+:mod:`.cues`, :mod:`.routing`, :mod:`.strength` and :mod:`.verdicts` (the typed steps of judging
+a sentence), :mod:`.judge` (the steps in order), :mod:`.report` (outputs) and :mod:`.batch` (many
+pages).
 There is no statistical model, and the audit never rates certainty itself.
 """
 from __future__ import annotations
@@ -31,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .judge import judge, read_cues
+from .cues import read_cues
+from .judge import judge
 from .lexicon import VERDICTS, Lexicon, PhraseIndex, Phrases, load_lexicon
 from .pages import (FORMATS, MAX_BYTES, NORMALISE, decode_page, html_extract, html_to_text,
                     markdown_scan, read_page)
@@ -170,9 +173,10 @@ def audit_text(text: str, claims: Any, *, lexicon: str | Path | Lexicon | None =
         j = judge(cues, cs, lex, tp)
         if j is None:
             continue
-        findings.append(Finding(start=s, end=e, text=text[s:e], verdict=j.verdict, reason=j.reason,
-                                suggestion=j.suggestion, evidence=j.evidence, questions=j.questions,
+        v = j.shown
+        findings.append(Finding(start=s, end=e, text=text[s:e], verdict=v.verdict, reason=v.reason,
+                                suggestion=v.suggestion, evidence=v.evidence, questions=j.questions,
                                 cues=j.cues, line=bisect.bisect_right(line_starts, s),
-                                strength=j.strength, allowed=j.allowed))
+                                strength=j.strength, allowed=v.allowed))
     return AuditReport(text=text, findings=tuple(findings), source_format=source_format,
                        sentences=len(spans), lexicon=lex.source, topics=tp.source)

@@ -27,6 +27,7 @@ import yaml
 
 from ..vocab import VERDICTS
 from ..errors import InputError
+from ..io import read_text
 from .pages import NORMALISE
 
 __all__ = ["VERDICTS", "Lexicon", "Phrases", "PhraseIndex", "load_lexicon", "phrase_regex",
@@ -364,12 +365,8 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
             _CACHE[key] = _compile_lexicon(text, "builtin (evidencekit/data/audit_lexicon.yaml)")
         return _CACHE[key]
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("lexicon file not found", file=str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the lexicon: {exc}", file=str(p)) from None
+    # read as every input is (regular file, bounded, UTF-8 checked); the message names the lexicon
+    text = read_text(p, kind="lexicon file", prefix="lexicon ")
     return _compile_lexicon(text, str(p))
 
 

@@ -1,14 +1,21 @@
 """The audit's results and their outputs: text for a terminal, JSON, a pandas frame, HTML.
 
-The HTML report is rendered by Jinja2 with autoescaping on, so nothing from the page or the
-evidence can become markup; it loads nothing (no scripts, fonts or images) and cannot phone home.
+The HTML report is rendered by Jinja2 from ``templates/audit-report.html.j2`` with autoescaping
+on, so nothing from the page or the evidence can become markup; it loads nothing (no scripts, fonts
+or images) and cannot phone home.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-__all__ = ["Finding", "AuditReport"]
+__all__ = ["Finding", "AuditReport", "REPORT_ORDER"]
+
+#: The order reports list the verdicts in (the JSON summary's ``verdicts``, the text head, the HTML
+#: colour key): each of :data:`evidencekit.vocab.VERDICTS` once, from fine to worst kind of problem.
+REPORT_ORDER = ("supported", "overstated", "unsupported", "contradicted", "mechanism-as-fact")
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -72,8 +79,7 @@ class AuditReport:
 
     def counts(self) -> dict[str, int]:
         """Findings per verdict (every verdict present, zero or not)."""
-        out = {v: 0 for v in ("supported", "overstated", "unsupported", "contradicted",
-                              "mechanism-as-fact")}
+        out = {v: 0 for v in REPORT_ORDER}
         for f in self.findings:
             out[f.verdict] += 1
         return out
@@ -156,48 +162,22 @@ class AuditReport:
         counts = ", ".join(f"{n} {v}" for v, n in self.counts().items() if n) or "no claims"
         return _template().render(title=title, pieces=pieces, tail=self.text[pos:],
                                   findings=list(enumerate(self.findings, 1)), counts=counts,
-                                  verdicts=("supported", "overstated", "unsupported",
-                                            "contradicted", "mechanism-as-fact"))
+                                  verdicts=REPORT_ORDER)
 
 
-_HTML = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>{{ title }}</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-       line-height: 1.5; color: #222; }
-.page { white-space: pre-wrap; border: 1px solid #ccc; padding: 1rem; }
-mark { border-radius: 3px; padding: 0 2px; cursor: help; }
-mark sup { font-size: 0.7em; margin-left: 2px; }
-.v-supported { background: #d9f2d9; }
-.v-overstated { background: #ffe0a3; }
-.v-unsupported { background: #e3e3e3; }
-.v-contradicted { background: #ffb3b3; }
-.v-mechanism-as-fact { background: #d9d2f7; }
-table { border-collapse: collapse; margin-top: 1.5rem; font-size: 0.9em; }
-td, th { border: 1px solid #ccc; padding: 4px 6px; vertical-align: top; text-align: left; }
-</style></head>
-<body>
-<h1>{{ title }}</h1>
-<p>{{ findings|length }} health-claim sentence(s): {{ counts }}. Hover over a highlighted sentence
-for the reason and a rewrite the evidence allows.</p>
-<p>Colours:{% for v in verdicts %} <mark class="v-{{ v }}">{{ v }}</mark>{% endfor %}</p>
-<div class="page">{% for before, i, f in pieces %}{{ before }}<mark id="f{{ i }}" class="v-{{ f.verdict }}" title="{{ f.verdict }}: {{ f.reason }}
-Instead: {{ f.suggestion }}{% if f.evidence %}
-Evidence: {{ f.evidence|join(', ') }}{% endif %}">{{ f.text }}<sup>{{ i }}</sup></mark>{% endfor %}{{ tail }}</div>
-<table><thead><tr><th>#</th><th>line</th><th>verdict</th><th>sentence</th><th>why</th>
-<th>the evidence allows</th><th>evidence</th></tr></thead>
-<tbody>
-{% for i, f in findings %}<tr class="v-{{ f.verdict }}"><td><a href="#f{{ i }}">{{ i }}</a></td><td>{{ f.line }}</td><td>{{ f.verdict }}</td><td>{{ f.text }}</td><td>{{ f.reason }}</td><td>{{ f.suggestion }}</td><td>{{ f.evidence|join(', ') }}</td></tr>
-{% endfor %}</tbody></table>
-</body></html>
-"""
+#: The HTML report's template (package data beside the leaflet's templates).
+TEMPLATE = "audit-report.html.j2"
 
 
+@lru_cache(maxsize=1)
 def _template():
+    """The report template in an environment of its own: autoescape on for every value, and an
+    undefined name is an error rather than an empty string. The leaflet's environments
+    (:mod:`evidencekit.outputs.templating`) add Markdown escaping and reference filters the report does
+    not use."""
     import jinja2
 
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("evidencekit", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
-    return env.from_string(_HTML)
+    return env.get_template(TEMPLATE)

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import yaml
 
 from ..errors import InputError, Message
+from ..io import read_text
 from .lexicon import Phrases, gap_regex, phrase_regex
 
 __all__ = ["TOPIC_FILE", "UNSTUDIED", "COMPARATOR_FINDINGS", "Comparator", "Topics", "load_topics",
@@ -105,17 +106,24 @@ class Topics:
 # reading the evidence folder
 
 
-def _read_yaml(path: Path) -> tuple[Any, Message | None]:
+def _read_yaml_text(path: Path) -> tuple[Any, str, Message | None]:
+    """The file's YAML and its text, or the problem: read as every input is (:mod:`evidencekit.io`:
+    a regular file, bounded, UTF-8 checked over the whole content)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, Message(str(path), None, None, f"cannot read it: {exc}; save it as UTF-8")
+        text = read_text(path, kind="evidence file")
+    except InputError as exc:
+        return None, "", Message(str(path), exc.line, None, exc.message)
     try:
-        return yaml.safe_load(text), None
+        return yaml.safe_load(text), text, None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, Message(str(path), mark.line + 1 if mark else None, None,
-                             f"not valid YAML: {getattr(exc, 'problem', exc)}")
+        return None, text, Message(str(path), mark.line + 1 if mark else None, None,
+                                   f"not valid YAML: {getattr(exc, 'problem', exc)}")
+
+
+def _read_yaml(path: Path) -> tuple[Any, Message | None]:
+    data, _text, err = _read_yaml_text(path)
+    return data, err
 
 
 def _questions(folder: Path) -> list[dict]:
@@ -206,10 +214,10 @@ def _parse(folder: Path, shown: str, lexicon: Any) -> tuple[Topics, list[Message
     qids = {q["id"]: q for q in questions}
     path = folder / TOPIC_FILE
     file = str(Path(shown) / TOPIC_FILE)
-    if not path.is_file():
+    if not (path.exists() or path.is_symlink()):
         return _derived(shown, questions, _review_names(folder, questions)), []
-    data, err = _read_yaml(path)
-    text = path.read_text(encoding="utf-8-sig", errors="replace") if not err else ""
+    # anything by that name is read, so a pipe, a folder or a broken link is an error, not ignored
+    data, text, err = _read_yaml_text(path)
     out = _Collector(file, text)
     if err:
         return _derived(shown, questions, _review_names(folder, questions)), [

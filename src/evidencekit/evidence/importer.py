@@ -17,6 +17,7 @@ from typing import Any, get_args
 import yaml
 
 from ..errors import InputError
+from ..io import read_text
 from .comparators import kind_from_text
 from .records import Better
 from .settings import SETTINGS_FILE, settings_yaml
@@ -153,7 +154,7 @@ def _dump(data: Any) -> str:
 
 
 def _write(path: Path, text: str, report: ImportReport) -> None:
-    if path.exists() and path.read_text(encoding="utf-8") == text:
+    if path.exists() and read_text(path, newlines=True) == text:
         report.unchanged.append(str(path))
         return
     tmp = path.with_name(path.name + ".tmp")
@@ -198,13 +199,13 @@ def import_rows(frame, source: str, evidence: str | Path, *, question: str, meas
         raise InputError("the CSV needs a 'study' column with each study's BibTeX key",
                          file=source, line=1, field="study")
     family, cols = _family(list(frame.columns), measure, source)
-    settings = yaml.safe_load((root / SETTINGS_FILE).read_text(encoding="utf-8")) or {}
+    settings = yaml.safe_load(read_text(root / SETTINGS_FILE, newlines=True)) or {}
     intervention = str(settings.get("intervention") or "the intervention")
     kind = kind_from_text(comparator) if family not in ("proportion",) else "none"
     report = ImportReport()
     new_bib: list[str] = []
     bib_path = root / "references.bib"
-    bib_text = bib_path.read_text(encoding="utf-8") if bib_path.exists() else ""
+    bib_text = read_text(bib_path, kind="BibTeX file", newlines=True) if bib_path.exists() else ""
     known_keys = set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", bib_text))
     entries: list[str] = []
     for row_number, (line, row) in enumerate(frame.iterrows(), start=1):
@@ -297,7 +298,7 @@ def import_rows(frame, source: str, evidence: str | Path, *, question: str, meas
             del study["arms"]
         path = root / "studies" / f"{key}.yaml"
         if path.exists():
-            old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            old = yaml.safe_load(read_text(path, newlines=True)) or {}
             results = [r for r in old.get("results", []) if r.get("id") != question]
             outcomes = [o for o in old.get("outcomes", []) if o.get("id") != question]
             old["results"] = results + [result]
@@ -341,7 +342,7 @@ def _write_question(root: Path, report: ImportReport, *, question, measure, outc
                     better, comparator, kind, time, important_effect, intervention,
                     studies) -> None:
     path = root / "questions.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    data = yaml.safe_load(read_text(path, newlines=True)) if path.exists() else None
     data = data or {}
     questions = list(data.get("questions") or [])
     entry = next((q for q in questions if q.get("id") == question), None)
