@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import os
 import hashlib
 import json
 import re
@@ -19,6 +20,7 @@ import pytest
 
 from evidence_fixture import make_evidence
 from evidencekit.outputs import build as render
+from evidencekit.outputs import pdf as pdf_module
 from evidencekit.cli import main
 from evidencekit.errors import InputError
 
@@ -52,7 +54,7 @@ def evidence(tmp_path: Path) -> Path:
 @pytest.fixture
 def no_pdf(monkeypatch):
     """Most tests do not need Chromium; these run the same with and without it."""
-    monkeypatch.setattr(render, "find_chromium", lambda: None)
+    monkeypatch.setattr(pdf_module, "find_chromium", lambda: None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,7 +177,7 @@ def test_two_builds_are_byte_identical(evidence, tmp_path, no_pdf):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(render.find_chromium() is None,
+@pytest.mark.skipif(pdf_module.find_chromium() is None,
                     reason="Chromium is not installed, so no leaflet.pdf is printed "
                            "(install it with `apt-get install chromium` to run this test)")
 def test_two_builds_print_byte_identical_pdfs(evidence, tmp_path):
@@ -223,14 +225,14 @@ def test_a_failure_while_writing_leaves_the_previous_build_whole(
     (evidence / "studies" / "trial2020.yaml").write_text(
         (evidence / "studies" / "trial2020.yaml").read_text().replace(
             "Only 60 people took part", "Just 60 people took part"))
-    real_replace = render.os.replace
+    real_replace = os.replace
 
     def replace_then_fail(src, dst):
         if Path(dst).name == "citation-summary.md":  # the third file written
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr(render.os, "replace", replace_then_fail)
+    monkeypatch.setattr(os, "replace", replace_then_fail)
     with pytest.raises(InputError, match="cannot write"):
         render.build(evidence, out)
     # The build is staged and swapped in whole: a failure leaves the previous build, every file.
@@ -318,7 +320,7 @@ def bundled_build(bundled_library, tmp_path_factory):
     ``bundled_library``, so evidence that does not load fails these tests with its errors."""
     out = tmp_path_factory.mktemp("bundled") / "out"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(render, "find_chromium", lambda: None)
+        patch.setattr(pdf_module, "find_chromium", lambda: None)
         report = render.build(ROOT / "evidence", out)
     return report, out
 

@@ -19,6 +19,7 @@ import pytest
 
 from evidence_fixture import make_evidence
 from evidencekit.outputs import build as render
+from evidencekit.outputs import pdf as pdf_module
 from evidencekit.cli import main
 from evidencekit.errors import InputError
 
@@ -33,13 +34,13 @@ def tree(path: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def no_pdf(monkeypatch):
-    monkeypatch.setattr(render, "find_chromium", lambda: None)
+    monkeypatch.setattr(pdf_module, "find_chromium", lambda: None)
 
 
 @pytest.fixture
 def old_and_new(tmp_path, monkeypatch):
     """An output folder holding build A, the evidence changed to B, and B's build for reference."""
-    monkeypatch.setattr(render, "find_chromium", lambda: None)
+    monkeypatch.setattr(pdf_module, "find_chromium", lambda: None)
     evidence = make_evidence(tmp_path)
     out = tmp_path / "out"
     render.build(evidence, out)
@@ -57,11 +58,12 @@ def old_and_new(tmp_path, monkeypatch):
 KILLER = textwrap.dedent("""
     import os, signal, sys
     from evidencekit.outputs import build as render
+    from evidencekit.outputs import pdf as pdf_module
 
     evidence, out, point, nth = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     chromium = sys.argv[5] if len(sys.argv) > 5 else None
     if chromium is None:
-        render.find_chromium = lambda: None
+        pdf_module.find_chromium = lambda: None
 
     def die():
         os.kill(os.getpid(), signal.SIGKILL)
@@ -79,15 +81,15 @@ KILLER = textwrap.dedent("""
     if point == "write":
         render.write_atomic = at_nth(render.write_atomic)
     elif point == "before-swap":
-        render._swap_in = at_nth(render._swap_in)
+        render.swap_in = at_nth(render.swap_in)
     elif point == "after-swap":
-        real_swap = render._swap_in
+        real_swap = render.swap_in
         def swap_then_die(*args):
             real_swap(*args)
             die()
-        render._swap_in = swap_then_die
+        render.swap_in = swap_then_die
     elif point == "replace":
-        render.os.replace = at_nth(render.os.replace)
+        os.replace = at_nth(os.replace)
     render.build(evidence, out, chromium=chromium)
 """)
 
@@ -164,7 +166,7 @@ def test_chromium_timeout_kills_its_whole_group_and_removes_the_profile(tmp_path
     script, pids = fake_chromium(tmp_path, "hang")
     html = tmp_path / "leaflet.html"
     html.write_text("<html></html>")
-    status, message = render.print_pdf(html, tmp_path / "leaflet.pdf", chromium=str(script),
+    status, message = pdf_module.print_pdf(html, tmp_path / "leaflet.pdf", chromium=str(script),
                                        timeout=1.5, profile_dir=tmp_path)
     assert status == "failed" and "did not finish" in message
     assert wait_dead(read_pids(pids)), "a Chromium process outlived the timeout"
@@ -183,7 +185,7 @@ def test_ctrl_c_while_printing_kills_chromium(tmp_path):
     signal.setitimer(signal.ITIMER_REAL, 1.0)
     try:
         with pytest.raises(KeyboardInterrupt):
-            render.print_pdf(html, tmp_path / "leaflet.pdf", chromium=str(script), timeout=60,
+            pdf_module.print_pdf(html, tmp_path / "leaflet.pdf", chromium=str(script), timeout=60,
                              profile_dir=tmp_path)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -18,6 +18,7 @@ import pytest
 
 from evidence_fixture import make_evidence
 from evidencekit.outputs import build as render
+from evidencekit.outputs import pdf as pdf_module
 
 ROOT = Path(__file__).resolve().parents[1]
 PHONE_WIDTH = 375
@@ -25,7 +26,7 @@ PHONE_WIDTH = 375
 #: overflow; half a pixel is below what a screen can show.
 TOLERANCE_PX = 0.5
 
-CHROMIUM = render.find_chromium()
+CHROMIUM = pdf_module.find_chromium()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     CHROMIUM is None,
     reason="Chromium is not installed, so the leaflet cannot be checked at phone width "
@@ -90,7 +91,7 @@ def _check(html: str, tmp_path: Path) -> None:
 
 
 def test_bundled_leaflet_fits_a_phone(tmp_path, monkeypatch):
-    monkeypatch.setattr(render, "find_chromium", lambda: None)  # no PDF needed here
+    monkeypatch.setattr(pdf_module, "find_chromium", lambda: None)  # no PDF needed here
     report = render.build(ROOT / "evidence", tmp_path / "out")
     assert report.ok, report.summary()
     _check((tmp_path / "out" / "leaflet.html").read_text(encoding="utf-8"), tmp_path)
@@ -98,7 +99,7 @@ def test_bundled_leaflet_fits_a_phone(tmp_path, monkeypatch):
 
 def test_long_unbroken_words_and_addresses_wrap(tmp_path, monkeypatch):
     # A DOI or URL has no spaces; a study field may hold a long token. Both must wrap, not overflow.
-    monkeypatch.setattr(render, "find_chromium", lambda: None)
+    monkeypatch.setattr(pdf_module, "find_chromium", lambda: None)
     evidence = make_evidence(tmp_path, inject="x" * 120 + " https://example.org/" + "a" * 150)
     report = render.build(evidence, tmp_path / "out")
     assert report.ok, report.summary()

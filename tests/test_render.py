@@ -6,6 +6,7 @@ records, so a failure points at the renderer rather than at the claims engine.
 """
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from types import SimpleNamespace
@@ -396,7 +397,7 @@ def test_writing_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(render.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError):
         render.write_atomic(target, "newer")
     assert target.read_text() == "new"
@@ -405,7 +406,9 @@ def test_writing_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
 
 def test_pdf_dates_are_normalised_without_moving_bytes():
     pdf = b"%PDF-1.4\n/CreationDate (D:20260101120000+00'00')\n/ModDate (D:20260101120001+00'00')"
-    out = render._normalise_pdf(pdf)
+    from evidencekit.outputs.pdf import _normalise_pdf
+
+    out = _normalise_pdf(pdf)
     assert len(out) == len(pdf)
     assert b"D:2026" not in out and out.count(b"D:20000101000000") == 2
 
