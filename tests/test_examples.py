@@ -153,7 +153,7 @@ def test_the_five_reviews_of_other_topics_do_not_leak_the_first_topic(tmp_path_f
     """Cheap: each review's texts are rendered in memory, as `build` renders them.
 
     Rendered without figures: `build` itself stops on passive-smoking (cohort and case-control
-    designs), in the evidence map (plots.evidence_map has no column for those designs).
+    designs), in the evidence map (evidence_figures.evidence_map has no column for those designs).
     """
     from evidencekit.outputs.citations import render_citation_summary
     from evidencekit.grade.claims import make_claims

@@ -174,7 +174,7 @@ def test_reported_effects_plot_clips_nothing_and_says_which_side_favours_what(k)
 
 @pytest.mark.parametrize("k", [2, 40])
 def test_risk_of_bias_plot_clips_nothing_and_headers_do_not_run_together(k):
-    from evidencekit.outputs.figures import risk_of_bias_plot
+    from evidencekit.outputs.evidence_figures import risk_of_bias_plot
 
     fig = risk_of_bias_plot(_synthetic_studies(k), labels={"s0": "Smith et al. 2020"})
     assert _texts_outside(fig) == []
@@ -211,7 +211,7 @@ def test_evidence_map_has_a_column_for_every_record_design():
     # a cohort or case-control study (observational reviews) must not crash the build's map
     from typing import get_args
 
-    from evidencekit.outputs.figures import EVIDENCE_MAP_DESIGNS
+    from evidencekit.outputs.evidence_figures import EVIDENCE_MAP_DESIGNS
     from evidencekit.evidence.records import Design
 
     assert set(EVIDENCE_MAP_DESIGNS) == set(get_args(Design))
@@ -257,7 +257,7 @@ def test_evidence_map_title_and_labels_lie_within_the_figure(designs, n_question
 
     from types import SimpleNamespace
 
-    from evidencekit.outputs.figures import EVIDENCE_MAP_DESIGNS, evidence_map
+    from evidencekit.outputs.evidence_figures import EVIDENCE_MAP_DESIGNS, evidence_map
 
     kinds = list(EVIDENCE_MAP_DESIGNS)[:designs]
     studies = {f"s{i}": SimpleNamespace(id=f"s{i}", design=kinds[i % designs],

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from evidencekit.outputs import build as render
-from evidencekit.outputs import leaflet, presentation
+from evidencekit.outputs import leaflet, leaflet_sections, presentation
 from evidencekit.evidence.references import Reference
 from evidencekit.errors import InputError
 
@@ -360,7 +360,7 @@ def test_other_options_are_the_active_comparators_the_studies_used():
     lib = _library(_ref("a2020"))
     lib.studies = {"a2020": study}
     settings = presentation.review_settings(SimpleNamespace(settings={"intervention": "cupping"}))
-    assert leaflet.other_options([_claim()], lib, settings) == ("Exercise therapy",)
+    assert leaflet_sections.other_options([_claim()], lib, settings) == ("Exercise therapy",)
 
 
 def test_jargon_is_found_as_whole_words_and_abbreviations_in_capitals():

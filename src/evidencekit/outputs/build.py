@@ -148,7 +148,8 @@ def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
     ``forest-<question>.png`` for each question whose evidence includes reported effect estimates
     with confidence intervals; ``evidence-map.png``; ``risk-of-bias.png``.
     """
-    from . import figures as plots
+    from .evidence_figures import evidence_map, risk_of_bias_plot
+    from .figures import reported_effects_plot
 
     out: dict[str, bytes] = {}
     certainty = {c.question: c.certainty for c in claims_of(claims)} if claims is not None else {}
@@ -156,10 +157,10 @@ def render_figures(library: Any, claims: Any = None) -> dict[str, bytes]:
     for qid, question in library.questions.items():
         rows = _reported_effects(question, library)
         if rows:
-            out[f"forest-{qid}.png"] = _png(plots.reported_effects_plot(
+            out[f"forest-{qid}.png"] = _png(reported_effects_plot(
                 rows, title=question.title, intervention=intervention))
-    out["evidence-map.png"] = _png(plots.evidence_map(library, certainty=certainty))
-    out["risk-of-bias.png"] = _png(plots.risk_of_bias_plot(library.studies.values()))
+    out["evidence-map.png"] = _png(evidence_map(library, certainty=certainty))
+    out["risk-of-bias.png"] = _png(risk_of_bias_plot(library.studies.values()))
     return dict(sorted(out.items()))
 
 
