@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..grade.study_names import study_name
 from ..jsonout import dumps
 from .leaflet import LEAFLET_WORD_LIMIT, render_leaflet
 from .presentation import CERTAINTY_WORDS, review_settings
@@ -99,10 +100,7 @@ def _reported_effects(question: Any, library: Any) -> list[dict[str, Any]]:
                 continue
             if not wanted and domains and outcome.domain not in domains:
                 continue
-            ref = library.references.get(study.id)
-            who = ref.short_citation() if ref is not None and hasattr(ref, "short_citation") \
-                else study.short_title
-            label = f"{who}, {r.time_point}"
+            label = f"{study_name(library, study.id)}, {r.time_point}"
             if r.comparison:
                 label += f"\n{r.comparison}"
             # Standardised and ratio measures are scale-free: one panel per outcome domain.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from ..grade.study_names import study_name
 from .presentation import (
     CERTAINTY_WORDS, certainty_of, claim_comparator, claim_effect, claims_by_importance,
     group_caveats, review_settings,
@@ -129,13 +130,6 @@ def _domains(claim: Any) -> tuple[DomainRow, ...]:
     return tuple(rows)
 
 
-def _label(library: Any, study_id: str) -> str:
-    ref = getattr(library, "references", {}).get(study_id)
-    if ref is not None and hasattr(ref, "short_citation"):
-        return ref.short_citation()
-    return getattr(getattr(library, "studies", {}).get(study_id), "short_title", study_id)
-
-
 def clinician_model(claims: Any, library: Any, *,
                     figures: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Everything the clinician-summary templates show (see the module docstring)."""
@@ -171,15 +165,15 @@ def clinician_model(claims: Any, library: Any, *,
                     f"not counted: {considered[sid]}" if sid in considered else "not counted")
             if ev.indirect:
                 role += f"; indirect: {ev.indirect}"
-            rows.append(StudyRow(_label(library, sid), numbers.get(sid), role,
+            rows.append(StudyRow(study_name(library, sid), numbers.get(sid), role,
                                  DESIGN_WORDS.get(study.design, study.design),
                                  f"n = {study.population.n}" if study.population.n else
                                  "n not reported", caveats_of.get(sid, ())))
-        left_out = [f"{_label(library, n.study)}: read but not counted as support ({n.reason})"
+        left_out = [f"{study_name(library, n.study)}: read but not counted as support ({n.reason})"
                     for n in getattr(claim, "considered", ())]
-        left_out += [f"{_label(library, n.study)}: found no worthwhile benefit ({n.reason})"
+        left_out += [f"{study_name(library, n.study)}: found no worthwhile benefit ({n.reason})"
                      for n in getattr(claim, "contrary_reasons", ())]
-        left_out += [f"{_label(library, s)}: caveat of kind '{k}' left out of this claim (the "
+        left_out += [f"{study_name(library, s)}: caveat of kind '{k}' left out of this claim (the "
                      f"question does not use that kind): {t}"
                      for s, k, t in getattr(claim, "excluded_caveats", ())]
         level = certainty_of(claim)
@@ -225,7 +219,7 @@ def _with_review_decisions(claim: Any, library: Any, finding: Finding) -> Findin
     An excluded study or result is listed under "Left out, and why" with its reason and who
     decided; the sensitivity rows keep the analyses' technical names (clinicians read them).
     """
-    excluded = [f"{_label(library, e['study'])}"
+    excluded = [f"{study_name(library, e['study'])}"
                 + (f" (result {e['result']})" if e.get("result") else "")
                 + f": excluded by {e['decided_by']}: {e['reason']}"
                 for e in getattr(claim, "excluded", ())]

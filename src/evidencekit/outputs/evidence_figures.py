@@ -5,6 +5,7 @@ returns the matplotlib Figure and accepts an optional ``ax``.
 """
 from __future__ import annotations
 
+from ..grade.study_names import study_name
 from .figures import new_axes, renderer_of, wrap_to_width
 
 __all__ = ["EVIDENCE_MAP_DESIGNS", "CERTAINTY_COLOURS", "ROB_STYLE", "evidence_map",
@@ -186,16 +187,15 @@ def risk_of_bias_plot(studies, ax=None, *, labels=None):
 
     from matplotlib.lines import Line2D
 
-    library_refs = getattr(studies, "references", None)
+    library = studies if hasattr(studies, "studies") and hasattr(studies, "references") else None
     if hasattr(studies, "studies"):
         studies = studies.studies
     if hasattr(studies, "values"):
         studies = studies.values()
     studies = list(studies)
     labels = dict(labels or {})
-    if not labels and library_refs:
-        labels = {s.id: library_refs[s.id].short_citation() for s in studies
-                  if s.id in library_refs and hasattr(library_refs[s.id], "short_citation")}
+    if not labels and library is not None:
+        labels = {s.id: study_name(library, s.id) for s in studies}
     domains = []
     for s in studies:
         for d in s.risk_of_bias.domains:

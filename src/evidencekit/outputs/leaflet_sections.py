@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple, Sequence
 
+from ..grade.study_names import study_name
 from ..vocab import PROPORTION_MEASURES
 from .presentation import (
     ReviewSettings, claim_effect, jargon_in, natural_frequency, normalised)
@@ -32,14 +33,6 @@ def claim_group(claim: Any) -> str:
     if getattr(claim, "kind", "benefit") in ("benefit",):
         return "benefit"
     return "other"
-
-
-def _study_label(library: Any, study_id: str) -> str:
-    ref = getattr(library, "references", {}).get(study_id)
-    if ref is not None and hasattr(ref, "short_citation"):
-        return ref.short_citation()
-    study = getattr(library, "studies", {}).get(study_id)
-    return getattr(study, "short_title", study_id)
 
 
 def side_effect_frequencies(claims: Sequence[Any], library: Any,
@@ -104,7 +97,7 @@ def side_effect_frequencies(claims: Sequence[Any], library: Any,
                 said = (f"none in {total:,} {unit}" if proportion == 0 and total
                         else f"{natural_frequency(proportion)} {unit}")
                 # the count once: "none in 7,629 treatments (Brady 2014)", not twice
-                detail = _study_label(library, study.id) + (
+                detail = study_name(library, study.id) + (
                     f", {total:,} {unit}" if total and f"{total:,}" not in said else "")
                 out.append(Frequency(what, said, detail,
                                      (numbers[study.id],) if study.id in numbers else ()))

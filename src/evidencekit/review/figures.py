@@ -6,6 +6,7 @@ import re
 
 import pandas as pd
 
+from ..grade.study_names import study_name
 from .estimates import question_effects
 
 __all__ = ["PNG_OPTIONS", "show", "study_label", "plot_question_effects", "plot_coverage"]
@@ -47,10 +48,9 @@ def study_label(record: str, library=None) -> str:
     who = None
     when = None
     if library is not None:
-        ref = getattr(library, "references", {}).get(study_id)
-        if ref is not None and hasattr(ref, "short_citation"):
-            who = ref.short_citation()
         study = getattr(library, "studies", {}).get(study_id)
+        if study is not None:
+            who = study_name(library, study_id)
         if study is not None and result_id:
             try:
                 when = study.result(result_id).time_point
