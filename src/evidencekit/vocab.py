@@ -13,7 +13,7 @@ __all__ = [
     "RATIO_MEASURES", "PROPORTION_MEASURES", "SINGLE_GROUP_MEASURES", "CERTAINTY_LEVELS",
     "CERTAINTY_ORDER", "NO_EVIDENCE", "Certainty", "DOWN_DOMAINS", "UP_DOMAINS", "DOMAIN_JSON_KEYS",
     "DOMAIN_NAMES", "ComparatorKind", "COMPARATOR_KINDS", "Direction", "DIRECTIONS", "Verdict",
-    "VERDICTS",
+    "VERDICTS", "VERDICT_REPORT_ORDER",
 ]
 
 # --- measures -----------------------------------------------------------------------------------
@@ -85,3 +85,7 @@ DIRECTIONS: tuple[str, ...] = get_args(Direction)
 #: An audit finding's verdict on one sentence of a patient page (DESIGN.md, the audit contract).
 Verdict = Literal["contradicted", "mechanism-as-fact", "overstated", "unsupported", "supported"]
 VERDICTS: tuple[str, ...] = get_args(Verdict)
+
+#: The order reports list the verdicts in: each verdict once, from fine to the worst kind of
+#: problem (a mechanism stated as fact misleads about why a treatment would work at all).
+VERDICT_REPORT_ORDER = ("supported", "overstated", "unsupported", "contradicted", "mechanism-as-fact")

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..vocab import VERDICT_REPORT_ORDER
+
 __all__ = ["Finding", "AuditReport", "REPORT_ORDER"]
 
 #: The order reports list the verdicts in (the JSON summary's ``verdicts``, the text head, the HTML
-#: colour key): each of :data:`evidencekit.vocab.VERDICTS` once, from fine to worst kind of problem.
-REPORT_ORDER = ("supported", "overstated", "unsupported", "contradicted", "mechanism-as-fact")
+#: colour key), from :mod:`evidencekit.vocab`.
+REPORT_ORDER = VERDICT_REPORT_ORDER
 
 
 @dataclass(frozen=True)

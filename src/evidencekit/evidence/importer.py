@@ -16,6 +16,7 @@ from typing import Any, get_args
 
 import yaml
 
+from ..vocab import PROPORTION_MEASURES
 from ..errors import InputError
 from ..io import read_text
 from .comparators import kind_from_text
@@ -33,7 +34,7 @@ DATA_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
     "generic": (("yi", "vi"),),
 }
 _FAMILY_MEASURES = {"continuous": {"MD", "SMD"}, "dichotomous": {"RR", "OR", "RD"},
-                    "proportion": {"PLO", "PR", "PFT", "PAS", "PLN"},
+                    "proportion": set(PROPORTION_MEASURES),
                     "printed": {"MD", "SMD", "RR", "OR", "RD", "HR", "IRR", "PR"},
                     "generic": {"GEN"}}
 _DESIGNS = {"rct": "randomised-trial", "randomised": "randomised-trial",

@@ -14,17 +14,16 @@ The JSON Schema for editors comes from :func:`json_schema`.
 """
 from __future__ import annotations
 
-from ..vocab import COMPARATOR_KINDS, ComparatorKind, Direction
-
 import math
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..vocab import COMPARATOR_KINDS, RATIO_MEASURES, ComparatorKind, Direction
 
 __all__ = [
     "Arm", "ArmEvents", "Better", "ArmEventsResult", "ArmSummary", "ArmSummaryResult", "Caveat",
     "COMPARATOR_KINDS", "ComparatorKind", "Design", "Domain", "EffectEstimate", "ProportionResult",
-    "ReviewSettings",
     "ImportantEffect", "Link", "NarrativeResult", "NotReported", "Outcome", "PValueResult",
     "Population", "Provenance", "Question", "QuestionEvidence", "Quote", "Result", "RiskOfBias",
     "Study", "json_schema", "ASYMMETRY_TOLERANCE",
@@ -277,7 +276,7 @@ class EffectEstimate(_ResultBase):
             if not (self.ci_low <= self.estimate <= self.ci_high):
                 raise ValueError(f"estimate {self.estimate} lies outside its CI "
                                  f"({self.ci_low} to {self.ci_high}); check the source")
-        if self.measure in {"RR", "OR", "HR", "ROM", "IRR"}:
+        if self.measure in RATIO_MEASURES:
             for name in ("estimate", "ci_low", "ci_high"):
                 value = getattr(self, name)
                 if value is not None and value <= 0:

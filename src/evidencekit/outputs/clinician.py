@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from ..vocab import DOMAIN_NAMES
 from ..grade.study_names import study_name
 from .presentation import (
     CERTAINTY_WORDS, certainty_of, claim_comparator, claim_effect, claims_by_importance,
@@ -24,12 +25,6 @@ from .templating import html_env, md_env, reference_list, version
 
 __all__ = ["render_clinician_summary", "clinician_model", "DOMAIN_NAMES"]
 
-#: GRADE's five reasons to rate down, in the order of the GRADE Handbook (section 5.2).
-DOMAIN_NAMES = {
-    "risk_of_bias": "Risk of bias", "inconsistency": "Inconsistency",
-    "indirectness": "Indirectness", "imprecision": "Imprecision",
-    "publication_bias": "Publication bias",
-}
 
 
 class StudyRow(NamedTuple):

@@ -5,6 +5,7 @@ returns the matplotlib Figure and accepts an optional ``ax``.
 """
 from __future__ import annotations
 
+from ..vocab import CERTAINTY_LEVELS
 from ..grade.study_names import study_name
 from .figures import new_axes, renderer_of, wrap_to_width
 
@@ -138,7 +139,7 @@ def evidence_map(library, certainty=None, ax=None):
 
         handles = [Line2D([], [], marker="o", linestyle="", markersize=9,
                           markerfacecolor=CERTAINTY_COLOURS[lv], markeredgecolor="#333333",
-                          label=lv) for lv in ("high", "moderate", "low", "very low")]
+                          label=lv) for lv in reversed(CERTAINTY_LEVELS)]
         ax.legend(handles=handles, title="Certainty", loc="upper left",
                   bbox_to_anchor=(1.01, 1.0), fontsize=8, title_fontsize=8, frameon=False)
     heading = ("Evidence map: number of studies by question and design; n = participants "

@@ -16,14 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..vocab import CERTAINTY_ORDER
+
 __all__ = [
     "CERTAINTY_ORDER", "CERTAINTY_WORDS", "PATIENT_BANNED_WORDS", "ReviewSettings",
     "review_settings", "jargon_in", "natural_frequency", "claim_effect", "claim_comparator",
     "claims_by_importance", "word_count",
 ]
 
-#: Certainty levels, most certain first; "no evidence" is a question no study answered.
-CERTAINTY_ORDER = ("high", "moderate", "low", "very low", "no evidence")
 
 #: What each certainty level means, in the current GRADE wording (Balshem H et al. GRADE
 #: guidelines: 3. Rating the quality of evidence. J Clin Epidemiol 2011;64:401-6, Table 2, as
