@@ -279,7 +279,7 @@ def test_unknown_certainty_is_an_error():
 def test_review_settings_fill_title_authors_dates_and_the_clinician_word():
     lib = _library(_ref("a2020"))
     lib.settings = {"intervention": "cupping", "intervention_subject": "Cupping",
-                    "title": "Cupping for back pain", "authors": ["A. Author", {"name": "B. Bee"}],
+                    "title": "Cupping for back pain", "authors": ["A. Author", "B. Bee"],
                     "conflicts": "None declared", "search_date": date(2026, 10, 1),
                     "review_date": "2026-11-30", "clinician": "your physiotherapist",
                     "who_should_not": ["people with a bleeding disorder"],

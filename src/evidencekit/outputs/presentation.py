@@ -13,9 +13,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from ..evidence.settings import ReviewSettings
 from ..vocab import CERTAINTY_ORDER
 
 __all__ = [
@@ -139,102 +139,6 @@ def _round_denominator(n: float) -> int:
     return int(round(n / 100) * 100)
 
 
-@dataclass(frozen=True)
-class ReviewSettings:
-    """The review's own words for every output (from ``review.yaml``, or derived).
-
-    Attributes
-    ----------
-    intervention
-        The treatment, as a noun phrase in a sentence ("acupuncture").
-    intervention_subject
-        The same, capitalised to start a sentence ("Acupuncture").
-    title
-        The leaflet's heading.
-    audience
-        Who the leaflet is for, as a phrase ("people with knee pain"); None if not given.
-    description
-        One paragraph saying what the treatment is; None if not given.
-    description_source
-        Where that paragraph comes from (a reference or document), printed after it.
-    evidence_scope
-        How the studies were found, when that was not a dated search ("the studies cited by
-        two clinic pages, and later reviews"); printed instead of a search date.
-    authors, conflicts, search_date, review_date, contact
-        Who wrote the review, their conflicts of interest, when the evidence was searched and
-        when the review was done; None (or empty) where the settings do not say.
-    clinician
-        How the reader's clinician is named ("your doctor", "your physiotherapist").
-    who_should_not, ask_first
-        Who should not have the treatment, and who should ask first: lists of plain phrases
-        from the settings, never invented here; empty when not given.
-    derived
-        True when there were no review settings and these values were derived from the questions.
-    """
-
-    intervention: str
-    intervention_subject: str
-    title: str
-    audience: str | None = None
-    description: str | None = None
-    description_source: str | None = None
-    authors: tuple[str, ...] = ()
-    conflicts: str | None = None
-    search_date: str | None = None
-    evidence_scope: str | None = None
-    review_date: str | None = None
-    contact: str | None = None
-    clinician: str = "your doctor or therapist"
-    who_should_not: tuple[str, ...] = ()
-    ask_first: tuple[str, ...] = ()
-    derived: bool = False
-
-    def summary(self) -> str:
-        rows = [("intervention", self.intervention), ("title", self.title),
-                ("audience", self.audience), ("authors", ", ".join(self.authors) or None),
-                ("conflicts", self.conflicts), ("search date", self.search_date),
-                ("review date", self.review_date), ("clinician", self.clinician)]
-        head = "Review settings (derived from the questions)" if self.derived else "Review settings"
-        return head + "\n" + "\n".join(f"  {k}: {v if v else 'not given'}" for k, v in rows)
-
-    def to_frame(self):
-        import pandas as pd
-
-        return pd.DataFrame({"value": {k: getattr(self, k) for k in self.__dataclass_fields__}})
-
-
-def _get(settings: Any, key: str) -> Any:
-    if settings is None:
-        return None
-    if isinstance(settings, Mapping):
-        return settings.get(key)
-    return getattr(settings, key, None)
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if hasattr(value, "isoformat"):  # YAML reads 2026-11-30 as a date
-        return value.isoformat()
-    text = " ".join(str(value).split())
-    return text or None
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    out = []
-    for item in value:
-        if isinstance(item, Mapping):  # authors may be {name: ..., role: ...}
-            item = item.get("name") or ", ".join(str(v) for v in item.values())
-        text = _text(item)
-        if text:
-            out.append(text)
-    return tuple(out)
-
-
 def _common_intervention(library: Any) -> str:
     # The questions all name the intervention; the most common wording is the review's.
     names = Counter(" ".join(str(getattr(q, "intervention", "")).split())
@@ -250,36 +154,32 @@ def _capital(text: str) -> str:
 
 
 def review_settings(library: Any, *, title: str | None = None) -> ReviewSettings:
-    """The review settings of ``library`` (``library.settings``), with fallbacks from its questions.
+    """The review settings of ``library`` (``library.settings``), completed for the outputs.
 
     Parameters
     ----------
     library
-        A loaded library; ``settings`` may be absent (older evidence folders), a mapping or an
-        object with the keys as attributes.
+        A loaded library; ``settings`` may be absent (an evidence folder without review.yaml) or
+        a mapping of review.yaml's keys.
     title
         Overrides the settings' title (``build(title=...)``).
+
+    Returns
+    -------
+    ReviewSettings
+        The review's own settings (:class:`evidencekit.evidence.settings.ReviewSettings`, the one
+        definition), with the sentence subject and the title filled in where review.yaml leaves
+        them out. Without settings, the intervention is the one the questions name most often.
+        Nothing else is invented: authors, conflicts and dates stay empty when not given.
     """
     settings = getattr(library, "settings", None)
-    intervention = _text(_get(settings, "intervention")) or _common_intervention(library)
-    subject = _text(_get(settings, "intervention_subject")) or _capital(intervention)
-    heading = (title or _text(_get(settings, "title"))
-               or f"{subject}: what the research says")
-    return ReviewSettings(
-        intervention=intervention, intervention_subject=subject, title=heading,
-        audience=_text(_get(settings, "audience")),
-        description=_text(_get(settings, "description")),
-        description_source=_text(_get(settings, "description_source")),
-        evidence_scope=_text(_get(settings, "evidence_scope")),
-        authors=_texts(_get(settings, "authors")),
-        conflicts=_text(_get(settings, "conflicts")),
-        search_date=_text(_get(settings, "search_date")),
-        review_date=_text(_get(settings, "review_date")),
-        contact=_text(_get(settings, "contact")),
-        clinician=_text(_get(settings, "clinician")) or "your doctor or therapist",
-        who_should_not=_texts(_get(settings, "who_should_not")),
-        ask_first=_texts(_get(settings, "ask_first")),
-        derived=settings is None)
+    if isinstance(settings, Mapping):
+        settings = ReviewSettings.model_validate(dict(settings))
+    if settings is None:
+        settings = ReviewSettings(intervention=_common_intervention(library))
+    subject = settings.intervention_subject or _capital(settings.intervention)
+    heading = title or settings.title or f"{subject}: what the research says"
+    return settings.model_copy(update={"intervention_subject": subject, "title": heading})
 
 
 # ---------------------------------------------------------------------------------------------
