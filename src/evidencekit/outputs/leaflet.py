@@ -241,18 +241,6 @@ class LeafletModel:
         return Group(name, (), ())
 
     @property
-    def benefits(self) -> tuple[QuestionBlock, ...]:
-        return tuple(b for b in self.blocks if b.group == "benefit")
-
-    @property
-    def harms(self) -> tuple[QuestionBlock, ...]:
-        return tuple(b for b in self.blocks if b.group == "harm")
-
-    @property
-    def others(self) -> tuple[QuestionBlock, ...]:
-        return tuple(b for b in self.blocks if b.group == "other")
-
-    @property
     def messages(self) -> tuple[KeyMessage, ...]:
         """Every message in the order the leaflet numbers them."""
         return tuple(sorted((m for b in self.blocks for m in b.lines), key=lambda m: m.number))
