@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any
 
+from ..stats.distributions import critical_value
 from .presentation import normalised
 from .templating import md_env, version
 
@@ -31,8 +32,6 @@ DESIGN_WORDS = {
 #: A not-reported note that only repeats that the item is missing says nothing the list does not.
 _EMPTY_NOTE = re.compile(r"^\(?\s*not (?:quoted |found |given |stated )?in the notes\s*\.?\s*\)?$", re.I)
 _DOUBLED = re.compile(r"\b(\w+)(\s+)\1\b", re.I)
-#: z for a two-sided 95% interval.
-_Z95 = 1.959963984540054
 
 
 def _num(x: float | None) -> str:
@@ -68,7 +67,8 @@ def computed_mean_difference(result: Any, study: Any) -> str | None:
         return None
     md = t.mean - c.mean
     se = math.sqrt(t.sd ** 2 / t.n + c.sd ** 2 / c.n)
-    return (f"MD {md:.2f} (95% CI {md - _Z95 * se:.2f} to {md + _Z95 * se:.2f}), computed from "
+    z = float(critical_value(95.0))
+    return (f"MD {md:.2f} (95% CI {md - z * se:.2f} to {md + z * se:.2f}), computed from "
             f"the group means, SDs and sizes")
 
 

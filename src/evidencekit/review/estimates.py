@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from ..stats.distributions import critical_value
 from ..stats.conversions import se_from_ci
 from ..stats.effects import effect_sizes
 from ..vocab import RATIO_MEASURES
@@ -69,7 +70,7 @@ def arm_summary_effects(library, measure: str = "MD") -> pd.DataFrame:
             es = effect_sizes(measure, m1i=[treat["mean"].iloc[0]], sd1i=[treat["sd"].iloc[0]],
                               n1i=[int(treat["n"].iloc[0])], m2i=[comp["mean"].iloc[0]],
                               sd2i=[comp["sd"].iloc[0]], n2i=[int(comp["n"].iloc[0])])
-            half = 1.959963984540054 * math.sqrt(es.vi[0])
+            half = float(critical_value(95.0)) * math.sqrt(es.vi[0])
             row.update(yi=es.yi[0], ci_low=es.yi[0] - half, ci_high=es.yi[0] + half)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["study", "result", "outcome", "time_point", "measure",
