@@ -72,6 +72,12 @@ def test_patient_text_uses_none_of_the_banned_words(built, claims):
         assert sorted(found) == allowed, f"{name}: {found}"
 
 
+def test_the_bundled_leaflet_carries_no_banned_word_at_all(claims):
+    """The bundled review's own caveats are written in patient words (issue 13: none of the
+    banned words), so the leaflet has nothing to warn about."""
+    assert _user_jargon(claims) == []
+
+
 def test_jargon_in_the_evidence_folders_text_is_warned_about_with_file_and_field(built,
                                                                                 claims):
     from evidencekit import load_library
