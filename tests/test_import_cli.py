@@ -89,13 +89,23 @@ def test_import_extends_a_question_and_bad_input_names_the_line(capsys, tmp_path
     assert code == EXIT_USAGE and "evidencekit new" in err
 
 
-def test_a_typed_direction_in_an_imported_study_is_checked(capsys, tmp_path):
+def _imported_review(capsys, tmp_path, table: str, *import_args) -> Path:
+    """A review made by ``new`` and one ``import`` of ``table`` (a CSV text), as a user would."""
     folder = tmp_path / "ev"
     _run(capsys, "new", folder, "--intervention", "drug A")
     csv = tmp_path / "t.csv"
-    csv.write_text("study,author,year,m1i,sd1i,n1i,m2i,sd2i,n2i\nalpha2001,A,2001,2.5,1.8,30,4.1,2.0,30\n")
-    _run(capsys, "import", csv, "--evidence", folder, "--question", "pain", "--measure", "MD",
-         "--outcome", "pain", "--population", "adults", "--lower-is-better")
+    csv.write_text(table)
+    code, _, err = _run(capsys, "import", csv, "--evidence", folder, "--population", "adults",
+                        "--lower-is-better", *import_args)
+    assert code == EXIT_OK, err
+    return folder
+
+
+def test_a_typed_direction_in_an_imported_study_is_checked(capsys, tmp_path):
+    folder = _imported_review(
+        capsys, tmp_path,
+        "study,author,year,m1i,sd1i,n1i,m2i,sd2i,n2i\nalpha2001,A,2001,2.5,1.8,30,4.1,2.0,30\n",
+        "--question", "pain", "--measure", "MD", "--outcome", "pain")
     path = folder / "studies" / "alpha2001.yaml"
     path.write_text(path.read_text().replace("  contrast: between-groups",
                                              "  contrast: between-groups\n  direction: harm"))
@@ -106,13 +116,9 @@ def test_a_typed_direction_in_an_imported_study_is_checked(capsys, tmp_path):
 
 
 def test_wording_overrides_are_checked_and_used(capsys, tmp_path):
-    folder = tmp_path / "ev"
-    _run(capsys, "new", folder, "--intervention", "drug A")
-    csv = tmp_path / "t.csv"
-    csv.write_text("study,author,year,ai,n1i,ci,n2i\nalpha2001,A,2001,5,100,10,100\n")
-    _run(capsys, "import", csv, "--evidence", folder, "--question", "death", "--measure", "RR",
-         "--outcome", "death", "--population", "adults", "--lower-is-better",
-         "--comparator", "placebo")
+    folder = _imported_review(
+        capsys, tmp_path, "study,author,year,ai,n1i,ci,n2i\nalpha2001,A,2001,5,100,10,100\n",
+        "--question", "death", "--measure", "RR", "--outcome", "death", "--comparator", "placebo")
     settings = folder / "review.yaml"
     base = settings.read_text()
     settings.write_text(base + "wording:\n  comparison_sentnce: 'x {comparator}'\n")

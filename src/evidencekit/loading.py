@@ -25,7 +25,7 @@ from .evidence.checks import (
 from .evidence.library import Library
 from .evidence.reading import field_lines, posix
 from .evidence.records import NarrativeResult, PValueResult, Study
-from .evidence.report import ValidationReport, make_report
+from .evidence.report import make_report
 from .evidence.scan import QUESTIONS_FILE, QuestionsFile, Scan, scan_folder
 from .evidence.schema_errors import locate
 from .grade.decisions import validate_decisions

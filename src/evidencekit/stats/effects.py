@@ -21,13 +21,12 @@ import pandas as pd
 
 from ..errors import InputError
 from ..scales import on_log_scale
-from ..vocab import RATIO_MEASURES
 from .arrays import frozen
 from .escalc_counts import proportion, rates, two_by_two
 from .escalc_means import correlation, generic, mean_change, two_group
 
 __all__ = [
-    "MEASURES", "RATIO_MEASURES", "COLUMNS", "EffectSizes", "RiSweep", "effect_sizes",
+    "MEASURES", "COLUMNS", "EffectSizes", "RiSweep", "effect_sizes",
     "effect_sizes_from_frame", "ri_sweep", "TWO_BY_TWO_MEASURES", "csv_line",
 ]
 
